@@ -1,0 +1,83 @@
+# mlops-platform — `make up` deploys the local stack onto the embedded AWS; `make test` checks everything.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+STACK ?= local
+OUT ?= build/synth/$(STACK)
+UV_VERSION := 0.13.9
+TOOLS := .cache/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCALSTACK_VENV := .cache/localstack/venv
+# Extra tools the test suite needs; mk/*.mk files append their install targets here.
+TEST_TOOLS :=
+
+-include mk/*.mk
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras --python 3.11
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.synced ## create .venv with every locked dependency
+
+$(LOCALSTACK_VENV)/.installed: $(UV) devtools/localstack-constraints.txt
+	$(UV) venv --quiet --allow-existing --python 3.11 $(LOCALSTACK_VENV)
+	$(UV) pip install --quiet --python $(LOCALSTACK_VENV)/bin/python \
+		-c devtools/localstack-constraints.txt 'localstack-core[runtime]==4.10.0'
+	touch $@
+
+.PHONY: localstack-venv
+localstack-venv: $(LOCALSTACK_VENV)/.installed ## install LocalStack (host mode) in its own venv
+
+.PHONY: localstack
+localstack: venv localstack-venv ## start the embedded AWS on 127.0.0.1:4566 in the background
+	$(PY) -m devtools.localstack start
+
+.PHONY: localstack-stop
+localstack-stop: venv ## stop the embedded AWS started by `make localstack`
+	$(PY) -m devtools.localstack stop
+
+.PHONY: synth
+synth: venv ## synthesize STACK offline into OUT (default build/synth/STACK)
+	$(PY) -m infra synth --stack $(STACK) --out $(OUT)
+
+.PHONY: preview
+preview: venv ## summarize what STACK declares, offline
+	$(PY) -m infra preview --stack $(STACK)
+
+.PHONY: up
+up: venv localstack ## deploy STACK (default: local, on the embedded AWS) and verify it
+	$(PY) -m devtools.up --stack $(STACK)
+
+.PHONY: lint
+lint: venv ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: typecheck
+typecheck: venv ## pyright (strict on infra/)
+	$(VENV)/bin/pyright
+
+.PHONY: pytest
+pytest: venv localstack-venv $(TEST_TOOLS) ## the test suite (LocalStack started by the tests)
+	$(PY) -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+.PHONY: test
+test: lint typecheck pytest ## everything CI runs, from a fresh clone
+
+.PHONY: clean
+clean: ## remove build output (keeps the venvs and LocalStack cache)
+	rm -rf build

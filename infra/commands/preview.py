@@ -1,0 +1,51 @@
+"""`python -m infra preview`: what a stack would create, summarized for a human."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from infra.commands import Subparsers
+from infra.synth import Synthesis, synthesize
+from infra.synth.stackfile import PROJECT_ROOT
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "preview",
+        help="summarize what a stack declares (offline)",
+        description="Synthesize STACK offline and print resource counts by type and key outputs.",
+    )
+    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="directory holding the Pulumi.<stack>.yaml files (default: this repository)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def summarize(synthesis: Synthesis) -> str:
+    custom = [resource for resource in synthesis.resources if resource["custom"]]
+    counts = Counter(resource["type"] for resource in custom)
+    protected = sorted(resource["name"] for resource in custom if resource["options"]["protect"])
+    lines = [f"Stack {synthesis.stack}: {len(custom)} resources", ""]
+    width = max((len(token) for token in counts), default=10)
+    lines += [f"  {count:>4}  {token:<{width}}" for token, count in sorted(counts.items())]
+    lines += ["", "Protected from deletion: " + (", ".join(protected) or "none"), "", "Outputs:"]
+    lines += [f"  {key} = {_short(value)}" for key, value in sorted(synthesis.outputs.items())]
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def run(args: argparse.Namespace) -> int:
+    print(summarize(synthesize(args.stack, args.project_dir)))
+    return 0

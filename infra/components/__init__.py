@@ -1,0 +1,1 @@
+"""One ComponentResource per concern; each takes an XxxArgs dataclass and explicit providers."""

@@ -1,0 +1,142 @@
+"""The one place that reads `pulumi.Config`: raw stack config in, typed `StackConfig` out.
+
+Everything is validated before a single resource is declared, so a bad stack file never
+leaves a half-created environment behind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pydantic import ValidationError
+
+from infra.config.errors import ConfigError
+from infra.config.model import StackConfig
+
+PROJECT = "mlops-platform"
+AWS = "aws"
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    key: str
+    purpose: str
+    needs_cluster: bool
+
+
+# Values that must only ever arrive as Pulumi secrets (`pulumi config set --secret`).
+SECRETS = (
+    SecretSpec("apiKeys", "comma-separated API keys the model server accepts", True),
+    SecretSpec("grafanaAdminPassword", "Grafana's admin password", True),
+    SecretSpec("retrainWebhookToken", "shared secret of the drift-to-retrain webhook", True),
+)
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values, kept as secret Outputs so they never appear in plain text."""
+
+    values: dict[str, pulumi.Output[str]]
+
+    def require(self, key: str) -> pulumi.Output[str]:
+        return self.values[key]
+
+
+def stack_file() -> str:
+    return f"Pulumi.{pulumi.get_stack()}.yaml"
+
+
+def _raw_config() -> dict[str, Any]:
+    # The SDK keeps the stack's config in one map (set by the engine, or by synth's mock
+    # runtime); pulumi.Config offers no way to list keys, and listing is what catches typos.
+    merged: dict[str, Any] = dict(pulumi.runtime.get_config_env())
+    merged.update(pulumi.runtime.config.CONFIG.get())
+    return merged
+
+
+def _parse(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        return json.loads(value)
+    return value
+
+
+def _sectioned(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Group `ns:key` entries into the StackConfig shape; report keys of unknown namespaces."""
+    data: dict[str, Any] = {AWS: {}}
+    secret_keys = {spec.key for spec in SECRETS}
+    problems: list[str] = []
+    for full_key, value in sorted(raw.items()):
+        namespace, _, key = full_key.partition(":")
+        if namespace == AWS:
+            data[AWS][key] = _parse(value)
+        elif namespace == PROJECT and key not in secret_keys:
+            data[key] = _parse(value)
+        elif namespace not in (PROJECT, "pulumi", "kubernetes"):
+            problems.append(
+                f"{stack_file()}: {full_key} is not a key this project reads; "
+                f"use {PROJECT}:<section> or {AWS}:<setting>"
+            )
+    return data, problems
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error["loc"]]
+    namespace = AWS if location[:1] == [AWS] else PROJECT
+    key = ".".join(location[1:] if namespace == AWS else location)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if error["type"] == "missing":
+        return f"{stack_file()}: {namespace}:{key} is required; add it to the stack file"
+    if error["type"] == "extra_forbidden":
+        return (
+            f"{stack_file()}: {namespace}:{key} is not a known setting; "
+            "check its spelling against the README's config reference"
+        )
+    if isinstance(value, dict | list) or not key:
+        target = f"{namespace}:{key}" if key else f"{namespace} config"
+        return f"{stack_file()}: {target}: {message}"
+    return f"{stack_file()}: {namespace}:{key}={json.dumps(value)} {message}"
+
+
+def _validate(data: dict[str, Any]) -> StackConfig:
+    environment = data.get("environment")
+    try:
+        return StackConfig.model_validate(data, context={"environment": environment})
+    except ValidationError as exc:
+        raise ConfigError([_describe(dict(error)) for error in exc.errors()]) from None
+
+
+def _secrets(config: StackConfig) -> StackSecrets:
+    project_config = pulumi.Config(PROJECT)
+    problems: list[str] = []
+    values: dict[str, pulumi.Output[str]] = {}
+    for spec in SECRETS:
+        full_key = f"{PROJECT}:{spec.key}"
+        present = pulumi.runtime.get_config(full_key) is not None
+        if present and not pulumi.runtime.is_config_secret(full_key):
+            problems.append(
+                f"{stack_file()}: {full_key} is stored in plain text; remove it and run "
+                f"`pulumi config set --secret {full_key} <value>`"
+            )
+        elif present:
+            values[spec.key] = project_config.require_secret(spec.key)
+        elif spec.needs_cluster and config.cluster.enabled:
+            problems.append(
+                f"{stack_file()}: {full_key} ({spec.purpose}) is required when the cluster is "
+                f"enabled; run `pulumi config set --secret {full_key} <value>`"
+            )
+    if problems:
+        raise ConfigError(problems)
+    return StackSecrets(values)
+
+
+def load_stack_config() -> tuple[StackConfig, StackSecrets]:
+    """Read and validate the current stack's config; raise ConfigError listing every problem."""
+    data, problems = _sectioned(_raw_config())
+    if problems:
+        raise ConfigError(problems)
+    config = _validate(data)
+    return config, _secrets(config)

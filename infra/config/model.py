@@ -1,0 +1,62 @@
+"""The whole typed stack config, one field per `mlops-platform:<section>` key."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.aws import AwsProviderConfig
+from infra.config.base import ConfigModel, Environment
+from infra.config.capacity import CapacityConfig
+from infra.config.cluster import ClusterConfig
+from infra.config.monitoring import MonitoringConfig
+from infra.config.network import NetworkConfig
+from infra.config.storage import ModelStoreConfig
+from infra.config.workloads import AppConfig
+
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+class StackConfig(ConfigModel):
+    environment: Environment
+    """dev, prod or local: selects which rules apply (prod insists on high availability)."""
+    owner: str = Field(min_length=1)
+    """Team that owns the stack; tagged on every resource."""
+    cost_center: str = Field(min_length=1)
+    """Cost center billed for the stack; tagged on every resource."""
+    aws: AwsProviderConfig
+    network: NetworkConfig = NetworkConfig()
+    model_store: ModelStoreConfig = ModelStoreConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    capacity: CapacityConfig = CapacityConfig()
+    app: AppConfig = AppConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+
+    @field_validator("owner", "cost_center")
+    @classmethod
+    def _valid_tag_value(cls, value: str) -> str:
+        if not _TAG_VALUE.match(value):
+            raise ValueError(
+                "is not a valid AWS tag value (letters, digits, spaces and _.:/=+-@ only)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _cluster_features_need_a_cluster(self) -> StackConfig:
+        if not self.cluster.enabled and self.monitoring.enabled:
+            raise ValueError(
+                "monitoring.enabled=true needs cluster.enabled=true (monitoring runs on EKS); "
+                "set monitoring.enabled to false or enable the cluster"
+            )
+        return self
+
+    def tags(self, project: str) -> dict[str, str]:
+        """Tags every taggable resource carries (applied as the AWS provider's default tags)."""
+        return {
+            "project": project,
+            "environment": self.environment,
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+            "managed-by": "pulumi",
+        }

@@ -1,0 +1,107 @@
+"""`python -m infra synth`: the offline graph of a stack, as files a reviewer and tools read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.synth.stackfile import PROJECT_ROOT
+from tests.infra.graph import Graph
+from tests.infra.stackfiles import stack_root_with
+
+
+def run_infra(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_synth_writes_resources_outputs_and_manifests(stack: str, tmp_path: Path) -> None:
+    result = run_infra("synth", "--stack", stack, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    outputs = json.loads((tmp_path / "outputs.json").read_text())
+    assert resources, f"stack {stack} declared no resources"
+    for resource in resources:
+        missing = {"urn", "type", "name", "parent", "provider", "dependencies", "options", "inputs"}
+        missing -= resource.keys()
+        assert not missing, f"{resource['urn']} lacks {missing}"
+        assert {"protect", "retainOnDelete", "ignoreChanges"} <= resource["options"].keys()
+    assert outputs["environment"] == stack
+    assert (tmp_path / "manifests").is_dir()
+    for manifest_file in (tmp_path / "manifests").glob("*.yaml"):
+        manifest = yaml.safe_load(manifest_file.read_text())
+        assert {"apiVersion", "kind", "metadata"} <= manifest.keys(), manifest_file.name
+
+
+def test_every_aws_resource_uses_the_stacks_explicit_provider(dev: Graph) -> None:
+    provider = dev.one("pulumi:providers:aws")
+    for resource in dev.resources:
+        if resource["type"].startswith("aws:"):
+            assert resource["provider"] is not None, f"{resource['urn']} has no explicit provider"
+            assert resource["provider"].startswith(provider["urn"] + "::"), resource["urn"]
+
+
+def test_provider_tags_every_resource_with_owner_and_cost_center(prod: Graph) -> None:
+    tags = prod.one("pulumi:providers:aws")["inputs"]["defaultTags"]["tags"]
+    assert tags["environment"] == "prod"
+    assert {"project", "environment", "owner", "cost-center"} <= tags.keys()
+
+
+def test_integral_numbers_stay_integers(graphs: dict[str, Graph]) -> None:
+    def floats(value: object) -> list[float]:
+        if isinstance(value, float):
+            return [value] if value.is_integer() else []
+        if isinstance(value, dict):
+            return [f for item in value.values() for f in floats(item)]
+        if isinstance(value, list):
+            return [f for item in value for f in floats(item)]
+        return []
+
+    for graph in graphs.values():
+        for resource in graph.resources:
+            assert not floats(resource["inputs"]), f"{resource['urn']} has integral floats"
+
+
+def test_secrets_are_masked_in_the_written_graph(tmp_path: Path) -> None:
+    result = run_infra("synth", "--stack", "local", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "resources.json").read_text() + (tmp_path / "outputs.json").read_text()
+    assert "synth-placeholder-secret" not in text
+    provider = next(
+        r
+        for r in json.loads((tmp_path / "resources.json").read_text())
+        if r["type"] == "pulumi:providers:aws"
+    )
+    assert provider["inputs"]["secretKey"] == "[secret]"
+
+
+def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path) -> None:
+    result = run_infra("synth", "--stack", "staging", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "there is no Pulumi.staging.yaml; known stacks: dev, local, prod" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_stack_value_exits_2_with_key_rule_and_fix(tmp_path: Path) -> None:
+    root = stack_root_with(tmp_path, "prod", {"mlops-platform:network.azCount": 1})
+    result = run_infra(
+        "synth", "--stack", "prod", "--project-dir", str(root), "--out", str(tmp_path / "out")
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: Pulumi.prod.yaml: mlops-platform:network.azCount=1 must be >= 2 in prod "
+        "(high availability); set it to 2 or 3"
+    )
+    assert not (tmp_path / "out" / "resources.json").exists(), "nothing is written on bad config"
