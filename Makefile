@@ -81,3 +81,7 @@ test: lint typecheck pytest ## everything CI runs, from a fresh clone
 .PHONY: clean
 clean: ## remove build output (keeps the venvs and LocalStack cache)
 	rm -rf build
+
+.PHONY: docs
+docs: venv ## regenerate the README's stack-config reference from the config models
+	$(PY) -m devtools.readme

@@ -21,12 +21,17 @@ class AwsProviderConfig(ConfigModel):
     endpoints: list[dict[str, str]] = Field(default_factory=list[dict[str, str]])
     """Per-service endpoint overrides; only the local stack sets these (LocalStack)."""
     skip_credentials_validation: bool = False
+    """Skip the STS credentials check (LocalStack only). Default off."""
     skip_requesting_account_id: bool = False
+    """Do not look up the account id (LocalStack only). Default off."""
     skip_metadata_api_check: bool = True
+    """Do not ask the EC2 instance metadata service for credentials. Default on."""
     s3_use_path_style: bool = False
+    """Path-style S3 addressing (LocalStack only). Default off."""
     access_key: str | None = None
     """Only LocalStack's fixed test credentials belong here; real keys come from the environment."""
     secret_key: str | None = None
+    """Pairs with accessKey; LocalStack's test value only."""
 
     @field_validator("region")
     @classmethod

@@ -26,12 +26,19 @@ class StackConfig(ConfigModel):
     cost_center: str = Field(min_length=1)
     """Cost center billed for the stack; tagged on every resource."""
     aws: AwsProviderConfig
+    """The `aws:` keys: region, and for the local stack the LocalStack endpoints."""
     network: NetworkConfig = NetworkConfig()
+    """VPC, subnets, NAT gateways, flow logs."""
     model_store: ModelStoreConfig = ModelStoreConfig()
+    """Model bucket, its KMS key and the app's image repository."""
     cluster: ClusterConfig = ClusterConfig()
+    """The EKS cluster."""
     capacity: CapacityConfig = CapacityConfig()
+    """Node pools: CPU system/serving nodes and scale-to-zero GPU training nodes."""
     app: AppConfig = AppConfig()
+    """The model-serving app and its training jobs on the cluster."""
     monitoring: MonitoringConfig = MonitoringConfig()
+    """Prometheus, Alertmanager and Grafana."""
 
     @field_validator("owner", "cost_center")
     @classmethod
