@@ -36,4 +36,3 @@ def test_missing_install_names_the_command_to_run(
     monkeypatch.setattr(localstack, "VENV_PYTHON", tmp_path / "absent" / "python")
     with pytest.raises(localstack.LocalStackError, match=r"make localstack-venv"):
         localstack.start(port=1)
-
