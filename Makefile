@@ -71,7 +71,7 @@ typecheck: venv ## pyright (strict on infra/)
 
 .PHONY: pytest
 pytest: venv localstack-venv $(TEST_TOOLS) ## the test suite (LocalStack started by the tests)
-	$(PY) -m pytest; status=$$?; \
+	status=0; $(PY) -m pytest || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
@@ -81,6 +81,10 @@ test: lint typecheck pytest ## everything CI runs, from a fresh clone
 .PHONY: clean
 clean: ## remove build output (keeps the venvs and LocalStack cache)
 	rm -rf build
+
+.PHONY: bench
+bench: venv ## load-test POST /v1/predict (uvicorn in a second process); figures in the README
+	$(PY) -m bench.loadgen
 
 .PHONY: docs
 docs: venv ## regenerate the README's stack-config reference from the config models

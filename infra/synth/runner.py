@@ -51,14 +51,22 @@ def _run_program(stack: str, root: Path) -> Synthesis:
     pulumi.runtime.set_all_config(stack_file.config, stack_file.secret_keys)
     region = stack_file.config.get("aws:region", FAKE_REGION)
     monitor = RecordingMonitor(FakeCloud(region))
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(
-        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
-    )
-    declare_platform()
-    loop = asyncio.get_event_loop()
-    loop.run_until_complete(wait_for_rpcs())
-    outputs = loop.run_until_complete(_resolve_exports())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        )
+        try:
+            declare_platform()
+        finally:
+            # Even when the program stops early (bad config), let the registrations it
+            # started finish, so that nothing of this run is left pending for the next.
+            loop.run_until_complete(wait_for_rpcs())
+        outputs = loop.run_until_complete(_resolve_exports())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     return Synthesis(stack, monitor.registrations, outputs, stack_file.notices)
 
 

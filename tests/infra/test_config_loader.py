@@ -77,3 +77,8 @@ def test_unknown_environment_lists_the_choices(tmp_path: Path) -> None:
     assert len(problems) == 1
     assert problems[0].startswith('Pulumi.dev.yaml: mlops-platform:environment="qa" ')
     assert "'dev', 'prod' or 'local'" in problems[0]
+
+
+def test_a_failed_synthesis_leaves_nothing_behind_for_the_next(tmp_path: Path) -> None:
+    problems_for(tmp_path, "dev", {"mlops-platform:owner": None})
+    assert synthesize("local").outputs["environment"] == "local"
