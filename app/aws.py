@@ -1,0 +1,24 @@
+"""The S3 client, built from settings so the same code talks to AWS or LocalStack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from app.settings import Settings
+
+# Short timeouts: a poll that cannot reach the bucket must give up quickly and keep serving.
+_CLIENT_CONFIG = Config(
+    connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
+)
+
+
+def s3_client(settings: Settings) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.aws_region,
+        config=_CLIENT_CONFIG,
+    )

@@ -1,0 +1,236 @@
+"""`python -m app`: train, retrain, serve, manage model versions, seed the data.
+
+Exit codes: 0 done, 1 the operation failed (registry, data), 2 bad arguments or settings.
+Training imports PyTorch lazily: the serving image has no PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.errors import AppError, ConfigError
+from app.logs import configure_logging
+from app.settings import Settings, load_settings
+
+log = logging.getLogger("app")
+DESCRIPTION = "Train, register, serve and retrain the model; manage its versions and data."
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _grid(text: str) -> tuple[object, ...]:
+    """`16:0.01,32:0.003` → candidates (hidden units : learning rate)."""
+    from app.training.train import Candidate
+
+    candidates: list[Candidate] = []
+    for item in text.split(","):
+        hidden, _, rate = item.partition(":")
+        try:
+            candidate = Candidate(hidden=int(hidden), learning_rate=float(rate))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"grid item {item!r} must be HIDDEN:LEARNING_RATE, e.g. 32:0.01"
+            ) from None
+        if candidate.hidden < 1 or not 0 < candidate.learning_rate < 1:
+            raise argparse.ArgumentTypeError(
+                f"grid item {item!r}: hidden must be >= 1 and 0 < learning rate < 1"
+            )
+        candidates.append(candidate)
+    return tuple(candidates)
+
+
+def _registry(settings: Settings):
+    from app.aws import s3_client
+    from app.registry import S3ModelRegistry
+
+    return S3ModelRegistry(s3_client(settings), settings.require_bucket(), settings.model_name)
+
+
+def _print(obj: object) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings, retrain: bool = False) -> int:
+    from app.dataset import packaged_dataset_bytes, parse_csv
+    from app.training import pipeline
+    from app.training.train import DEFAULT_GRID, TrainConfig
+
+    config = TrainConfig(epochs=args.epochs, grid=args.grid or DEFAULT_GRID, seed=args.seed)
+    local = getattr(args, "output", None)
+    registry = None if local else _registry(settings)
+    if getattr(args, "data", None) == "packaged":
+        data = parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
+    elif getattr(args, "data", None):
+        path = Path(args.data)
+        if not path.is_file():
+            raise ConfigError(f"--data {path} is not a file; pass a CSV path or `packaged`")
+        data = parse_csv(path.read_bytes(), source=str(path))
+    else:
+        assert registry is not None, "--output requires --data (checked by argparse)"
+        data = pipeline.fetch_dataset(registry, settings.dataset_key)
+    trained = pipeline.train_to_artifact(data, config, settings.code_version, settings.model_name)
+    if trained is None:
+        return 0
+    artifact, meta = trained
+    if local:
+        pipeline.write_local(Path(local), artifact, meta)
+        _print({"written": str(local), "metrics": meta.metrics})
+        return 0
+    assert registry is not None
+    promote = retrain or args.promote
+    outcome = pipeline.register(registry, artifact, meta, settings.model_alias, promote)
+    _print(
+        {
+            "version": outcome.metadata.version,
+            "metrics": outcome.metadata.metrics,
+            "promoted": outcome.promoted,
+            "message": outcome.message,
+        }
+    )
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    return cmd_train(args, settings, retrain=True)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.serving.api import create_app
+
+    settings.load_api_keys()  # fail fast with exit 2, before binding a port
+    settings.require_bucket()
+    uvicorn.run(
+        create_app(),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    registry = _registry(settings)
+    alias = args.alias if "alias" in args else settings.model_alias
+    if args.models_command == "list":
+        current, _ = registry.find_alias(settings.model_alias)
+        rows = []
+        for version in registry.list_versions():
+            meta = registry.metadata(version)
+            rows.append(
+                {
+                    "version": version,
+                    "created_at": meta.created_at,
+                    meta.primary_metric: meta.metrics.get(meta.primary_metric),
+                    "alias": settings.model_alias if current and current.version == version else "",
+                }
+            )
+        _print(rows)
+    elif args.models_command == "show":
+        version = args.version
+        if version is None:
+            version = registry.alias(alias)[0].version
+        _print(registry.metadata(version).model_dump(mode="json"))
+    elif args.models_command == "promote":
+        record = registry.promote(args.version, alias, force=args.force)
+        _print(record.model_dump(mode="json"))
+    else:
+        _print(registry.rollback(alias).model_dump(mode="json"))
+    return 0
+
+
+def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
+    from app.aws import s3_client
+    from app.dataset import packaged_dataset_bytes, parse_csv
+
+    raw = Path(args.file).read_bytes() if args.file else packaged_dataset_bytes()
+    parse_csv(raw, source=args.file or "packaged iris.csv")  # never upload unusable data
+    key = args.key or settings.dataset_key
+    s3_client(settings).put_object(Bucket=settings.require_bucket(), Key=key, Body=raw)
+    _print({"uploaded": f"s3://{settings.bucket}/{key}", "bytes": len(raw)})
+    return 0
+
+
+def _training_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epochs", type=_positive_int, default=300, help="epochs per candidate")
+    parser.add_argument(
+        "--grid", type=_grid, default=None, help="candidates HIDDEN:LR,... (default 16:0.01,...)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train candidates, register the best version")
+    _training_arguments(train)
+    train.add_argument(
+        "--data", help="CSV path or `packaged` (default: MLOPS_DATASET_KEY in the bucket)"
+    )
+    train.add_argument("--promote", action="store_true", help="promote it if better")
+    train.add_argument("--output", help="write model.onnx + metadata.json here, no registry")
+    train.set_defaults(handler=cmd_train)
+
+    retrain = commands.add_parser(
+        "retrain", help="fetch the latest data, train, register, promote only if better"
+    )
+    _training_arguments(retrain)
+    retrain.set_defaults(handler=cmd_retrain)
+
+    serve = commands.add_parser("serve", help="serve the alias's model over HTTP")
+    serve.add_argument("--host", help="bind address (default MLOPS_HOST)")
+    serve.add_argument("--port", type=_positive_int, help="port (default MLOPS_PORT)")
+    serve.set_defaults(handler=cmd_serve)
+
+    models = commands.add_parser("models", help="list, show, promote, roll back versions")
+    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    models_commands.add_parser("list", help="every version with its metric and alias")
+    show = models_commands.add_parser("show", help="metadata of a version (default: the alias's)")
+    show.add_argument("version", nargs="?", help="version number")
+    show.add_argument("--alias", default="production", help="alias when no version is given")
+    promote = models_commands.add_parser("promote", help="point an alias at a version")
+    promote.add_argument("version", help="version number")
+    promote.add_argument("--alias", default="production", help="alias (default production)")
+    promote.add_argument("--force", action="store_true", help="promote even if it is worse")
+    rollback = models_commands.add_parser("rollback", help="restore the alias's previous version")
+    rollback.add_argument("--alias", default="production", help="alias (default production)")
+    models.set_defaults(handler=cmd_models)
+
+    data = commands.add_parser("data", help="manage training data in the bucket")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    upload = data_commands.add_parser("upload", help="upload a CSV (default: the packaged Iris)")
+    upload.add_argument("--file", help="CSV to upload (default: the packaged dataset)")
+    upload.add_argument("--key", help="object key (default MLOPS_DATASET_KEY)")
+    upload.set_defaults(handler=cmd_data_upload)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,94 @@
+"""Errors named after the condition; `app.serving.api` maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error the app raises on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+
+class ConfigError(AppError):
+    """A setting or command-line argument is missing or invalid."""
+
+    status_code = 500
+    code = "config_error"
+
+
+class InvalidInputError(AppError):
+    """A client sent a request the model cannot answer."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+class DatasetError(AppError):
+    """The training data is missing or malformed."""
+
+    status_code = 422
+    code = "invalid_dataset"
+
+
+class AuthenticationError(AppError):
+    """No API key, or not a valid one."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class ModelNotFoundError(AppError):
+    """A model version or alias does not exist in the registry."""
+
+    status_code = 404
+    code = "model_not_found"
+
+
+class PredictionNotFoundError(AppError):
+    """Feedback names a prediction id the server does not remember."""
+
+    status_code = 404
+    code = "prediction_not_found"
+
+
+class VersionExistsError(AppError):
+    """Another writer created this model version first (conditional write lost)."""
+
+    status_code = 409
+    code = "version_exists"
+
+
+class AliasConflictError(AppError):
+    """The alias moved while we were moving it (conditional write lost); retry."""
+
+    status_code = 409
+    code = "alias_conflict"
+
+
+class PromotionRefusedError(AppError):
+    """The candidate is worse than the current version of the alias."""
+
+    status_code = 409
+    code = "promotion_refused"
+
+
+class ArtifactIntegrityError(AppError):
+    """An artifact's sha256 does not match its metadata; it is never loaded."""
+
+    status_code = 502
+    code = "artifact_integrity"
+
+
+class RegistryUnavailableError(AppError):
+    """The model bucket cannot be reached."""
+
+    status_code = 503
+    code = "registry_unavailable"
+
+
+class ModelNotReadyError(AppError):
+    """No verified model is loaded yet."""
+
+    status_code = 503
+    code = "model_not_ready"

@@ -1,0 +1,79 @@
+"""Every Prometheus metric of the app, in one registry (names are a contract: CONTRACTS.md)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Serving
+HTTP_REQUESTS = Counter(
+    "mlops_http_requests_total",
+    "HTTP requests by route template, method and status code.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "mlops_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["route"],
+    # Sub-millisecond buckets: a prediction takes well under 10 ms.
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+PREDICTIONS = Counter(
+    "mlops_predictions_total",
+    "Predictions served by model version and predicted class.",
+    ["model_version", "predicted_class"],
+    registry=REGISTRY,
+)
+MODEL_INFO = Gauge(
+    "mlops_model_info",
+    "1 for the model version being served.",
+    ["model_name", "model_version"],
+    registry=REGISTRY,
+)
+MODEL_READY = Gauge("mlops_model_ready", "1 when a verified model is loaded.", registry=REGISTRY)
+MODEL_LOAD_FAILURES = Counter(
+    "mlops_model_load_failures_total",
+    "Failed model loads or alias polls, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+FEATURE_DRIFT_PSI = Gauge(
+    "mlops_feature_drift_psi",
+    "Population stability index of live inputs against the training reference.",
+    ["feature"],
+    registry=REGISTRY,
+)
+FEATURE_DRIFT_KS = Gauge(
+    "mlops_feature_drift_ks",
+    "KS statistic (max CDF distance) of live inputs against the training reference.",
+    ["feature"],
+    registry=REGISTRY,
+)
+LIVE_ACCURACY = Gauge(
+    "mlops_live_accuracy",
+    "Accuracy over the most recent labelled predictions (POST /v1/feedback).",
+    registry=REGISTRY,
+)
+FEEDBACK = Counter(
+    "mlops_feedback_total",
+    "Labels received for served predictions, by outcome (correct|incorrect).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+# Training
+TRAINING_LOSS = Gauge(
+    "mlops_training_loss", "Final training loss of the best candidate.", registry=REGISTRY
+)
+TRAINING_THROUGHPUT = Gauge(
+    "mlops_training_samples_per_second", "Training throughput.", registry=REGISTRY
+)
+TRAINING_DURATION = Gauge(
+    "mlops_training_duration_seconds", "Wall time of the last training run.", registry=REGISTRY
+)
+TRAINING_RUNS = Counter(
+    "mlops_training_runs_total", "Training runs by status.", ["status"], registry=REGISTRY
+)

@@ -1,0 +1,1 @@
+"""Serving: the FastAPI app, the hot-swappable model and live feedback."""

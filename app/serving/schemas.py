@@ -1,0 +1,85 @@
+"""Request and response bodies of the API (validated by pydantic; bad input → 422)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# strict: "1.5" or true are not numbers; allow_inf_nan=False: NaN/inf are rejected.
+Feature = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# Hard parse-time ceilings; the configured max_batch_size is checked per request below them.
+MAX_FEATURES = 1_000
+MAX_INSTANCES = 10_000
+
+
+class PredictRequest(BaseModel):
+    """Either `features` (one input) or `instances` (a batch)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"features": [5.1, 3.5, 1.4, 0.2]}]},
+    )
+
+    features: list[Feature] | None = Field(default=None, max_length=MAX_FEATURES)
+    instances: list[Annotated[list[Feature], Field(max_length=MAX_FEATURES)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_INSTANCES
+    )
+    model_version: str | None = Field(default=None, max_length=64)
+    """Optional: fail with 404 unless this exact version is being served."""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PredictRequest:
+        if (self.features is None) == (self.instances is None):
+            raise ValueError("send exactly one of `features` (one input) or `instances` (a batch)")
+        return self
+
+    def rows(self) -> list[list[float]]:
+        return [self.features] if self.features is not None else list(self.instances or [])
+
+
+class Prediction(BaseModel):
+    prediction_id: str
+    predicted_class: str
+    probabilities: dict[str, float]
+
+
+class PredictResponse(BaseModel):
+    model_name: str
+    model_version: str
+    predictions: list[Prediction]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(min_length=1, max_length=64)
+    true_label: str = Field(min_length=1, max_length=128)
+
+
+class FeedbackResponse(BaseModel):
+    prediction_id: str
+    correct: bool
+    live_accuracy: float
+
+
+class Status(BaseModel):
+    status: str
+    model_version: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    loc: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer has this body."""
+
+    error: ErrorBody

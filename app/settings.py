@@ -1,0 +1,112 @@
+"""Runtime settings, read once from `MLOPS_*` environment variables.
+
+The same code runs on AWS (no endpoint URL: the SDK's default endpoints and IAM role) and on
+LocalStack (`MLOPS_S3_ENDPOINT_URL=http://127.0.0.1:4566`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import ConfigError
+
+# S3 key segments: a model name ends up in object keys and metric labels.
+MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class Settings(BaseSettings):
+    """Every setting of the app; the env var is `MLOPS_` + the field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="MLOPS_", extra="ignore", frozen=True)
+
+    bucket: str | None = None
+    """Model bucket name (stack output `modelBucketName`). Required by every S3 command."""
+    s3_endpoint_url: str | None = None
+    """S3 endpoint; unset on AWS, the LocalStack URL locally."""
+    aws_region: str = "us-east-1"
+    """Region of the model bucket."""
+    model_name: str = Field(default="iris-classifier", pattern=MODEL_NAME_PATTERN)
+    """Registered model name: `models/<model_name>/` in the bucket."""
+    model_alias: str = Field(default="production", pattern=MODEL_NAME_PATTERN)
+    """Alias the server loads and follows."""
+    dataset_key: str = "datasets/iris/iris.csv"
+    """Object key of the training CSV in the bucket."""
+    api_keys: SecretStr | None = None
+    """Comma-separated bearer API keys. Prefer `api_keys_file` (a mounted secret)."""
+    api_keys_file: Path | None = None
+    """File with one API key per line, e.g. a mounted Kubernetes Secret."""
+    poll_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often the server checks the alias for a new version."""
+    max_batch_size: int = Field(default=256, ge=1, le=10_000)
+    """Most instances in one /v1/predict request."""
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=50_000_000)
+    """Largest accepted request body; larger bodies get 413."""
+    drift_window: int = Field(default=1000, ge=10, le=1_000_000)
+    """Live inputs per feature kept for drift statistics (sliding window)."""
+    feedback_window: int = Field(default=500, ge=1, le=1_000_000)
+    """Labelled predictions in the rolling accuracy."""
+    pending_predictions: int = Field(default=100_000, ge=1, le=10_000_000)
+    """Predictions remembered for later feedback; the oldest are forgotten first."""
+    code_version: str = "unknown"
+    """Code version recorded with each trained model (the image sets the git SHA)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the JSON logs."""
+    host: str = "127.0.0.1"
+    """Address the server binds; the image sets 0.0.0.0."""
+    port: int = Field(default=8080, ge=1, le=65535)
+    """Port the server listens on."""
+
+    def require_bucket(self) -> str:
+        if not self.bucket:
+            raise ConfigError("MLOPS_BUCKET is not set; set it to the model bucket name")
+        return self.bucket
+
+    def load_api_keys(self) -> tuple[str, ...]:
+        """Keys from `api_keys` and `api_keys_file`; at least one, or the server won't start."""
+        keys: list[str] = []
+        if self.api_keys is not None:
+            keys += self.api_keys.get_secret_value().split(",")
+        if self.api_keys_file is not None:
+            try:
+                keys += self.api_keys_file.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ConfigError(
+                    f"MLOPS_API_KEYS_FILE={self.api_keys_file} cannot be read ({exc.strerror}); "
+                    "mount the API key secret there or unset it"
+                ) from exc
+        keys = [key.strip() for key in keys if key.strip()]
+        short = [key for key in keys if len(key) < 16]
+        if short:
+            raise ConfigError(
+                f"{len(short)} API key(s) are shorter than 16 characters; use long random keys "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        if not keys:
+            raise ConfigError(
+                "no API key configured; set MLOPS_API_KEYS or MLOPS_API_KEYS_FILE "
+                "(the API never runs open)"
+            )
+        return tuple(keys)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value becomes one ConfigError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MLOPS_{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; a FastAPI dependency that tests override."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Training: PyTorch on CUDA when available, exported to ONNX for serving."""

@@ -1,0 +1,60 @@
+"""The classifier: input standardisation baked in, then a small MLP."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std with the training statistics, so the exported model takes raw inputs."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std.clamp_min(1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def build_classifier(
+    mean: torch.Tensor, std: torch.Tensor, hidden: int, classes: int
+) -> nn.Sequential:
+    features = mean.shape[0]
+    return nn.Sequential(
+        Standardize(mean, std),
+        nn.Linear(features, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, classes),
+    )
+
+
+def export_onnx(model: nn.Module, features: int) -> bytes:
+    """ONNX bytes with a dynamic batch axis: input `input` (N, features), output `logits`."""
+    model = model.cpu().eval()
+    # The TorchScript exporter (dynamo=False) needs only `onnx`, no onnxscript, and is exact
+    # for a plain MLP; its deprecation warning is expected.
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model,
+            (torch.zeros(1, features),),
+            path,
+            dynamo=False,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=17,
+        )
+        return path.read_bytes()

@@ -1,0 +1,229 @@
+"""Train candidates on one device or many (torchrun), keep the best by cross-validation.
+
+Selection and the reported accuracy come from stratified k-fold cross-validation: every row
+is held out exactly once. A single 20 % split of Iris holds out 30 rows, so one row is 3.3
+points of accuracy and the figure depends on which of the few overlapping versicolor/virginica
+rows land in it (0.87 to 1.0 across split seeds, for the same model). The chosen candidate is
+then trained on every row, and that model is exported.
+
+Under `torchrun --nproc-per-node N -m app train`, WORLD_SIZE>1: each process trains on its
+shard of the training rows inside DistributedDataParallel (NCCL on GPUs, Gloo on CPU), which
+averages the gradients, so every rank ends each step with the same weights.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from app.dataset import Dataset
+from app.training.model import build_classifier
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hidden: int
+    learning_rate: float
+
+
+DEFAULT_GRID = (
+    Candidate(hidden=16, learning_rate=0.01),
+    Candidate(hidden=32, learning_rate=0.01),
+    Candidate(hidden=32, learning_rate=0.003),
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 300
+    """Full-batch epochs per candidate (Iris has 150 rows)."""
+    grid: tuple[Candidate, ...] = DEFAULT_GRID
+    seed: int = 0
+    folds: int = 5
+    """Stratified cross-validation folds (each class needs at least this many rows)."""
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    candidate: Candidate
+    metrics: dict[str, float]
+    candidates: list[dict[str, float]] = field(default_factory=list)
+    samples_per_second: float = 0.0
+    duration_seconds: float = 0.0
+    device: str = "cpu"
+    world_size: int = 1
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int
+    local_rank: int
+    world_size: int
+
+    @property
+    def is_primary(self) -> bool:
+        return self.rank == 0
+
+
+def distributed_from_env() -> Distributed:
+    """Rank and world size as torchrun sets them; a single process otherwise."""
+    return Distributed(
+        rank=int(os.environ.get("RANK", "0")),
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        world_size=int(os.environ.get("WORLD_SIZE", "1")),
+    )
+
+
+def _device(env: Distributed) -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda", env.local_rank)
+    return torch.device("cpu")
+
+
+def _accuracy_and_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    with torch.no_grad():
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y).item()
+        accuracy = (logits.argmax(dim=1) == y).float().mean().item()
+    return accuracy, loss
+
+
+def _train_one(
+    candidate: Candidate,
+    config: TrainConfig,
+    train: tuple[torch.Tensor, torch.Tensor],
+    stats: tuple[torch.Tensor, torch.Tensor],
+    classes: int,
+    env: Distributed,
+    device: torch.device,
+) -> tuple[nn.Module, float]:
+    torch.manual_seed(config.seed)
+    model = build_classifier(stats[0], stats[1], candidate.hidden, classes).to(device)
+    trained: nn.Module = model
+    if env.world_size > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        trained = DistributedDataParallel(model, device_ids=ids)
+    optimizer = torch.optim.Adam(trained.parameters(), lr=candidate.learning_rate)
+    # Every rank sees only its shard of the rows; DDP averages the gradients.
+    x, y = train[0][env.rank :: env.world_size], train[1][env.rank :: env.world_size]
+    loss = torch.tensor(0.0)
+    for _ in range(config.epochs):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(trained(x), y)
+        loss.backward()
+        optimizer.step()
+    return model.eval(), float(loss.item())
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
+    """Row indices of each fold; every class spread over the folds in its own proportion."""
+    if folds < 2:
+        raise ValueError(f"folds={folds} must be >= 2 for cross-validation")
+    smallest = int(np.bincount(labels).min())
+    if smallest < folds:
+        raise ValueError(
+            f"folds={folds} needs at least {folds} rows of every class; the smallest class "
+            f"has {smallest}: use fewer folds or more data"
+        )
+    rng = np.random.default_rng(seed)
+    assignment = np.empty(len(labels), dtype=np.int64)
+    for cls in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == cls))
+        assignment[rows] = np.arange(len(rows)) % folds
+    return [np.flatnonzero(assignment == fold) for fold in range(folds)]
+
+
+def _cross_validate(
+    candidate: Candidate,
+    config: TrainConfig,
+    data: tuple[torch.Tensor, torch.Tensor],
+    folds: list[np.ndarray],
+    env: Distributed,
+    device: torch.device,
+) -> tuple[float, float]:
+    """Mean held-out (accuracy, loss) over the folds, weighted by fold size."""
+    x, y = data
+    classes = int(y.max().item()) + 1
+    correct, loss_sum = 0.0, 0.0
+    for fold in folds:
+        held_out = torch.zeros(len(y), dtype=torch.bool)
+        held_out[torch.from_numpy(fold)] = True
+        held_out = held_out.to(device)
+        x_train, y_train = x[~held_out], y[~held_out]
+        stats = (x_train.mean(dim=0), x_train.std(dim=0))
+        model, _ = _train_one(candidate, config, (x_train, y_train), stats, classes, env, device)
+        accuracy, loss = _accuracy_and_loss(model, x[held_out], y[held_out])
+        correct += accuracy * len(fold)
+        loss_sum += loss * len(fold)
+    return correct / len(y), loss_sum / len(y)
+
+
+def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
+    """Cross-validate every candidate, then train the best (accuracy, then loss) on all rows."""
+    env = distributed_from_env()
+    device = _device(env)
+    if env.world_size > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+        # Matrices of a few hundred values: intra-op threads only add synchronisation, and
+        # their spin-waiting makes training several times slower on a busy machine.
+        torch.set_num_threads(1)
+    folds = stratified_folds(data.labels, config.folds, config.seed)
+    x = torch.from_numpy(data.features).to(device)
+    y = torch.from_numpy(data.labels).to(device)
+
+    start = time.perf_counter()
+    best: tuple[float, float, Candidate] | None = None
+    summary: list[dict[str, float]] = []
+    for candidate in config.grid:
+        accuracy, holdout_loss = _cross_validate(candidate, config, (x, y), folds, env, device)
+        summary.append(
+            {
+                "hidden": candidate.hidden,
+                "learning_rate": candidate.learning_rate,
+                "holdout_accuracy": accuracy,
+                "holdout_loss": holdout_loss,
+            }
+        )
+        if best is None or (accuracy, -holdout_loss) > (best[0], -best[1]):
+            best = (accuracy, holdout_loss, candidate)
+    assert best is not None, "the grid has at least one candidate (checked by the CLI)"
+    accuracy, holdout_loss, candidate = best
+    stats = (x.mean(dim=0), x.std(dim=0))
+    model, train_loss = _train_one(
+        candidate, config, (x, y), stats, len(data.class_names), env, device
+    )
+    duration = time.perf_counter() - start
+    samples = len(y) * config.epochs * (len(config.grid) * (config.folds - 1) / config.folds + 1)
+    return TrainResult(
+        model=model,
+        candidate=candidate,
+        metrics={
+            "accuracy": accuracy,
+            "holdout_loss": holdout_loss,
+            "train_loss": train_loss,
+            "holdout_rows": float(len(y)),
+            "train_rows": float(len(y)),
+            "folds": float(config.folds),
+        },
+        candidates=summary,
+        samples_per_second=samples / duration if duration > 0 else 0.0,
+        duration_seconds=duration,
+        device=str(device),
+        world_size=env.world_size,
+    )
+
+
+def reference_inputs(data: Dataset, config: TrainConfig) -> np.ndarray:
+    """The rows the exported model was trained on (all of them): the baseline for drift."""
+    del config  # kept in the signature: a split-based training would select rows here
+    return data.features

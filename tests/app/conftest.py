@@ -1,0 +1,87 @@
+"""Fixtures of the app tests: one tiny trained model for the session, an API client."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.dataset import packaged_dataset_bytes, parse_csv
+from app.errors import ModelNotFoundError
+from app.registry import AliasRecord, ModelMetadata, S3ModelRegistry
+from app.serving.api import create_app
+from app.settings import Settings, get_settings
+from app.training.pipeline import train_to_artifact
+from app.training.train import Candidate, TrainConfig
+
+API_KEY = "test-key-0123456789abcdef"
+# Tiny: enough for a model that beats chance, cheap on 2 CPU cores.
+TINY = TrainConfig(epochs=60, grid=(Candidate(hidden=16, learning_rate=0.05),))
+
+
+@pytest.fixture(scope="session")
+def trained() -> tuple[bytes, ModelMetadata]:
+    result = train_to_artifact(parse_csv(packaged_dataset_bytes()), TINY, "test", "iris-classifier")
+    assert result is not None
+    artifact, meta = result
+    return artifact, meta.model_copy(
+        update={"artifact_sha256": hashlib.sha256(artifact).hexdigest()}
+    )
+
+
+class MemoryRegistry(S3ModelRegistry):
+    """The registry's read side over a dict, for API tests that need no S3."""
+
+    def __init__(self) -> None:
+        super().__init__(s3=None, bucket="memory", model_name="iris-classifier")
+        self.versions: dict[str, tuple[bytes, ModelMetadata]] = {}
+        self.production: str | None = None
+
+    def add(self, version: str, artifact: bytes, meta: ModelMetadata) -> None:
+        self.versions[version] = (artifact, meta.model_copy(update={"version": version}))
+
+    def alias(self, alias: str) -> tuple[AliasRecord, str]:
+        if self.production is None:
+            raise ModelNotFoundError(f"alias {alias} not set")
+        return AliasRecord(alias=alias, version=self.production, updated_at=datetime.now(UTC)), ""
+
+    def artifact(self, version: str) -> tuple[bytes, ModelMetadata]:
+        raw, meta = self.versions[version]
+        if hashlib.sha256(raw).hexdigest() != meta.artifact_sha256:
+            from app.errors import ArtifactIntegrityError
+
+            raise ArtifactIntegrityError(f"version {version}: sha256 mismatch")
+        return raw, meta
+
+
+@pytest.fixture
+def memory_registry(trained: tuple[bytes, ModelMetadata]) -> MemoryRegistry:
+    registry = MemoryRegistry()
+    registry.add("1", *trained)
+    registry.production = "1"
+    return registry
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "bucket": "memory",
+        "api_keys": API_KEY,
+        "poll_interval_seconds": 3600,
+        "max_batch_size": 8,
+        "max_body_bytes": 4096,
+        "drift_window": 50,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def client(memory_registry: MemoryRegistry) -> Iterator[TestClient]:
+    api = create_app(registry=memory_registry)
+    api.dependency_overrides[get_settings] = make_settings
+    with TestClient(api) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {API_KEY}"
+        yield test_client

@@ -1,0 +1,236 @@
+"""The app's whole loop against the embedded AWS: data → train → register → promote → serve →
+predict → feedback → drift → retrain → rollback, plus races and faults."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import metrics
+from app.cli import main
+from app.dataset import packaged_dataset_bytes, parse_csv
+from app.errors import VersionExistsError
+from app.registry import ModelMetadata, S3ModelRegistry
+from app.serving.api import create_app
+from app.settings import Settings, get_settings
+from app.training.pipeline import train_to_artifact
+from app.training.train import Candidate, TrainConfig
+from tests.conftest import EmbeddedAws
+
+pytestmark = pytest.mark.localstack
+
+API_KEY = "integration-key-0123456789"
+TRAIN_ARGS = ["--epochs", "60", "--grid", "16:0.05"]
+SETOSA = [5.1, 3.5, 1.4, 0.2]
+
+
+@pytest.fixture(scope="module")
+def trained_artifact() -> tuple[bytes, ModelMetadata]:
+    data = parse_csv(packaged_dataset_bytes())
+    config = TrainConfig(epochs=60, grid=(Candidate(hidden=16, learning_rate=0.05),))
+    result = train_to_artifact(data, config, "test", "iris-classifier")
+    assert result is not None
+    return result
+
+
+@pytest.fixture
+def bucket(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A model bucket as the infra declares it: versioned, SSE-KMS with a customer key."""
+    s3 = embedded_aws.client("s3")
+    key_id = embedded_aws.client("kms").create_key(Description="model key")["KeyMetadata"]["KeyId"]
+    name = f"models-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_id,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    for var, value in {
+        "MLOPS_BUCKET": name,
+        "MLOPS_S3_ENDPOINT_URL": embedded_aws.endpoint_url,
+        "MLOPS_AWS_REGION": embedded_aws.region,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "MLOPS_API_KEYS": API_KEY,
+        "MLOPS_POLL_INTERVAL_SECONDS": "3600",
+        "MLOPS_DRIFT_WINDOW": "50",
+    }.items():
+        monkeypatch.setenv(var, value)
+    yield name
+
+
+def _registry(embedded_aws: EmbeddedAws, bucket: str) -> S3ModelRegistry:
+    return S3ModelRegistry(embedded_aws.client("s3"), bucket, "iris-classifier")
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def _serve(registry: S3ModelRegistry) -> TestClient:
+    api = create_app(registry=registry)
+    api.dependency_overrides[get_settings] = Settings
+    client = TestClient(api)
+    client.headers["Authorization"] = f"Bearer {API_KEY}"
+    return client
+
+
+def test_the_whole_loop(
+    embedded_aws: EmbeddedAws, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli(capsys, "data", "upload")
+    first = _cli(capsys, "train", *TRAIN_ARGS, "--promote")
+    assert first["version"] == "1" and first["promoted"], first
+    registry = _registry(embedded_aws, bucket)
+    meta = registry.metadata("1")
+    assert (
+        meta.dataset_sha256
+        == hashlib.sha256(
+            embedded_aws.client("s3")
+            .get_object(Bucket=bucket, Key="datasets/iris/iris.csv")["Body"]
+            .read()
+        ).hexdigest()
+    )
+
+    with _serve(registry) as client:
+        assert client.get("/readyz").json()["model_version"] == "1"
+        predicted = client.post("/v1/predict", json={"features": SETOSA}).json()
+        pid = predicted["predictions"][0]["prediction_id"]
+        feedback = client.post("/v1/feedback", json={"prediction_id": pid, "true_label": "setosa"})
+        assert feedback.json()["correct"] is True
+
+        client.post("/v1/predict", json={"instances": [SETOSA] * 50})
+        client.get("/metrics")
+        calm = metrics.REGISTRY.get_sample_value(
+            "mlops_feature_drift_psi", {"feature": "petal_length"}
+        )
+        client.post("/v1/predict", json={"instances": [[7.7, 3.8, 6.7, 2.2]] * 50})
+        client.get("/metrics")
+        shifted = metrics.REGISTRY.get_sample_value(
+            "mlops_feature_drift_psi", {"feature": "petal_length"}
+        )
+        assert calm is not None and shifted is not None and shifted > calm
+
+        second = _cli(capsys, "retrain", *TRAIN_ARGS, "--seed", "1")
+        assert second["version"] == "2"
+        # Force it, whatever its metric, to exercise hot swap and rollback.
+        _cli(capsys, "models", "promote", "2", "--force")
+        assert client.app.state.holder.refresh() is True  # type: ignore[attr-defined]
+        assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "2"
+
+        rolled = _cli(capsys, "models", "rollback")
+        assert rolled["version"] == "1"
+        client.app.state.holder.refresh()  # type: ignore[attr-defined]
+        assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "1"
+
+    listed = _cli(capsys, "models", "list")
+    assert [row["version"] for row in listed] == ["1", "2"]
+
+
+def test_worse_candidate_is_not_promoted_without_force(
+    embedded_aws: EmbeddedAws, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli(capsys, "data", "upload")
+    _cli(capsys, "train", *TRAIN_ARGS, "--promote")
+    weak = _cli(capsys, "train", "--epochs", "1", "--grid", "16:0.001")
+    assert main(["models", "promote", weak["version"]]) == 1
+    assert "pass --force" in capsys.readouterr().err
+    assert _registry(embedded_aws, bucket).alias("production")[0].version == "1"
+
+
+def test_two_racing_registrations_exactly_one_wins(
+    embedded_aws: EmbeddedAws, bucket: str, trained_artifact: tuple[bytes, ModelMetadata]
+) -> None:
+    artifact, meta = trained_artifact
+    registry = _registry(embedded_aws, bucket)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def register(tag: str) -> None:
+        barrier.wait()
+        try:
+            registry.create_version("7", artifact, meta.model_copy(update={"code_version": tag}))
+            outcomes.append(tag)
+        except VersionExistsError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=register, args=(tag,)) for tag in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("lost") == 1, outcomes
+    winner = next(tag for tag in outcomes if tag != "lost")
+    assert registry.metadata("7").code_version == winner
+
+
+def test_corrupted_artifact_is_refused_and_old_model_keeps_serving(
+    embedded_aws: EmbeddedAws, bucket: str, trained_artifact: tuple[bytes, ModelMetadata]
+) -> None:
+    artifact, meta = trained_artifact
+    registry = _registry(embedded_aws, bucket)
+    registry.create_version("1", artifact, meta)
+    registry.promote("1")
+    bad = registry.create_version("2", artifact, meta)
+    embedded_aws.client("s3").put_object(
+        Bucket=bucket, Key="models/iris-classifier/2/model.onnx", Body=b"tampered"
+    )
+    registry.promote(bad.version, force=True)
+    before = metrics.REGISTRY.get_sample_value(
+        "mlops_model_load_failures_total", {"reason": "checksum_mismatch"}
+    )
+    registry.set_alias("production", "1", [], registry.alias("production")[1])
+    with _serve(registry) as client:
+        registry.set_alias("production", "2", ["1"], registry.alias("production")[1])
+        assert client.app.state.holder.refresh() is False  # type: ignore[attr-defined]
+        assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "1"
+    after = metrics.REGISTRY.get_sample_value(
+        "mlops_model_load_failures_total", {"reason": "checksum_mismatch"}
+    )
+    assert (after or 0) - (before or 0) == 1
+
+
+def test_unreachable_bucket_at_reload_keeps_serving(
+    embedded_aws: EmbeddedAws, bucket: str, trained_artifact: tuple[bytes, ModelMetadata]
+) -> None:
+    artifact, meta = trained_artifact
+    registry = _registry(embedded_aws, bucket)
+    registry.create_version("1", artifact, meta)
+    registry.promote("1")
+    with _serve(registry) as client:
+        # Point the registry at a closed port: every call fails to connect.
+        import boto3
+        from botocore.config import Config
+
+        registry._s3 = boto3.client(
+            "s3",
+            endpoint_url="http://127.0.0.1:9",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(connect_timeout=1, retries={"max_attempts": 1}),
+        )
+        assert client.app.state.holder.refresh() is False  # type: ignore[attr-defined]
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/v1/predict", json={"features": SETOSA}).status_code == 200
+        assert metrics.REGISTRY.get_sample_value(
+            "mlops_model_load_failures_total", {"reason": "registry_unavailable"}
+        )
