@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import pulumi
 
+from infra.components.cluster_platform import declare_cluster_platform
+from infra.components.model_store import ModelStore, ModelStoreArgs
+from infra.components.monitoring import Monitoring, monitoring_args
+from infra.components.network import Network, NetworkArgs
+from infra.components.workloads import WorkloadInputs, declare_workloads
 from infra.config import load_stack_config
 from infra.providers import aws_provider
 
@@ -15,6 +20,86 @@ from infra.providers import aws_provider
 def declare_platform() -> None:
     config, _secrets = load_stack_config()
     aws = aws_provider(config)
+    on_aws = pulumi.ResourceOptions(providers=[aws])
+    prefix = f"mlops-{config.environment}"
+
+    net = config.network
+    network = Network(
+        prefix,
+        NetworkArgs(
+            cidr=net.cidr,
+            az_count=net.az_count,
+            nat_gateways=net.nat_gateways,
+            region=config.aws.region,
+            flow_logs=net.flow_logs,
+            flow_log_retention_days=net.flow_log_retention_days,
+        ),
+        on_aws,
+    )
+    models = config.model_store
+    store = ModelStore(
+        prefix,
+        ModelStoreArgs(
+            noncurrent_days=models.noncurrent_days,
+            protect=models.protect,
+            force_destroy=models.force_destroy,
+            access_logging=models.access_logging,
+            image_repository=models.image_repository,
+            image_retention_count=models.image_retention_count,
+            key_deletion_days=models.key_deletion_days,
+        ),
+        on_aws,
+    )
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("publicSubnetIds", network.public_subnet_ids)
+    pulumi.export("privateSubnetIds", network.private_subnet_ids)
+    pulumi.export("modelBucketName", store.bucket_name)
+    pulumi.export("modelBucketArn", store.bucket_arn)
+    pulumi.export("modelKeyArn", store.key_arn)
+    if store.repository_url is not None:
+        pulumi.export("ecrRepositoryUrl", store.repository_url)
+
+    # EKS and everything on it; absent on the local stack (no EKS on LocalStack community).
+    # Components that run on the cluster use `cluster.kubernetes_provider` and `roles`.
+    platform = (
+        declare_cluster_platform(prefix, config, network, store, on_aws)
+        if config.cluster.enabled
+        else None
+    )
+    if platform is not None:
+        cluster, roles = platform.cluster, platform.roles
+        pulumi.export("clusterName", cluster.name)
+        pulumi.export("clusterEndpoint", cluster.endpoint)
+        pulumi.export("kubeconfig", cluster.kubeconfig)
+        pulumi.export("servingRoleArn", roles.serving.role_arn)
+        pulumi.export("trainingRoleArn", roles.training.role_arn)
+        pulumi.export("gpuNodePoolName", platform.capacity.gpu_pool_name)
+        workloads = declare_workloads(
+            prefix,
+            config,
+            _secrets,
+            WorkloadInputs(
+                k8s_provider=cluster.kubernetes_provider,
+                repository_url=store.repository_url,
+                bucket=store.bucket_name,
+                serving_role_arn=roles.serving.role_arn,
+                training_role_arn=roles.training.role_arn,
+                depends_on=[platform.capacity, platform.addons],
+            ),
+        )
+        if config.monitoring.enabled:
+            Monitoring(
+                prefix,
+                monitoring_args(
+                    config.monitoring,
+                    _secrets,
+                    k8s_provider=cluster.kubernetes_provider,
+                    namespace=workloads.namespaces.monitoring,
+                    serving_namespace=workloads.namespaces.serving,
+                    training_namespace=workloads.namespaces.training,
+                    retrain_webhook_url=workloads.trigger.url,
+                ),
+            )
 
     pulumi.export("environment", config.environment)
     pulumi.export("region", config.aws.region)

@@ -27,6 +27,18 @@ GPU_INSTANCE_FAMILIES = (
 )
 
 
+# Types with an Elastic Fabric Adapter (the larger sizes only); EFA elsewhere fails at launch.
+EFA_INSTANCE_TYPES = (
+    "g5.8xlarge", "g5.12xlarge", "g5.16xlarge", "g5.24xlarge", "g5.48xlarge",
+    "g6.8xlarge", "g6.12xlarge", "g6.16xlarge", "g6.24xlarge", "g6.48xlarge",
+    "g6e.8xlarge", "g6e.12xlarge", "g6e.16xlarge", "g6e.24xlarge", "g6e.48xlarge",
+    "g4dn.8xlarge", "g4dn.12xlarge", "g4dn.16xlarge", "g4dn.metal",
+    "p3dn.24xlarge", "p4d.24xlarge", "p4de.24xlarge",
+    "p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge",
+)  # fmt: skip
+ARM_GPU_FAMILIES = ("g5g",)
+
+
 class NodePoolConfig(ConfigModel):
     instance_types: list[str] = Field(min_length=1)
     """EC2 instance types, most preferred first."""
@@ -66,7 +78,27 @@ class GpuPoolConfig(NodePoolConfig):
                     f"instanceTypes entry {instance_type!r} has no NVIDIA GPU; "
                     f"use a type from the families {', '.join(GPU_INSTANCE_FAMILIES)}"
                 )
+        arm = {t.split(".")[0] in ARM_GPU_FAMILIES for t in self.instance_types}
+        if len(arm) > 1:
+            raise ValueError(
+                f"instanceTypes={self.instance_types} mixes Arm (g5g) and x86 types; "
+                "one node group runs one AMI, so list only one architecture"
+            )
+        if self.efa:
+            missing = [t for t in self.instance_types if t not in EFA_INSTANCE_TYPES]
+            if missing:
+                raise ValueError(
+                    f"efa=true but instanceTypes {missing} have no Elastic Fabric Adapter; "
+                    "use e.g. g5.12xlarge or p4d.24xlarge, or set efa to false"
+                )
         return self
+
+    @property
+    def ami_type(self) -> str:
+        """EKS AMI type: Amazon Linux 2023 with the NVIDIA driver, for the pool's architecture."""
+        if self.instance_types[0].split(".")[0] in ARM_GPU_FAMILIES:
+            return "AL2023_ARM_64_NVIDIA"
+        return "AL2023_x86_64_NVIDIA"
 
 
 class CapacityConfig(ConfigModel):

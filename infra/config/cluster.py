@@ -25,6 +25,10 @@ class ClusterConfig(ConfigModel):
     """Ship api/audit/authenticator logs to CloudWatch. Default on."""
     admin_role_arns: list[str] = Field(default_factory=list)
     """IAM roles granted cluster-admin through EKS access entries. Default none."""
+    deletion_protection: bool = True
+    """EKS refuses to delete the cluster until this is turned off. Default on."""
+    log_retention_days: int = Field(default=90, ge=1)
+    """Days CloudWatch keeps control-plane logs. Default 90."""
 
     @field_validator("version")
     @classmethod

@@ -32,6 +32,10 @@ SECRETS = (
     SecretSpec("apiKeys", "comma-separated API keys the model server accepts", True),
     SecretSpec("grafanaAdminPassword", "Grafana's admin password", True),
     SecretSpec("retrainWebhookToken", "shared secret of the drift-to-retrain webhook", True),
+    # Optional: only needed when monitoring.receivers turns the matching receiver on.
+    SecretSpec("alertWebhookUrl", "URL Alertmanager posts every alert to", False),
+    SecretSpec("alertSlackWebhookUrl", "Slack incoming-webhook URL for alerts", False),
+    SecretSpec("alertSmtpPassword", "SMTP password for alert mail", False),
 )
 
 

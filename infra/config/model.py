@@ -56,6 +56,11 @@ class StackConfig(ConfigModel):
                 "monitoring.enabled=true needs cluster.enabled=true (monitoring runs on EKS); "
                 "set monitoring.enabled to false or enable the cluster"
             )
+        if self.cluster.enabled and not self.model_store.image_repository:
+            raise ValueError(
+                "modelStore.imageRepository=false leaves the cluster's workloads without an "
+                "image repository; set it to true or set cluster.enabled to false"
+            )
         return self
 
     def tags(self, project: str) -> dict[str, str]:

@@ -1,10 +1,94 @@
-"""Monitoring config: `mlops-platform:monitoring`."""
+"""Monitoring config: `mlops-platform:monitoring`.
+
+Receivers name where alerts go; their URLs and passwords never appear here but in Pulumi
+secrets (`alertWebhookUrl`, `alertSlackWebhookUrl`, `alertSmtpPassword`).
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
 
-from infra.config.base import ConfigModel
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from infra.config.base import ConfigModel, environment_of
+
+_QUANTITY = re.compile(r"^[1-9]\d*(Gi|Ti)$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+
+class SlackReceiverConfig(ConfigModel):
+    channel: str = Field(pattern=r"^[#@][\w.-]+$")
+    """Channel (or @user) to post to, e.g. "#ml-alerts". URL: secret alertSlackWebhookUrl."""
+
+
+class EmailReceiverConfig(ConfigModel):
+    to: str
+    """Address that receives alert mail."""
+    sender: str
+    """From address of alert mail."""
+    smarthost: str
+    """SMTP server as host:port, e.g. "email-smtp.us-east-1.amazonaws.com:587"."""
+    username: str = ""
+    """SMTP login; password in secret alertSmtpPassword. Default none (no SMTP auth)."""
+
+    @field_validator("to", "sender")
+    @classmethod
+    def _is_address(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError("is not an e-mail address; use e.g. ml-oncall@example.com")
+        return value
+
+    @field_validator("smarthost")
+    @classmethod
+    def _is_host_port(cls, value: str) -> str:
+        if not _HOST_PORT.match(value):
+            raise ValueError("is not host:port; use e.g. smtp.example.com:587")
+        return value
+
+
+class ReceiversConfig(ConfigModel):
+    webhook: bool = False
+    """Post every alert to the URL in secret alertWebhookUrl. Default off."""
+    slack: SlackReceiverConfig | None = None
+    """Post alerts to Slack. Default off."""
+    email: EmailReceiverConfig | None = None
+    """Mail alerts. Default off."""
+
+
+class GrafanaConfig(ConfigModel):
+    ingress: bool = False
+    """Publish Grafana through an internal HTTPS load balancer. Default off: port-forward only."""
+    host: str = ""
+    """DNS name of the ingress, e.g. "grafana.ml.example.com". Required with ingress."""
+    certificate_arn: str = ""
+    """ACM certificate ARN for the ingress (HTTPS only). Required with ingress."""
+    internet_facing: bool = False
+    """Put the load balancer on the internet instead of inside the VPC. Default off."""
+
+    @field_validator("host")
+    @classmethod
+    def _is_hostname(cls, value: str) -> str:
+        if value and not _HOSTNAME.match(value):
+            raise ValueError("is not a DNS name; use e.g. grafana.ml.example.com")
+        return value
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _is_acm_arn(cls, value: str) -> str:
+        if value and not re.match(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$", value):
+            raise ValueError("is not an ACM certificate ARN; use arn:aws:acm:<region>:<acct>:...")
+        return value
+
+    @model_validator(mode="after")
+    def _ingress_needs_tls(self) -> GrafanaConfig:
+        if self.ingress and not (self.host and self.certificate_arn):
+            raise ValueError(
+                "grafana.ingress=true needs grafana.host and grafana.certificateArn (HTTPS only); "
+                "set both or keep ingress off and use `kubectl port-forward`"
+            )
+        return self
 
 
 class MonitoringConfig(ConfigModel):
@@ -12,3 +96,31 @@ class MonitoringConfig(ConfigModel):
     """Install Prometheus, Alertmanager and Grafana. Default on (needs the cluster)."""
     retention_days: int = Field(default=15, ge=1)
     """Days Prometheus keeps samples. Default 15."""
+    storage_size: str = "50Gi"
+    """Prometheus volume size (Gi or Ti). Default 50Gi."""
+    storage_class: str = ""
+    """StorageClass of the Prometheus and Alertmanager volumes. Default the platform's gp3."""
+    prometheus_replicas: int = Field(default=2, ge=1, le=5)
+    """Prometheus pods (each scrapes everything). Default 2; prod needs at least 2."""
+    alertmanager_replicas: int = Field(default=2, ge=1, le=5)
+    """Alertmanager pods (clustered, deduplicating). Default 2; prod needs at least 2."""
+    drift_minutes: int = Field(default=15, ge=1, le=1440)
+    """Minutes drift must stay above threshold before retraining is triggered. Default 15."""
+    receivers: ReceiversConfig = ReceiversConfig()
+    """Where alerts go besides the retraining webhook. Default nowhere (UI only)."""
+    grafana: GrafanaConfig = GrafanaConfig()
+    """How Grafana is reached. Default port-forward only."""
+
+    @field_validator("storage_size")
+    @classmethod
+    def _is_quantity(cls, value: str) -> str:
+        if not _QUANTITY.match(value):
+            raise ValueError("is not a volume size; use a whole number of Gi or Ti, e.g. 50Gi")
+        return value
+
+    @field_validator("prometheus_replicas", "alertmanager_replicas")
+    @classmethod
+    def _prod_is_redundant(cls, value: int, info: ValidationInfo) -> int:
+        if environment_of(info) == "prod" and value < 2:
+            raise ValueError("must be at least 2 in prod, so one pod can fail without a blind spot")
+        return value

@@ -3,11 +3,49 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from infra.config.base import ConfigModel, environment_of
+
+# Private subnets hold nodes and, with the VPC CNI, every pod IP: below /24 a zone runs out
+# of addresses after a few nodes. Public subnets hold only NAT gateways and load balancers.
+MIN_PRIVATE_PREFIX = 24
+MIN_PUBLIC_PREFIX = 27
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    """Subnet CIDRs per zone, in zone order."""
+
+    private: list[str]
+    public: list[str]
+
+
+def plan_subnets(cidr: str, az_count: int) -> SubnetPlan:
+    """Carve the VPC: its first half into equal private subnets, a quarter into public ones.
+
+    Each family is split into the next power of two >= az_count, so adding a zone later
+    keeps the existing subnets where they are. The last quarter stays free for growth.
+    Raises ValueError (with the fix) when the CIDR cannot hold subnets of a useful size.
+    """
+    vpc = ipaddress.IPv4Network(cidr)
+    split_bits = max(az_count - 1, 0).bit_length()
+    halves = list(vpc.subnets(prefixlen_diff=1))
+    private_prefix = vpc.prefixlen + 1 + split_bits
+    public_prefix = vpc.prefixlen + 2 + split_bits
+    if private_prefix > MIN_PRIVATE_PREFIX or public_prefix > MIN_PUBLIC_PREFIX:
+        largest = MIN_PRIVATE_PREFIX - 1 - split_bits
+        raise ValueError(
+            f"cannot hold {az_count} private subnets of at least /{MIN_PRIVATE_PREFIX} "
+            f"(they would be /{private_prefix}); use a /{largest} or larger CIDR, or fewer zones"
+        )
+    private = list(halves[0].subnets(new_prefix=private_prefix))[:az_count]
+    public_quarter = next(halves[1].subnets(prefixlen_diff=1))
+    public = list(public_quarter.subnets(new_prefix=public_prefix))[:az_count]
+    return SubnetPlan([str(net) for net in private], [str(net) for net in public])
 
 
 class NetworkConfig(ConfigModel):
@@ -21,6 +59,8 @@ class NetworkConfig(ConfigModel):
     """Send VPC flow logs to CloudWatch. Default on."""
     flow_log_retention_days: int = Field(default=90, ge=1)
     """Days to keep flow logs. Default 90."""
+    service_cidr: str = "172.20.0.0/16"
+    """Kubernetes service IP range (EKS); must not overlap the VPC. Default 172.20.0.0/16."""
 
     @field_validator("cidr")
     @classmethod
@@ -40,6 +80,22 @@ class NetworkConfig(ConfigModel):
             )
         return value
 
+    @field_validator("service_cidr")
+    @classmethod
+    def _service_cidr_shape(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(
+                f"is not an IPv4 network in CIDR form ({exc}); use e.g. 172.20.0.0/16"
+            ) from None
+        # EKS accepts a private range between /12 and /24 for services.
+        if not network.is_private or not 12 <= network.prefixlen <= 24:
+            raise ValueError(
+                "must be a private range between /12 and /24 (EKS rule); use e.g. 172.20.0.0/16"
+            )
+        return value
+
     @field_validator("az_count")
     @classmethod
     def _prod_spans_zones(cls, value: int, info: ValidationInfo) -> int:
@@ -55,3 +111,18 @@ class NetworkConfig(ConfigModel):
                 "must be perAz in prod (one NAT gateway is a zone-wide outage); set it to perAz"
             )
         return value
+
+    @model_validator(mode="after")
+    def _cidrs_fit(self) -> NetworkConfig:
+        vpc = ipaddress.IPv4Network(self.cidr)
+        if vpc.overlaps(ipaddress.IPv4Network(self.service_cidr)):
+            raise ValueError(
+                f"serviceCidr={self.service_cidr} overlaps cidr={self.cidr}; pod traffic to "
+                "services would be misrouted. Choose non-overlapping ranges, "
+                "e.g. serviceCidr 172.20.0.0/16 with a 10.x VPC"
+            )
+        try:
+            plan_subnets(self.cidr, self.az_count)
+        except ValueError as exc:
+            raise ValueError(f"cidr={self.cidr} with azCount={self.az_count} {exc}") from None
+        return self

@@ -18,6 +18,10 @@ class ModelStoreConfig(ConfigModel):
     """Write S3 server access logs to a separate log bucket. Default on."""
     image_retention_count: int = Field(default=30, ge=1, le=1000)
     """App images the ECR repository keeps. Default 30."""
+    image_repository: bool = True
+    """Create the app's ECR repository. Default on; LocalStack community has no ECR."""
+    key_deletion_days: int = Field(default=30, ge=7, le=30)
+    """KMS key deletion waiting period in days (AWS allows 7-30). Default 30."""
 
     @field_validator("noncurrent_days")
     @classmethod

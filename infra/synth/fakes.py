@@ -91,6 +91,15 @@ def _oidc_provider(name: str, inputs: dict[str, Any], region: str) -> dict[str, 
     return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
 
 
+def _eks_node_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # EKS creates one Auto Scaling group per managed node group.
+    return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]}
+
+
+def _launch_template(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"latestVersion": 1}
+
+
 _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:ecr/repository:Repository": _ecr_repository,
@@ -99,6 +108,8 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:iam/policy:Policy": _iam_policy,
     "aws:kms/key:Key": _kms_key,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
 }
 
 
@@ -167,4 +178,5 @@ class FakeCloud(pulumi.runtime.Mocks):
                 f"synth has no fake answer for invoke {args.token}; add one to infra/synth/fakes.py"
             )
         arguments: dict[str, Any] = dict(args.args)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        return answer(arguments, self.region), None
+        # An empty failure list, not None: the SDK's mock monitor iterates over it.
+        return answer(arguments, self.region), []

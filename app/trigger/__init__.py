@@ -1,0 +1,1 @@
+"""The drift-to-retrain webhook: Alertmanager posts here, one retraining Job starts."""

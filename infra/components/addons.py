@@ -1,0 +1,176 @@
+"""What the cluster runs for itself once nodes exist: DNS, EBS volumes, autoscaling, GPUs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import yaml
+
+from infra.components import scheduling
+from infra.components.iam import (
+    ServiceAccountRole,
+    ServiceAccountRoleArgs,
+    autoscaler_statements,
+    policy_document,
+)
+
+VALUES = Path(__file__).parent / "values"
+# Pinned chart versions: an upgrade is a reviewed change, never a surprise at deploy time.
+AUTOSCALER_CHART = ("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.46.6")
+DEVICE_PLUGIN_CHART = (
+    "https://nvidia.github.io/k8s-device-plugin",
+    "nvidia-device-plugin",
+    "0.17.1",
+)
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+KUBE_SYSTEM = "kube-system"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterAddonsArgs:
+    cluster_name: pulumi.Input[str]
+    kubernetes_version: str
+    """Cluster minor version; cluster-autoscaler's image follows it."""
+    region: str
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer_url: pulumi.Input[str]
+    kubernetes_provider: k8s.Provider
+    node_groups: Sequence[pulumi.Resource]
+    """The add-ons wait for these: their pods need nodes to become healthy."""
+
+
+def _values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
+    values = cast(dict[str, Any], yaml.safe_load((VALUES / file).read_text()))
+    return {**values, **extra}
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    autoscaler_role_arn: pulumi.Output[str]
+    ebs_csi_role_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops-platform:cluster:ClusterAddons", name, None, opts)
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=list(args.node_groups))
+        k8s_opts = pulumi.ResourceOptions.merge(
+            after_nodes, pulumi.ResourceOptions(provider=args.kubernetes_provider)
+        )
+
+        def irsa(role: str, account: str, **extra: Any) -> ServiceAccountRole:
+            return ServiceAccountRole(
+                f"{name}-{role}",
+                ServiceAccountRoleArgs(
+                    oidc_provider_arn=args.oidc_provider_arn,
+                    oidc_issuer_url=args.oidc_issuer_url,
+                    namespace=KUBE_SYSTEM,
+                    service_account=account,
+                    **extra,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
+
+        ebs_role = irsa("ebs-csi", "ebs-csi-controller-sa", managed_policy_arns=[EBS_CSI_POLICY])
+        aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=args.cluster_name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            opts=after_nodes,
+        )
+        ebs = aws.eks.Addon(
+            f"{name}-aws-ebs-csi-driver",
+            cluster_name=args.cluster_name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=ebs_role.role_arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            opts=after_nodes,
+        )
+        k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=scheduling.GP3_STORAGE_CLASS,
+                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
+            ),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "fsType": "ext4"},
+            # Bind in the zone the pod is scheduled in; EBS volumes are zonal.
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[ebs])),
+        )
+
+        autoscaler_role = irsa(
+            "cluster-autoscaler",
+            "cluster-autoscaler",
+            policy=pulumi.Output.from_input(args.cluster_name).apply(
+                lambda cluster: policy_document(autoscaler_statements(cluster))
+            ),
+        )
+        repo, chart, version = AUTOSCALER_CHART
+        k8s.helm.v3.Release(
+            f"{name}-cluster-autoscaler",
+            k8s.helm.v3.ReleaseArgs(
+                name="cluster-autoscaler",
+                namespace=KUBE_SYSTEM,
+                chart=chart,
+                version=version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+                values=pulumi.Output.all(args.cluster_name, autoscaler_role.role_arn).apply(
+                    lambda pair: _values(
+                        "cluster-autoscaler.yaml",
+                        {
+                            "awsRegion": args.region,
+                            "autoDiscovery": {
+                                "clusterName": pair[0],
+                                "tags": [
+                                    "k8s.io/cluster-autoscaler/enabled",
+                                    f"k8s.io/cluster-autoscaler/{pair[0]}",
+                                ],
+                            },
+                            # The autoscaler's minor version must match the cluster's.
+                            "image": {"tag": f"v{args.kubernetes_version}.0"},
+                            "nodeSelector": scheduling.SYSTEM_NODE_SELECTOR,
+                            "rbac": {
+                                "serviceAccount": {
+                                    "create": True,
+                                    "name": "cluster-autoscaler",
+                                    "annotations": {scheduling.ROLE_ARN_ANNOTATION: pair[1]},
+                                }
+                            },
+                        },
+                    )
+                ),
+            ),
+            opts=k8s_opts,
+        )
+
+        repo, chart, version = DEVICE_PLUGIN_CHART
+        k8s.helm.v3.Release(
+            f"{name}-nvidia-device-plugin",
+            k8s.helm.v3.ReleaseArgs(
+                name="nvidia-device-plugin",
+                namespace=KUBE_SYSTEM,
+                chart=chart,
+                version=version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+                values=_values(
+                    "nvidia-device-plugin.yaml",
+                    {
+                        "nodeSelector": scheduling.GPU_NODE_SELECTOR,
+                        "tolerations": scheduling.GPU_TOLERATIONS,
+                    },
+                ),
+            ),
+            opts=k8s_opts,
+        )
+        self.autoscaler_role_arn = autoscaler_role.role_arn
+        self.ebs_csi_role_arn = ebs_role.role_arn
+        self.register_outputs({})

@@ -1,0 +1,151 @@
+"""Least-privilege IAM: IAM roles bound to Kubernetes service accounts (IRSA) and their policies.
+
+IRSA rather than EKS Pod Identity: each role's trust policy names the one
+`system:serviceaccount:<namespace>:<name>` allowed to assume it, so the IAM side alone says
+who can use a role (and the synthesized graph can be checked for it); it needs no agent
+DaemonSet on every node (GPU nodes included), and every chart and add-on we use supports it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.scheduling import ROLE_ARN_ANNOTATION
+
+Statement = dict[str, Any]
+
+
+def policy_document(statements: Sequence[Statement]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def service_trust_policy(service: str) -> str:
+    """Trust policy letting an AWS service (e.g. `eks.amazonaws.com`) assume the role."""
+    return policy_document(
+        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+    )
+
+
+def irsa_trust_policy(
+    oidc_provider_arn: str, oidc_issuer_url: str, namespace: str, service_account: str
+) -> str:
+    """Only the named service account, presenting an STS-audience token, may assume the role."""
+    issuer = oidc_issuer_url.removeprefix("https://")
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc_provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ]
+    )
+
+
+def serving_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
+    """Model server: read `models/` and decrypt; nothing else, and never write."""
+    return [
+        {"Sid": "ReadModels", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [f"{bucket_arn}/models/*"]},
+        {"Sid": "ListModels", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": [bucket_arn], "Condition": {"StringLike": {"s3:prefix": ["models/*"]}}},
+        {"Sid": "DecryptModels", "Effect": "Allow", "Action": ["kms:Decrypt"],
+         "Resource": [key_arn]},
+    ]  # fmt: skip
+
+
+def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
+    """Trainer: read `datasets/`, read and write `models/` (new versions, aliases)."""
+    return [
+        {"Sid": "ReadDatasetsAndModels", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [f"{bucket_arn}/datasets/*", f"{bucket_arn}/models/*"]},
+        {"Sid": "WriteModels", "Effect": "Allow", "Action": ["s3:PutObject"],
+         "Resource": [f"{bucket_arn}/models/*"]},
+        {"Sid": "ListDatasetsAndModels", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": [bucket_arn],
+         "Condition": {"StringLike": {"s3:prefix": ["datasets/*", "models/*"]}}},
+        {"Sid": "UseModelKey", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key_arn]},
+    ]  # fmt: skip
+
+
+def autoscaler_statements(cluster_name: str) -> list[Statement]:
+    """cluster-autoscaler: describe everything, but resize only this cluster's node groups."""
+    return [
+        {"Sid": "Describe", "Effect": "Allow", "Resource": ["*"], "Action": [
+            "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+            "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+            "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+            "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
+            "eks:DescribeNodegroup"]},
+        # EKS tags every managed node group's Auto Scaling group with this key.
+        {"Sid": "ResizeOwnNodeGroups", "Effect": "Allow", "Resource": ["*"],
+         "Action": ["autoscaling:SetDesiredCapacity",
+                    "autoscaling:TerminateInstanceInAutoScalingGroup"],
+         "Condition": {"StringEquals": {
+             f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}},
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceAccountRoleArgs:
+    oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider."""
+    oidc_issuer_url: pulumi.Input[str]
+    """The cluster's OIDC issuer URL (https://oidc.eks...)."""
+    namespace: str
+    """Namespace of the service account allowed to assume the role."""
+    service_account: str
+    """Name of that service account."""
+    policy: pulumi.Input[str] | None = None
+    """Inline policy JSON. Default none."""
+    managed_policy_arns: Sequence[str] = field(default_factory=tuple[str, ...])
+    """AWS-managed policies to attach (e.g. the EBS CSI driver's). Default none."""
+
+
+class ServiceAccountRole(pulumi.ComponentResource):
+    """An IAM role that exactly one Kubernetes service account can assume (IRSA).
+
+    The service account itself is created with the workload; give it `annotations`.
+    """
+
+    role_arn: pulumi.Output[str]
+    annotations: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self, name: str, args: ServiceAccountRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops-platform:iam:ServiceAccountRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
+            lambda pair: irsa_trust_policy(
+                str(pair[0]), str(pair[1]), args.namespace, args.service_account
+            )
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=trust,
+            description=f"IRSA role of {args.namespace}/{args.service_account}",
+            opts=child,
+        )
+        if args.policy is not None:
+            aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=args.policy, opts=child)
+        for index, arn in enumerate(args.managed_policy_arns):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-managed-{index}", role=role.name, policy_arn=arn, opts=child
+            )
+        self.role_arn = role.arn
+        self.annotations = role.arn.apply(lambda arn: {ROLE_ARN_ANNOTATION: arn})
+        self.register_outputs({"roleArn": self.role_arn})

@@ -1,0 +1,283 @@
+"""Model registry storage: a KMS-encrypted, versioned S3 bucket and the app's ECR repository."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelStoreArgs:
+    noncurrent_days: int
+    """Days a superseded object version is kept before it expires."""
+    protect: bool = True
+    """Protect the bucket, key and repository and keep them on `pulumi destroy`. Default on."""
+    force_destroy: bool = False
+    """Let a destroy delete a bucket (and repository) that still holds data. Default off."""
+    access_logging: bool = True
+    """S3 server access logs into a separate log bucket. Default on."""
+    image_repository: bool = True
+    """Create the ECR repository for the app image. Default on (off on LocalStack community)."""
+    image_retention_count: int = 30
+    """Images the repository keeps; older ones expire. Default 30."""
+    key_deletion_days: int = 30
+    """KMS key deletion waiting period (7-30). Default 30, the longest undo window."""
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def tls_only_policy(bucket_arn: str, log_source: tuple[str, str] | None = None) -> str:
+    """Bucket policy refusing every request that does not arrive over TLS.
+
+    `log_source` (source bucket ARN, account id) makes it an access-log bucket: with
+    owner-enforced ownership, ACL grants are ignored, so S3's log delivery service must be
+    allowed by policy, and only for that one source bucket in this account.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if log_source is not None:
+        source_arn, account_id = log_source
+        statements.append(
+            {
+                "Sid": "AllowServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            }
+        )
+    return _json({"Version": "2012-10-17", "Statement": statements})
+
+
+class ModelStore(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    repository_url: pulumi.Output[str] | None
+    repository_arn: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops-platform:storage:ModelStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Losing the key makes every model unreadable, losing the bucket loses every model:
+        # in prod both refuse deletion and stay in AWS even if the stack is destroyed.
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=args.protect, retain_on_delete=args.protect
+        )
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{name}: model bucket and image repository encryption",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.key_deletion_days,
+            opts=keep,
+        )
+        aws.kms.Alias(f"{name}-key", name=f"alias/{name}", target_key_id=key.key_id, opts=child)
+
+        bucket = aws.s3.Bucket(f"{name}-models", force_destroy=args.force_destroy, opts=keep)
+        self._harden(f"{name}-models", bucket, key, child)
+        aws.s3.BucketVersioning(
+            f"{name}-models",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-models",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        if args.access_logging:
+            self._access_logs(name, bucket, args, keep, child)
+
+        self.repository_url = None
+        self.repository_arn = None
+        if args.image_repository:
+            self._repository(name, key, args, keep, child)
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.key_arn = key.arn
+        self.register_outputs(
+            {"bucketName": self.bucket_name, "bucketArn": self.bucket_arn, "keyArn": self.key_arn}
+        )
+
+    @staticmethod
+    def _harden(
+        name: str,
+        bucket: aws.s3.Bucket,
+        key: aws.kms.Key | None,
+        child: pulumi.ResourceOptions,
+        log_source: pulumi.Output[tuple[str, str]] | None = None,
+    ) -> None:
+        """Encryption, owner-enforced ownership, all four public-access blocks, TLS only."""
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms" if key else "AES256",
+                        kms_master_key_id=key.arn if key else None,
+                    ),
+                    # S3 Bucket Keys cut KMS request costs by ~99% for busy prefixes.
+                    bucket_key_enabled=key is not None,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            name,
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        block = aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            name,
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, log_source).apply(
+                lambda values: tls_only_policy(values[0], values[1])
+            ),
+            # S3 rejects policies while the public-access block is being changed.
+            opts=pulumi.ResourceOptions(parent=child.parent, depends_on=[block]),
+        )
+
+    def _access_logs(
+        self,
+        name: str,
+        bucket: aws.s3.Bucket,
+        args: ModelStoreArgs,
+        keep: pulumi.ResourceOptions,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        # S3 server access logs cannot be delivered to an SSE-KMS bucket; SSE-S3 it is.
+        logs = aws.s3.Bucket(f"{name}-access-logs", force_destroy=args.force_destroy, opts=keep)
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        log_source = pulumi.Output.all(bucket.arn, account_id).apply(lambda v: (v[0], v[1]))
+        self._harden(f"{name}-access-logs", logs, None, child, log_source)
+        # Access logs are audit evidence: versioned, so an overwrite or delete is recoverable.
+        aws.s3.BucketVersioning(
+            f"{name}-access-logs",
+            bucket=logs.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs",
+            bucket=logs.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=365),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=30
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-models",
+            bucket=bucket.id,
+            target_bucket=logs.id,
+            target_prefix="models-bucket/",
+            opts=child,
+        )
+
+    def _repository(
+        self,
+        name: str,
+        key: aws.kms.Key,
+        args: ModelStoreArgs,
+        keep: pulumi.ResourceOptions,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        repository = aws.ecr.Repository(
+            f"{name}-app",
+            name=f"{name}/app",
+            # Tags are git SHAs: a tag always names the image that was tested.
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=True
+            ),
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(
+                    encryption_type="KMS", kms_key=key.arn
+                )
+            ],
+            force_delete=args.force_destroy,
+            opts=keep,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-app",
+            repository=repository.name,
+            policy=_json(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": f"keep the last {args.image_retention_count} images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": args.image_retention_count,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+            opts=child,
+        )
+        self.repository_url = repository.repository_url
+        self.repository_arn = repository.arn

@@ -1,0 +1,332 @@
+"""Prometheus, Alertmanager and Grafana (kube-prometheus-stack), GPU metrics (DCGM exporter),
+the platform's scrape targets, alert rules and dashboards, all declared as code.
+
+Data lives beside the code in infra/monitoring/ (values, rules, dashboards, routing); this
+module only merges in what differs per stack and keeps every secret out of Helm values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from infra.components import monitoring_files as files
+from infra.components.scheduling import (
+    GP3_STORAGE_CLASS,
+    GPU_NODE_SELECTOR,
+    GPU_TOLERATIONS,
+    MONITORING_NAMESPACE,
+    SERVING_NAMESPACE,
+    TRAINING_NAMESPACE,
+)
+from infra.config.errors import ConfigError
+from infra.config.loader import PROJECT, StackSecrets, stack_file
+from infra.config.monitoring import GrafanaConfig, MonitoringConfig, ReceiversConfig
+
+STACK_CHART = "kube-prometheus-stack"
+STACK_CHART_VERSION = "67.8.0"
+STACK_REPO = "https://prometheus-community.github.io/helm-charts"
+DCGM_CHART = "dcgm-exporter"
+DCGM_CHART_VERSION = "4.1.3"
+DCGM_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+
+GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Secret's name, not its value
+ALERTMANAGER_CONFIG_SECRET = "alertmanager-config"  # noqa: S105 - a Secret's name
+DASHBOARD_LABEL = "grafana_dashboard"
+MONITOR_API = "monitoring.coreos.com/v1"
+SERVING_SELECTOR = {"app.kubernetes.io/name": "model-server"}
+TRAINING_SELECTOR = {"app.kubernetes.io/component": "training"}
+# The retrain trigger's Service (infra/components/workloads/retrain_trigger.py).
+RETRAIN_WEBHOOK_URL = f"http://retrain-trigger.{TRAINING_NAMESPACE}.svc:8080/v1/alerts"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringArgs:
+    k8s_provider: pulumi.ProviderResource
+    """Provider of the EKS cluster."""
+    namespace: pulumi.Input[str]
+    """Namespace of the whole stack (created, privileged, by the workloads code)."""
+    serving_namespace: pulumi.Input[str]
+    """Namespace of the model-server pods scraped by the ServiceMonitor."""
+    training_namespace: pulumi.Input[str]
+    """Namespace of the training jobs scraped by the PodMonitor."""
+    retrain_webhook_url: pulumi.Input[str]
+    """In-cluster URL Alertmanager posts drift alerts to, to start retraining."""
+    retrain_webhook_token: pulumi.Input[str]
+    """Bearer token the retrain webhook demands (Pulumi secret)."""
+    grafana_admin_password: pulumi.Input[str]
+    """Grafana's admin password (Pulumi secret)."""
+    receiver_secrets: Mapping[str, pulumi.Input[str]] = field(
+        default_factory=dict[str, pulumi.Input[str]]
+    )
+    """Secret receiver URLs/passwords by config key (alertWebhookUrl, ...). Default none."""
+    retention_days: int = 15
+    """Days Prometheus keeps samples. Default 15."""
+    storage_size: str = "50Gi"
+    """Prometheus volume size. Default 50Gi."""
+    storage_class: str = GP3_STORAGE_CLASS
+    """StorageClass of the Prometheus and Alertmanager volumes. Default encrypted gp3."""
+    prometheus_replicas: int = 2
+    """Prometheus pods. Default 2."""
+    alertmanager_replicas: int = 2
+    """Alertmanager pods. Default 2."""
+    drift_minutes: int = 15
+    """Minutes drift must last before ModelDataDrift fires. Default 15."""
+    receivers: ReceiversConfig = field(default_factory=ReceiversConfig)
+    """Where alerts go besides retraining. Default nowhere (UI only)."""
+    grafana: GrafanaConfig = field(default_factory=GrafanaConfig)
+    """How Grafana is reached. Default port-forward only."""
+    gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: dict(GPU_NODE_SELECTOR))
+    """Where the DCGM exporter runs. Default the GPU pool."""
+    gpu_tolerations: Sequence[Mapping[str, str]] = field(
+        default_factory=lambda: [dict(t) for t in GPU_TOLERATIONS]
+    )
+    """Tolerations the DCGM exporter needs on GPU nodes. Default the GPU taint."""
+
+    def __post_init__(self) -> None:
+        missing = [
+            key
+            for key in files.required_secret_keys(self.receivers)
+            if key not in self.receiver_secrets
+        ]
+        if missing:
+            raise ConfigError(
+                [
+                    f"{stack_file()}: {PROJECT}:{key} is required by monitoring.receivers; run "
+                    f"`pulumi config set --secret {PROJECT}:{key} <value>` or turn that "
+                    "receiver off"
+                    for key in missing
+                ]
+            )
+
+
+class Monitoring(pulumi.ComponentResource):
+    """kube-prometheus-stack + DCGM exporter + the platform's monitors, rules and dashboards."""
+
+    release_name: pulumi.Output[str]
+    grafana_service: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops-platform:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
+
+        grafana_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=_meta(GRAFANA_ADMIN_SECRET, args.namespace),
+            string_data={
+                "admin-user": "admin",
+                "admin-password": pulumi.Output.secret(args.grafana_admin_password),
+            },
+            opts=child,
+        )
+        alertmanager_secret = k8s.core.v1.Secret(
+            f"{name}-alertmanager-config",
+            metadata=_meta(ALERTMANAGER_CONFIG_SECRET, args.namespace),
+            string_data={"alertmanager.yaml": _alertmanager_yaml(args)},
+            opts=child,
+        )
+        stack = k8s.helm.v3.Release(
+            f"{name}-stack",
+            k8s.helm.v3.ReleaseArgs(
+                name=STACK_CHART,
+                chart=STACK_CHART,
+                version=STACK_CHART_VERSION,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=STACK_REPO),
+                namespace=args.namespace,
+                values=files.chart_values(STACK_CHART, _stack_values(args)),
+                # CRDs and the operator must be up before monitors and rules are applied.
+                timeout=900,
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[grafana_secret, alertmanager_secret])
+            ),
+        )
+        after_stack = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=[stack])
+        )
+        k8s.helm.v3.Release(
+            f"{name}-dcgm",
+            k8s.helm.v3.ReleaseArgs(
+                name=DCGM_CHART,
+                chart=DCGM_CHART,
+                version=DCGM_CHART_VERSION,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=DCGM_REPO),
+                namespace=args.namespace,
+                values=files.chart_values(
+                    DCGM_CHART,
+                    {
+                        "nodeSelector": dict(args.gpu_node_selector),
+                        "tolerations": [dict(t) for t in args.gpu_tolerations],
+                    },
+                ),
+            ),
+            opts=after_stack,
+        )
+        self._monitors(name, args, after_stack)
+        self._rules(name, args, after_stack)
+        self._dashboards(name, args, child)
+
+        self.release_name = stack.name.apply(lambda n: n or STACK_CHART)
+        self.grafana_service = self.release_name.apply(lambda n: f"{n}-grafana")
+        self.register_outputs(
+            {"releaseName": self.release_name, "grafanaService": self.grafana_service}
+        )
+
+    def _monitors(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
+        k8s.apiextensions.CustomResource(
+            f"{name}-serving",
+            api_version=MONITOR_API,
+            kind="ServiceMonitor",
+            metadata=_meta("model-server", args.namespace),
+            spec={
+                "namespaceSelector": {"matchNames": [args.serving_namespace]},
+                "selector": {"matchLabels": SERVING_SELECTOR},
+                "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+            },
+            opts=opts,
+        )
+        # Training pods live minutes to hours; scraping them directly (no Pushgateway) keeps
+        # one source of truth, and their final values are also written to the model metadata.
+        k8s.apiextensions.CustomResource(
+            f"{name}-training",
+            api_version=MONITOR_API,
+            kind="PodMonitor",
+            metadata=_meta("training-jobs", args.namespace),
+            spec={
+                "namespaceSelector": {"matchNames": [args.training_namespace]},
+                "selector": {"matchLabels": TRAINING_SELECTOR},
+                "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s"}],
+            },
+            opts=opts,
+        )
+
+    def _rules(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
+        for path in files.rule_files():
+            area = path.name.removesuffix(".rules.yaml")
+            k8s.apiextensions.CustomResource(
+                f"{name}-rules-{area}",
+                api_version=MONITOR_API,
+                kind="PrometheusRule",
+                metadata=_meta(f"mlops-{area}", args.namespace),
+                spec={"groups": files.rule_groups(path, args.drift_minutes, files.RUNBOOK_PREFIX)},
+                opts=opts,
+            )
+
+    def _dashboards(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
+        # Plain ConfigMaps: the Grafana sidecar picks them up by label, no chart change needed.
+        for path in files.dashboard_files():
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{path.stem}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"dashboard-{path.stem}",
+                    namespace=args.namespace,
+                    labels={**_labels(), DASHBOARD_LABEL: "1"},
+                    annotations={"grafana_folder": "MLOps"},
+                ),
+                data={path.name: files.dashboard_json(path)},
+                opts=opts,
+            )
+
+
+def _labels() -> dict[str, str]:
+    return {"app.kubernetes.io/part-of": "mlops-platform", "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def _meta(object_name: str, namespace: pulumi.Input[str]) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace, labels=_labels())
+
+
+def _alertmanager_yaml(args: MonitoringArgs) -> pulumi.Output[str]:
+    """alertmanager.yaml, built once every secret it embeds is known; itself a secret."""
+    needed = {key: args.receiver_secrets[key] for key in files.required_secret_keys(args.receivers)}
+    inputs: dict[str, pulumi.Input[Any]] = {
+        "secrets": pulumi.Output.all(**needed) if needed else {},
+        "url": args.retrain_webhook_url,
+        "token": args.retrain_webhook_token,
+    }
+    rendered = pulumi.Output.all(**inputs).apply(
+        lambda v: yaml.safe_dump(
+            files.alertmanager_config(args.receivers, v["secrets"], v["url"], v["token"]),
+            sort_keys=False,
+        )
+    )
+    return pulumi.Output.secret(rendered)
+
+
+def _stack_values(args: MonitoringArgs) -> dict[str, Any]:
+    """Only what differs per stack; everything shared is in values/kube-prometheus-stack.yaml."""
+
+    def volume(size: str) -> dict[str, Any]:
+        return {
+            "volumeClaimTemplate": {
+                "spec": {
+                    "storageClassName": args.storage_class,
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": size}},
+                }
+            }
+        }
+
+    values: dict[str, Any] = {
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": f"{args.retention_days}d",
+                "replicas": args.prometheus_replicas,
+                "storageSpec": volume(args.storage_size),
+            }
+        },
+        "alertmanager": {
+            "alertmanagerSpec": {
+                "replicas": args.alertmanager_replicas,
+                "configSecret": ALERTMANAGER_CONFIG_SECRET,
+                "storage": volume("2Gi"),
+            }
+        },
+        "grafana": {"admin": {"existingSecret": GRAFANA_ADMIN_SECRET}},
+    }
+    if args.grafana.ingress:
+        values["grafana"].update(files.grafana_ingress_values(args.grafana))
+    return values
+
+
+def monitoring_args(
+    config: MonitoringConfig,
+    secrets: StackSecrets,
+    *,
+    k8s_provider: pulumi.ProviderResource,
+    namespace: pulumi.Input[str] = MONITORING_NAMESPACE,
+    serving_namespace: pulumi.Input[str] = SERVING_NAMESPACE,
+    training_namespace: pulumi.Input[str] = TRAINING_NAMESPACE,
+    retrain_webhook_url: pulumi.Input[str] = RETRAIN_WEBHOOK_URL,
+) -> MonitoringArgs:
+    """The stack's `mlops-platform:monitoring` section and secrets as component args.
+
+    Pass the workloads' namespace and webhook Outputs where available, so the stack waits
+    for them; the defaults are the same names as plain strings.
+    """
+    receiver_keys = (files.WEBHOOK_URL_KEY, files.SLACK_URL_KEY, files.SMTP_PASSWORD_KEY)
+    return MonitoringArgs(
+        k8s_provider=k8s_provider,
+        namespace=namespace,
+        serving_namespace=serving_namespace,
+        training_namespace=training_namespace,
+        retrain_webhook_url=retrain_webhook_url,
+        retrain_webhook_token=secrets.require("retrainWebhookToken"),
+        grafana_admin_password=secrets.require("grafanaAdminPassword"),
+        receiver_secrets={k: secrets.values[k] for k in receiver_keys if k in secrets.values},
+        retention_days=config.retention_days,
+        storage_size=config.storage_size,
+        storage_class=config.storage_class or GP3_STORAGE_CLASS,
+        prometheus_replicas=config.prometheus_replicas,
+        alertmanager_replicas=config.alertmanager_replicas,
+        drift_minutes=config.drift_minutes,
+        receivers=config.receivers,
+        grafana=config.grafana,
+    )

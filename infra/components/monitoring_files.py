@@ -1,0 +1,181 @@
+"""The monitoring data files (infra/monitoring/) and the pure functions that shape them.
+
+Nothing here declares a resource: Helm values, alert rules, dashboards and the Alertmanager
+config are read and merged here, and declared by `infra.components.monitoring`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from infra.config.monitoring import GrafanaConfig, ReceiversConfig
+
+MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
+RULES_DIR = MONITORING_DIR / "rules"
+DASHBOARDS_DIR = MONITORING_DIR / "dashboards"
+VALUES_DIR = MONITORING_DIR / "values"
+RUNBOOK_PREFIX = "https://github.com/mlops-platform/mlops-platform/blob/main/docs/monitoring.md"
+"""Base of every rule's runbook_url as written in the rule files."""
+
+DRIFT_ALERT = "ModelDataDrift"
+
+# Secret config keys (Pulumi secrets) each receiver needs.
+WEBHOOK_URL_KEY = "alertWebhookUrl"
+SLACK_URL_KEY = "alertSlackWebhookUrl"
+SMTP_PASSWORD_KEY = "alertSmtpPassword"  # noqa: S105 - a config key name, not a password
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    document: Any = yaml.safe_load(path.read_text())
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a YAML mapping at the top level")
+    return cast(dict[str, Any], document)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` over `base`, recursing into mappings; lists and scalars are replaced."""
+    merged: dict[str, Any] = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(
+                cast(Mapping[str, Any], current), cast(Mapping[str, Any], value)
+            )
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def chart_values(chart: str, per_stack: Mapping[str, Any]) -> dict[str, Any]:
+    """The chart's shared values file with the stack's values merged over it."""
+    return deep_merge(read_yaml(VALUES_DIR / f"{chart}.yaml"), per_stack)
+
+
+def rule_files() -> list[Path]:
+    return sorted(RULES_DIR.glob("*.rules.yaml"))
+
+
+def rule_groups(path: Path, drift_minutes: int, runbook_prefix: str) -> list[dict[str, Any]]:
+    """A rule file's groups, with the stack's drift duration and runbook location applied."""
+    groups: list[dict[str, Any]] = read_yaml(path)["groups"]
+    for group in groups:
+        for rule in group["rules"]:
+            if rule.get("alert") == DRIFT_ALERT:
+                rule["for"] = f"{drift_minutes}m"
+            annotations: dict[str, str] = rule.get("annotations", {})
+            if "runbook_url" in annotations:
+                annotations["runbook_url"] = annotations["runbook_url"].replace(
+                    RUNBOOK_PREFIX, runbook_prefix
+                )
+    return groups
+
+
+def dashboard_files() -> list[Path]:
+    return sorted(DASHBOARDS_DIR.glob("*.json"))
+
+
+def dashboard_json(path: Path) -> str:
+    """The dashboard re-serialised compactly, failing early on a file that is not JSON."""
+    return json.dumps(json.loads(path.read_text()), separators=(",", ":"), sort_keys=True)
+
+
+def required_secret_keys(receivers: ReceiversConfig) -> list[str]:
+    """Secret config keys the enabled receivers need."""
+    keys: list[str] = []
+    if receivers.webhook:
+        keys.append(WEBHOOK_URL_KEY)
+    if receivers.slack is not None:
+        keys.append(SLACK_URL_KEY)
+    if receivers.email is not None and receivers.email.username:
+        keys.append(SMTP_PASSWORD_KEY)
+    return keys
+
+
+def _team_receiver(receivers: ReceiversConfig, secrets: Mapping[str, str]) -> dict[str, Any]:
+    receiver: dict[str, Any] = {"name": "team"}
+    if receivers.webhook:
+        receiver["webhook_configs"] = [{"url": secrets[WEBHOOK_URL_KEY], "send_resolved": True}]
+    if receivers.slack is not None:
+        receiver["slack_configs"] = [
+            {
+                "api_url": secrets[SLACK_URL_KEY],
+                "channel": receivers.slack.channel,
+                "send_resolved": True,
+                "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
+                "text": (
+                    "{{ range .Alerts }}{{ .Annotations.description }}\n"
+                    "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
+                ),
+            }
+        ]
+    if receivers.email is not None:
+        email: dict[str, Any] = {
+            "to": receivers.email.to,
+            "from": receivers.email.sender,
+            "smarthost": receivers.email.smarthost,
+            "require_tls": True,
+            "send_resolved": True,
+        }
+        if receivers.email.username:
+            email["auth_username"] = receivers.email.username
+            email["auth_password"] = secrets[SMTP_PASSWORD_KEY]
+        receiver["email_configs"] = [email]
+    return receiver
+
+
+def alertmanager_config(
+    receivers: ReceiversConfig,
+    secrets: Mapping[str, str],
+    retrain_url: str,
+    retrain_token: str,
+) -> dict[str, Any]:
+    """The full alertmanager.yaml: shared routing plus this stack's receivers.
+
+    With no receiver configured, `team` is an empty receiver: alerts still show in the
+    Alertmanager and Grafana UIs, and drift still triggers retraining.
+    """
+    config = read_yaml(MONITORING_DIR / "alertmanager.yaml")
+    config["receivers"] = [
+        _team_receiver(receivers, secrets),
+        {
+            "name": "retrain",
+            "webhook_configs": [
+                {
+                    "url": retrain_url,
+                    # Retraining starts on the firing notice; a resolved one means nothing.
+                    "send_resolved": False,
+                    "http_config": {
+                        "authorization": {"type": "Bearer", "credentials": retrain_token}
+                    },
+                }
+            ],
+        },
+        {"name": "null"},
+    ]
+    return config
+
+
+def grafana_ingress_values(grafana: GrafanaConfig) -> dict[str, Any]:
+    """An HTTPS-only ALB in front of Grafana's own login (anonymous access stays off)."""
+    scheme = "internet-facing" if grafana.internet_facing else "internal"
+    return {
+        "ingress": {
+            "enabled": True,
+            "ingressClassName": "alb",
+            "hosts": [grafana.host],
+            "annotations": {
+                "alb.ingress.kubernetes.io/scheme": scheme,
+                "alb.ingress.kubernetes.io/target-type": "ip",
+                "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]',
+                "alb.ingress.kubernetes.io/certificate-arn": grafana.certificate_arn,
+                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            },
+        },
+        "grafana.ini": {"server": {"root_url": f"https://{grafana.host}"}},
+    }

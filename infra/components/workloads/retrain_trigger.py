@@ -1,0 +1,233 @@
+"""The drift-to-retrain webhook: Alertmanager calls it, it starts one retraining Job.
+
+It may create and read Jobs and read the retraining CronJob in the training namespace, and
+nothing else. One replica: the receiver also de-duplicates by Job name, so the brief overlap
+of a rolling update cannot start two retrainings either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from app.trigger.settings import TriggerSettings
+from infra.components.workloads import common
+from infra.components.workloads.exposure import egress_dns_and_https
+from infra.components.workloads.settings_env import settings_env
+from infra.config.workloads import ResourcesConfig
+
+NAME = "retrain-trigger"
+COMPONENT = "retrain-trigger"
+PORT = 8080
+TOKEN_DIR = "/var/run/secrets/mlops"  # noqa: S105 - a mount path, not a secret
+TOKEN_FILE = "token"  # noqa: S105 - a file name, not a secret
+RESOURCES = ResourcesConfig(
+    cpu_request="50m", memory_request="96Mi", cpu_limit="250m", memory_limit="192Mi"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrainTriggerArgs:
+    k8s_provider: pulumi.ProviderResource
+    """Provider of the EKS cluster."""
+    namespace: pulumi.Input[str]
+    """The training namespace: where the receiver runs and creates Jobs."""
+    monitoring_namespace: str
+    """Namespace of Alertmanager, the only client admitted."""
+    image: pulumi.Input[str]
+    """The app's serving image (it carries `python -m app.trigger`)."""
+    cronjob: pulumi.Input[str]
+    """Name of the retraining CronJob whose job template is instantiated."""
+    token: pulumi.Input[str]
+    """Shared bearer token (Pulumi secret `retrainWebhookToken`)."""
+
+
+class RetrainTrigger(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    """In-cluster URL Alertmanager posts to."""
+
+    def __init__(
+        self, name: str, args: RetrainTriggerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops-platform:workloads:RetrainTrigger", name, None, opts)
+        child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
+        labels = common.labels(NAME, COMPONENT)
+        selector = common.selector(NAME, COMPONENT)
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=common.metadata(NAME, args.namespace, labels), opts=child
+        )
+        self._rbac(name, args, labels, account, child)
+        token = k8s.core.v1.Secret(
+            f"{name}-token",
+            metadata=common.metadata(f"{NAME}-token", args.namespace, labels),
+            type="Opaque",
+            string_data={TOKEN_FILE: args.token},
+            opts=child,
+        )
+        env = settings_env(
+            {
+                "namespace": args.namespace,
+                "cronjob": args.cronjob,
+                "token_file": f"{TOKEN_DIR}/{TOKEN_FILE}",
+                "host": "0.0.0.0",  # noqa: S104 - inside the pod; the NetworkPolicy admits clients
+                "port": str(PORT),
+            },
+            TriggerSettings,
+        )
+        probe = k8s.core.v1.ProbeArgs(
+            http_get=k8s.core.v1.HTTPGetActionArgs(path="/healthz", port="http"),
+            period_seconds=10,
+            timeout_seconds=2,
+        )
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        service_account_name=account.metadata.apply(lambda m: m.name or ""),
+                        # The one workload that talks to the Kubernetes API.
+                        automount_service_account_token=True,
+                        security_context=common.pod_security_context(),
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name=NAME,
+                                image=args.image,
+                                image_pull_policy="IfNotPresent",
+                                command=["python", "-m", "app.trigger"],
+                                env=env,
+                                ports=[
+                                    k8s.core.v1.ContainerPortArgs(
+                                        name="http", container_port=PORT, protocol="TCP"
+                                    )
+                                ],
+                                liveness_probe=probe,
+                                readiness_probe=probe,
+                                resources=common.resources(RESOURCES),
+                                security_context=common.container_security_context(),
+                                volume_mounts=[
+                                    common.tmp_mount(),
+                                    k8s.core.v1.VolumeMountArgs(
+                                        name="token", mount_path=TOKEN_DIR, read_only=True
+                                    ),
+                                ],
+                            )
+                        ],
+                        volumes=[
+                            common.tmp_volume(),
+                            k8s.core.v1.VolumeArgs(
+                                name="token",
+                                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                                    secret_name=token.metadata.apply(lambda m: m.name or ""),
+                                    default_mode=0o440,
+                                ),
+                            ),
+                        ],
+                    ),
+                ),
+            ),
+            opts=child,
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=PORT, target_port="http")],
+            ),
+            opts=child,
+        )
+        self._network_policy(name, args, labels, selector, child)
+        self.url = pulumi.Output.concat(
+            "http://",
+            service.metadata.apply(lambda m: m.name or ""),
+            ".",
+            args.namespace,
+            f".svc:{PORT}/v1/alerts",
+        )
+        self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _rbac(
+        name: str,
+        args: RetrainTriggerArgs,
+        labels: dict[str, str],
+        account: k8s.core.v1.ServiceAccount,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        role = k8s.rbac.v1.Role(
+            f"{name}-role",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=["batch"], resources=["jobs"], verbs=["create", "get", "list"]
+                ),
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=["batch"],
+                    resources=["cronjobs"],
+                    resource_names=[args.cronjob],
+                    verbs=["get"],
+                ),
+            ],
+            opts=opts,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-binding",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io",
+                kind="Role",
+                name=role.metadata.apply(lambda m: m.name or ""),
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount",
+                    name=account.metadata.apply(lambda m: m.name or ""),
+                    namespace=args.namespace,
+                )
+            ],
+            opts=opts,
+        )
+
+    @staticmethod
+    def _network_policy(
+        name: str,
+        args: RetrainTriggerArgs,
+        labels: dict[str, str],
+        selector: dict[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        """Only Alertmanager (monitoring namespace) gets in; out: DNS and the API server."""
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                policy_types=["Ingress", "Egress"],
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=[
+                            k8s.networking.v1.NetworkPolicyPeerArgs(
+                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                    match_labels={
+                                        "kubernetes.io/metadata.name": args.monitoring_namespace
+                                    }
+                                )
+                            )
+                        ],
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(port="http", protocol="TCP")
+                        ],
+                    )
+                ],
+                egress=egress_dns_and_https(),
+            ),
+            opts=opts,
+        )

@@ -1,0 +1,262 @@
+"""GPU training: the trainer identity, the retraining CronJob and its distributed job template.
+
+Distributed training uses an Indexed Job plus a headless Service with torchrun's static
+rendezvous, rather than the Kubeflow Training Operator: it needs no operator or CRDs on the
+cluster, Jobs from the CronJob, `kubectl create job --from=cronjob/...` and the retrain
+trigger all share one template, and the Job's backoff, deadline and TTL rules apply as-is.
+Pod `i` of a Job named `j` is reachable as `j-i.<service>`, so every pod finds rank 0 at
+`$(JOB_NAME)-0.trainer` whatever name the Job was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.scheduling import (
+    GPU_NODE_SELECTOR,
+    GPU_RESOURCE,
+    GPU_TOLERATIONS,
+    ROLE_ARN_ANNOTATION,
+    TRAINING_SERVICE_ACCOUNT,
+)
+from infra.components.workloads import common
+from infra.components.workloads.exposure import egress_dns_and_https
+from infra.components.workloads.settings_env import settings_env
+from infra.config.workloads import AppConfig
+
+NAME = "trainer"
+COMPONENT = "training"
+CRONJOB = "retrain"
+RENDEZVOUS_PORT = 29500
+JOB_TTL_SECONDS = 3 * 24 * 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingArgs:
+    k8s_provider: pulumi.ProviderResource
+    """Provider of the EKS cluster."""
+    namespace: pulumi.Input[str]
+    """Namespace of the training jobs (Pod Security `restricted`)."""
+    image: pulumi.Input[str]
+    """Full reference of the training image (the Dockerfile's `train` target)."""
+    role_arn: pulumi.Input[str]
+    """IAM role of the trainer ServiceAccount (reads datasets/, writes models/)."""
+    bucket: pulumi.Input[str]
+    """Model bucket name."""
+    region: str
+    """Region of the model bucket."""
+    app: AppConfig
+    """Model name/alias and the `training` settings (schedule, nodes, GPUs, resources)."""
+
+
+class Training(pulumi.ComponentResource):
+    cronjob_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops-platform:workloads:Training", name, None, opts)
+        child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
+        labels = common.labels(NAME, COMPONENT)
+        selector = common.selector(NAME, COMPONENT)
+        training = args.app.training
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=common.metadata(
+                TRAINING_SERVICE_ACCOUNT,
+                args.namespace,
+                labels,
+                annotations={ROLE_ARN_ANNOTATION: args.role_arn},
+            ),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        workers = k8s.core.v1.Service(
+            f"{name}-workers",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=selector,
+                # Rank 0 must resolve before it is "ready": the other ranks dial it at start.
+                publish_not_ready_addresses=True,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="rendezvous", port=RENDEZVOUS_PORT, protocol="TCP"
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        subdomain = workers.metadata.apply(lambda m: m.name or "")
+        cronjob = k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=common.metadata(CRONJOB, args.namespace, labels),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=training.schedule,
+                time_zone=training.time_zone,
+                # One retraining at a time, whoever started it (schedule, trigger or a person).
+                concurrency_policy="Forbid",
+                starting_deadline_seconds=3600,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=self._job_spec(args, account, subdomain, labels),
+                ),
+            ),
+            opts=child,
+        )
+        self._network_policy(name, args, labels, selector, child)
+        self.cronjob_name = cronjob.metadata.apply(lambda m: m.name or "")
+        self.register_outputs({"cronjobName": self.cronjob_name})
+
+    @staticmethod
+    def _job_spec(
+        args: TrainingArgs,
+        account: k8s.core.v1.ServiceAccount,
+        subdomain: pulumi.Input[str],
+        labels: dict[str, str],
+    ) -> k8s.batch.v1.JobSpecArgs:
+        training = args.app.training
+        return k8s.batch.v1.JobSpecArgs(
+            completion_mode="Indexed",
+            completions=training.nodes,
+            parallelism=training.nodes,
+            backoff_limit=training.backoff_limit,
+            active_deadline_seconds=training.active_deadline_seconds,
+            ttl_seconds_after_finished=JOB_TTL_SECONDS,
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    restart_policy="Never",
+                    subdomain=subdomain,
+                    service_account_name=account.metadata.apply(lambda m: m.name or ""),
+                    automount_service_account_token=False,
+                    security_context=common.pod_security_context(),
+                    # A pending pod that tolerates the taint and requests a GPU is what scales
+                    # the GPU pool up from zero; nothing else can land there.
+                    node_selector=GPU_NODE_SELECTOR,
+                    tolerations=[_toleration(t) for t in GPU_TOLERATIONS],
+                    containers=[_trainer_container(args)],
+                    volumes=[
+                        common.tmp_volume("10Gi"),
+                        # NCCL and DataLoader workers share tensors through /dev/shm, which is
+                        # only 64Mi in a container by default.
+                        k8s.core.v1.VolumeArgs(
+                            name="dshm",
+                            empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                                medium="Memory", size_limit="2Gi"
+                            ),
+                        ),
+                    ],
+                ),
+            ),
+        )
+
+    @staticmethod
+    def _network_policy(
+        name: str,
+        args: TrainingArgs,
+        labels: dict[str, str],
+        selector: dict[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        """Ranks talk to each other (rendezvous and NCCL use many ports); nothing else gets in."""
+        peers = [
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)
+            )
+        ]
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                policy_types=["Ingress", "Egress"],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers)],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers),
+                    *egress_dns_and_https(),
+                ],
+            ),
+            opts=opts,
+        )
+
+
+def torchrun_args(nodes: int, gpus_per_node: int) -> list[str]:
+    """torchrun with static rendezvous at rank 0; `$(VAR)` is expanded by the kubelet."""
+    return [
+        f"--nnodes={nodes}",
+        f"--nproc-per-node={gpus_per_node}",
+        "--node-rank=$(NODE_RANK)",
+        "--master-addr=$(JOB_NAME)-0.$(WORKERS_SERVICE)",
+        f"--master-port={RENDEZVOUS_PORT}",
+        "-m",
+        "app",
+        "retrain",
+    ]
+
+
+def _toleration(toleration: dict[str, str]) -> k8s.core.v1.TolerationArgs:
+    return k8s.core.v1.TolerationArgs(
+        key=toleration["key"],
+        operator=toleration["operator"],
+        value=toleration["value"],
+        effect=toleration["effect"],
+    )
+
+
+def _field_env(name: str, path: str) -> k8s.core.v1.EnvVarArgs:
+    return k8s.core.v1.EnvVarArgs(
+        name=name,
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path=path)
+        ),
+    )
+
+
+def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
+    app = args.app
+    training = app.training
+    launcher_env = [
+        _field_env("NODE_RANK", "metadata.annotations['batch.kubernetes.io/job-completion-index']"),
+        _field_env("JOB_NAME", "metadata.labels['batch.kubernetes.io/job-name']"),
+        k8s.core.v1.EnvVarArgs(name="WORKERS_SERVICE", value=NAME),
+        # Libraries cache under $HOME; the root filesystem is read-only.
+        k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
+    ]
+    return k8s.core.v1.ContainerArgs(
+        name=NAME,
+        image=args.image,
+        image_pull_policy="IfNotPresent",
+        command=["torchrun"],
+        args=torchrun_args(training.nodes, training.gpus_per_node),
+        env=[
+            *settings_env(
+                {
+                    "bucket": args.bucket,
+                    "aws_region": args.region,
+                    "model_name": app.model_name,
+                    "model_alias": app.model_alias,
+                }
+            ),
+            *launcher_env,
+        ],
+        ports=[
+            k8s.core.v1.ContainerPortArgs(
+                name="rendezvous", container_port=RENDEZVOUS_PORT, protocol="TCP"
+            )
+        ],
+        resources=common.resources(
+            training.resources, extra_limits={GPU_RESOURCE: str(training.gpus_per_node)}
+        ),
+        security_context=common.container_security_context(),
+        volume_mounts=[
+            common.tmp_mount(),
+            k8s.core.v1.VolumeMountArgs(name="dshm", mount_path="/dev/shm"),  # noqa: S108,
+        ],
+    )

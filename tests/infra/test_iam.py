@@ -1,0 +1,115 @@
+"""Least-privilege roles: what each identity may do, read from the synthesized policies."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import Any
+
+import pytest
+
+from infra.components import scheduling
+from tests.infra.graph import Graph
+
+STACKS = ["dev", "prod"]
+
+
+def _role(graph: Graph, kind: str) -> dict[str, Any]:
+    return graph.one("aws:iam/role:Role", f"mlops-{graph.stack}-{kind}-role")
+
+
+def _statements(graph: Graph, kind: str) -> list[dict[str, Any]]:
+    policy = graph.one("aws:iam/rolePolicy:RolePolicy", f"mlops-{graph.stack}-{kind}-policy")
+    return json.loads(policy["inputs"]["policy"])["Statement"]
+
+
+def _allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether an Allow statement covers `action` on `resource` (IAM wildcard matching)."""
+    for statement in statements:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        resources = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        if (
+            statement["Effect"] == "Allow"
+            and any(fnmatch.fnmatchcase(action, a) for a in actions)
+            and any(fnmatch.fnmatchcase(resource, r) for r in resources)
+        ):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_serving_reads_models_but_cannot_write_them(graphs: dict[str, Graph], stack: str) -> None:
+    graph = graphs[stack]
+    bucket = graph.outputs["modelBucketArn"]
+    statements = _statements(graph, "serving")
+    assert _allows(statements, "s3:GetObject", f"{bucket}/models/iris/1/model.onnx")
+    assert _allows(statements, "kms:Decrypt", graph.outputs["modelKeyArn"])
+    for action in ("s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl"):
+        assert not _allows(statements, action, f"{bucket}/models/iris/1/model.onnx"), action
+    assert not _allows(statements, "s3:GetObject", f"{bucket}/datasets/iris/train.csv")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_training_reads_datasets_and_writes_models_only(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    graph = graphs[stack]
+    bucket = graph.outputs["modelBucketArn"]
+    statements = _statements(graph, "training")
+    assert _allows(statements, "s3:GetObject", f"{bucket}/datasets/iris/train.csv")
+    assert _allows(statements, "s3:PutObject", f"{bucket}/models/iris/2/model.onnx")
+    assert _allows(statements, "kms:GenerateDataKey", graph.outputs["modelKeyArn"])
+    assert not _allows(statements, "s3:PutObject", f"{bucket}/datasets/iris/train.csv")
+    assert not _allows(statements, "s3:DeleteObject", f"{bucket}/models/iris/1/model.onnx")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_policy_grants_wildcard_actions_on_bucket_or_key(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    graph = graphs[stack]
+    for policy in graph.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy["inputs"]["policy"])["Statement"]:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            for action in actions:
+                assert action != "*" and not action.endswith(":*"), f"{policy['name']}: {action}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "namespace", "account"),
+    [
+        ("serving", scheduling.SERVING_NAMESPACE, scheduling.SERVING_SERVICE_ACCOUNT),
+        ("training", scheduling.TRAINING_NAMESPACE, scheduling.TRAINING_SERVICE_ACCOUNT),
+        ("cluster-autoscaler", "kube-system", "cluster-autoscaler"),
+        ("ebs-csi", "kube-system", "ebs-csi-controller-sa"),
+    ],
+)
+def test_each_role_trusts_exactly_its_service_account(
+    prod: Graph, kind: str, namespace: str, account: str
+) -> None:
+    trust = json.loads(_role(prod, kind)["inputs"]["assumeRolePolicy"])
+    [statement] = trust["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    conditions = statement["Condition"]["StringEquals"]
+    subjects = [v for k, v in conditions.items() if k.endswith(":sub")]
+    audiences = [v for k, v in conditions.items() if k.endswith(":aud")]
+    assert subjects == [f"system:serviceaccount:{namespace}:{account}"]
+    assert audiences == ["sts.amazonaws.com"]
+
+
+def test_autoscaler_may_resize_only_this_clusters_groups(prod: Graph) -> None:
+    statements = _statements(prod, "cluster-autoscaler")
+    resize = [s for s in statements if "autoscaling:SetDesiredCapacity" in s["Action"]]
+    assert len(resize) == 1
+    condition = resize[0]["Condition"]["StringEquals"]
+    assert condition == {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlops-prod": "owned"}

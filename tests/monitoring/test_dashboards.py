@@ -1,0 +1,52 @@
+"""Dashboards parse, every panel queries something, and each board has the panels it promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.components import monitoring_files as files
+
+EXPECTED_PANELS = {
+    "serving.json": ["Requests per second", "p50 / p99", "Error rate", "Model version"],
+    "model-quality.json": ["drift (PSI)", "Prediction distribution", "Live accuracy"],
+    "gpu-training.json": ["GPU utilisation", "GPU memory", "GPU power", "job duration"],
+    "platform-cost.json": ["GPU node-hours", "Nodes by pool"],
+}
+
+
+def _board(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def test_every_expected_dashboard_exists() -> None:
+    names = {path.name for path in files.dashboard_files()}
+    assert set(EXPECTED_PANELS) <= names, f"missing: {sorted(set(EXPECTED_PANELS) - names)}"
+
+
+@pytest.mark.parametrize("path", files.dashboard_files(), ids=lambda p: p.name)
+def test_every_panel_has_a_query(path: Path) -> None:
+    board = _board(path)
+    assert board["panels"], f"{path.name} has no panels"
+    for panel in board["panels"]:
+        exprs = [t.get("expr", "").strip() for t in panel.get("targets", [])]
+        assert exprs and all(exprs), f"{path.name}: panel {panel.get('title')!r} has no query"
+
+
+@pytest.mark.parametrize("path", files.dashboard_files(), ids=lambda p: p.name)
+def test_dashboard_has_a_unique_uid_and_unique_panel_ids(path: Path) -> None:
+    board = _board(path)
+    ids = [panel["id"] for panel in board["panels"]]
+    assert board.get("uid") and len(ids) == len(set(ids)), f"{path.name}: uid or panel ids"
+    uids = [_board(p)["uid"] for p in files.dashboard_files()]
+    assert len(uids) == len(set(uids)), f"dashboard uids collide: {uids}"
+
+
+@pytest.mark.parametrize(("name", "titles"), EXPECTED_PANELS.items())
+def test_dashboard_has_its_promised_panels(name: str, titles: list[str]) -> None:
+    present = [panel["title"] for panel in _board(files.DASHBOARDS_DIR / name)["panels"]]
+    for title in titles:
+        assert any(title in p for p in present), f"{name}: no panel about {title!r}: {present}"

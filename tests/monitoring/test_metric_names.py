@@ -1,0 +1,73 @@
+"""Every metric a rule or dashboard queries exists in the app's registry or an exporter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.components import monitoring_files as files
+from tests.monitoring.promql import metric_names
+
+_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("_sum", "_count", "_created", ""),
+    "info": ("_info",),
+}
+
+
+def app_metric_names() -> set[str]:
+    from app.metrics import REGISTRY
+
+    names: set[str] = set()
+    for family in REGISTRY.collect():
+        for suffix in _SUFFIXES.get(family.type, ("",)):
+            names.add(family.name + suffix)
+    return names
+
+
+def exporter_metric_names() -> set[str]:
+    lists = files.read_yaml(files.MONITORING_DIR / "exporter-metrics.yaml")
+    return {name for names in lists.values() for name in names}
+
+
+def _rule_exprs() -> list[tuple[str, str]]:
+    return [
+        (f"{path.name}:{rule.get('alert') or rule.get('record')}", rule["expr"])
+        for path in files.rule_files()
+        for group in files.read_yaml(path)["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def _panel_exprs() -> list[tuple[str, str]]:
+    found = []
+    for path in files.dashboard_files():
+        board: dict[str, Any] = json.loads(path.read_text())
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                found.append((f"{path.name}:{panel['title']}", target.get("expr", "")))
+    return found
+
+
+def test_promql_name_extraction_sees_through_functions_and_matchers() -> None:
+    expr = 'sum by (le) (rate(a_bucket{x="b_c"}[5m])) / on () b_total and c offset 1h'
+    assert metric_names(expr) == {"a_bucket", "b_total", "c"}
+
+
+def test_app_registry_is_importable() -> None:
+    assert "mlops_http_requests_total" in app_metric_names()
+
+
+@pytest.mark.parametrize(("where", "expr"), _rule_exprs() + _panel_exprs(), ids=lambda v: v)
+def test_query_uses_only_known_metrics(where: str, expr: str) -> None:
+    known = app_metric_names() | exporter_metric_names()
+    unknown = metric_names(expr) - known
+    assert not unknown, (
+        f"{where} queries {sorted(unknown)}, which neither app.metrics.REGISTRY nor "
+        f"{Path(files.MONITORING_DIR, 'exporter-metrics.yaml')} knows"
+    )

@@ -1,0 +1,81 @@
+"""The synthesized dev and prod stacks carry the whole monitoring stack, secrets kept out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.components.monitoring import DCGM_CHART_VERSION, STACK_CHART_VERSION
+from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TAINT_KEY
+from tests.infra.graph import Graph
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> Graph:
+    return request.getfixturevalue(request.param)
+
+
+def _release(graph: Graph, chart: str) -> dict[str, Any]:
+    return next(r for r in graph.of_type(RELEASE) if r["inputs"]["chart"] == chart)
+
+
+def test_both_helm_releases_are_pinned(stack: Graph) -> None:
+    assert _release(stack, "kube-prometheus-stack")["inputs"]["version"] == STACK_CHART_VERSION
+    assert _release(stack, "dcgm-exporter")["inputs"]["version"] == DCGM_CHART_VERSION
+
+
+def test_dcgm_exporter_runs_only_on_gpu_nodes_and_tolerates_their_taint(stack: Graph) -> None:
+    values = _release(stack, "dcgm-exporter")["inputs"]["values"]
+    assert values["nodeSelector"] == GPU_NODE_SELECTOR
+    assert any(t["key"] == GPU_TAINT_KEY for t in values["tolerations"])
+
+
+def test_monitors_rules_and_dashboards_are_declared(stack: Graph) -> None:
+    assert stack.manifest("ServiceMonitor", "model-server")["spec"]["selector"]["matchLabels"]
+    assert stack.manifests("PodMonitor")
+    alerts = {
+        rule["alert"]
+        for m in stack.manifests("PrometheusRule")
+        for group in m["spec"]["groups"]
+        for rule in group["rules"]
+    }
+    assert {"ModelDataDrift", "ServingHighErrorRate", "GpuNodeIdle"} <= alerts
+    boards = [
+        m
+        for m in stack.manifests("ConfigMap")
+        if m["metadata"]["labels"].get("grafana_dashboard") == "1"
+    ]
+    assert len(boards) >= 4, f"stack {stack.stack}: dashboards {len(boards)}"
+
+
+def test_no_secret_reaches_the_helm_values(stack: Graph) -> None:
+    text = json.dumps(_release(stack, "kube-prometheus-stack")["inputs"]["values"])
+    assert "synth-placeholder-secret" not in text
+    values = _release(stack, "kube-prometheus-stack")["inputs"]["values"]
+    assert values["grafana"]["admin"]["existingSecret"] == "grafana-admin"
+    assert values["alertmanager"]["alertmanagerSpec"]["useExistingSecret"] is True
+
+
+def test_grafana_has_no_ingress_by_default(stack: Graph) -> None:
+    values = _release(stack, "kube-prometheus-stack")["inputs"]["values"]
+    assert values["grafana"]["ingress"]["enabled"] is False
+
+
+def test_prod_keeps_more_history_on_redundant_prometheus(dev: Graph, prod: Graph) -> None:
+    def spec(graph: Graph) -> dict[str, Any]:
+        return _release(graph, "kube-prometheus-stack")["inputs"]["values"]["prometheus"][
+            "prometheusSpec"
+        ]
+
+    assert spec(prod)["replicas"] >= 2
+    assert int(str(spec(prod)["retention"]).rstrip("d")) > int(
+        str(spec(dev)["retention"]).rstrip("d")
+    )
+
+
+def test_local_stack_has_no_monitoring(local: Graph) -> None:
+    assert not local.of_type(RELEASE)
