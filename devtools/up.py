@@ -1,11 +1,28 @@
-"""`make up`: deploy a stack with the Pulumi CLI; on the local stack, onto the embedded AWS."""
+"""`make up`: deploy a stack with the Pulumi CLI; on the local stack, onto the embedded AWS,
+then run the app loop against the provisioned bucket and verify everything.
+
+Only `pulumi` itself needs the CLI; every step prints what it does and how long it took.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import secrets
 import shutil
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+STATE_DIR = PROJECT_ROOT / ".cache" / "pulumi-state"
+OUTPUTS_FILE = PROJECT_ROOT / ".cache" / "up-outputs.json"
+APP_PORT = 8080
 NO_CLI = (
     "error: the Pulumi CLI is not on PATH, so nothing can be deployed from this machine.\n"
     "  Install it: https://www.pulumi.com/docs/iac/download-install/ "
@@ -15,6 +32,82 @@ NO_CLI = (
 )
 
 
+class StepError(RuntimeError):
+    """A step exited non-zero; its output has already been shown."""
+
+
+def step(title: str, argv: Sequence[str], env: dict[str, str]) -> None:
+    print(f"==> {title}: {' '.join(argv)}", flush=True)
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=PROJECT_ROOT, env=env, check=False)  # noqa: S603
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise StepError(f"{title} failed (exit {result.returncode}) after {elapsed:.1f}s")
+    print(f"    done in {elapsed:.1f}s", flush=True)
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise StepError(f"the model server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise StepError(f"the model server at {url} was not ready within {timeout:.0f}s")
+
+
+def deploy_local(stack: str, python: str) -> None:
+    env = dict(os.environ)
+    # A file backend under .cache/ (set per process, so the user's own `pulumi login` stays).
+    env.setdefault("PULUMI_BACKEND_URL", STATE_DIR.as_uri())
+    env.setdefault("PULUMI_CONFIG_PASSPHRASE", "")
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    step("select the stack", ["pulumi", "stack", "select", "--create", stack], env)
+    step("deploy", ["pulumi", "up", "--stack", stack, "--yes", "--skip-preview"], env)
+    started = time.perf_counter()
+    outputs = subprocess.run(  # noqa: S603
+        ["pulumi", "stack", "output", "--json", "--stack", stack],  # noqa: S607
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    OUTPUTS_FILE.write_text(outputs)
+    bucket = json.loads(outputs)["modelBucketName"]
+    print(f"==> stack outputs -> {OUTPUTS_FILE} ({time.perf_counter() - started:.1f}s)")
+    api_key = secrets.token_urlsafe(24)
+    app_env = {
+        **env,
+        "MLOPS_BUCKET": bucket,
+        "MLOPS_S3_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "MLOPS_API_KEYS": api_key,
+        "MLOPS_UP_API_KEY": api_key,
+        "MLOPS_PORT": str(APP_PORT),
+    }
+    step("seed the training data", [python, "-m", "app", "data", "upload"], app_env)
+    step("train, register and promote", [python, "-m", "app", "train", "--promote"], app_env)
+    print(f"==> start the model server on 127.0.0.1:{APP_PORT}", flush=True)
+    started = time.perf_counter()
+    server = subprocess.Popen([python, "-m", "app", "serve"], cwd=PROJECT_ROOT, env=app_env)  # noqa: S603
+    try:
+        url = f"http://127.0.0.1:{APP_PORT}"
+        _wait_ready(url, server)
+        print(f"    ready in {time.perf_counter() - started:.1f}s", flush=True)
+        verify = [python, "-m", "infra", "verify", "--stack", stack, "--outputs", str(OUTPUTS_FILE)]
+        step("verify", [*verify, "--app-url", url, "--api-key-env", "MLOPS_UP_API_KEY"], app_env)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.up", description=__doc__)
     parser.add_argument("--stack", default="local", help="stack to deploy (default: local)")
@@ -22,8 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("pulumi") is None:
         print(NO_CLI.format(stack=args.stack), file=sys.stderr)
         return 1
-    print(f"pulumi CLI found; deploying stack {args.stack} is wired in by the delivery tooling")
-    return 1
+    if args.stack != "local":
+        print(
+            f"error: `make up` deploys only the local stack; deploy {args.stack} through CI "
+            f"(see docs/deploying.md) or run `pulumi up --stack {args.stack}` yourself",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        deploy_local(args.stack, sys.executable)
+    except (StepError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("stack local is up, the model answers, and verify is green")
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from infra.commands import preview, synth
+from infra.commands import check, cost, diagram, diff, preview, synth, verify
 from infra.config import ConfigError
 
-COMMANDS = (synth, preview)
+COMMANDS = (synth, preview, verify, check, cost, diagram, diff)
 
 
 def build_parser() -> argparse.ArgumentParser:

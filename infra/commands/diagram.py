@@ -1,0 +1,33 @@
+"""`python -m infra diagram`: draw a stack's architecture, grouped by component."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from infra.commands import Subparsers
+from infra.guardrails.diagram import DiagramError, render, to_dot
+from infra.synth import synthesize
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "diagram",
+        help="draw a stack's architecture as SVG or PNG (graphviz)",
+        description="Synthesize STACK offline and draw its resources grouped by component.",
+    )
+    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
+    parser.add_argument("--out", required=True, type=Path, help="output file, .svg or .png")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    synthesis = synthesize(args.stack)
+    try:
+        render(to_dot(args.stack, synthesis.resources), args.out)
+    except DiagramError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"drew stack {args.stack} -> {args.out}")
+    return 0

@@ -1,0 +1,203 @@
+"""`python -m infra verify` against the embedded AWS, with the local stack's declared graph.
+
+Each test deploys its own copy, told apart by an extra `verify-run` tag, so tests sharing one
+LocalStack never see each other's resources.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.cli import main
+from infra.synth import synthesize
+from infra.verify import Declared, Target, target_for, verify_declared
+from infra.verify.declared import BUCKET, KMS_KEY, NAT_GATEWAY, SUBNET, VPC
+from tests.conftest import EmbeddedAws
+from tests.delivery.deploy import deploy
+
+
+@pytest.fixture(scope="module")
+def local() -> Declared:
+    return Declared(synthesize("local"))
+
+
+def _target(local: Declared, aws: EmbeddedAws, run: str) -> Target:
+    target = target_for(local, aws.endpoint_url)
+    return dataclasses.replace(target, tags={**target.tags, "verify-run": run})
+
+
+def _deployed(local: Declared, aws: EmbeddedAws) -> tuple[Target, dict[str, Any]]:
+    target = _target(local, aws, uuid.uuid4().hex)
+    return target, deploy(local, aws, target.tags)
+
+
+def test_local_stack_declares_what_verify_checks(local: Declared) -> None:
+    # Guards the tests below against passing vacuously on an empty graph.
+    for token in (BUCKET, KMS_KEY, VPC, SUBNET, NAT_GATEWAY):
+        assert local.of_type(token), f"stack local declares no {token}; verify has nothing to check"
+
+
+@pytest.mark.localstack
+def test_a_stack_deployed_as_declared_verifies_clean(
+    local: Declared, embedded_aws: EmbeddedAws
+) -> None:
+    target, _ = _deployed(local, embedded_aws)
+    assert [m.line() for m in verify_declared(local, target)] == []
+
+
+@pytest.mark.localstack
+def test_suspended_versioning_is_reported(local: Declared, embedded_aws: EmbeddedAws) -> None:
+    target, outputs = _deployed(local, embedded_aws)
+    embedded_aws.client("s3").put_bucket_versioning(
+        Bucket=outputs["modelBucketName"], VersioningConfiguration={"Status": "Suspended"}
+    )
+    bucket = local.of_type(BUCKET)[0]["name"]
+    assert [m.line() for m in verify_declared(local, target)] == [
+        f"bucket {bucket} versioning: declared Enabled, actual Suspended"
+    ]
+
+
+@pytest.mark.localstack
+def test_a_removed_public_access_block_flag_is_reported(
+    local: Declared, embedded_aws: EmbeddedAws
+) -> None:
+    target, outputs = _deployed(local, embedded_aws)
+    s3 = embedded_aws.client("s3")
+    s3.put_public_access_block(
+        Bucket=outputs["modelBucketName"],
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    bucket = local.of_type(BUCKET)[0]["name"]
+    assert [m.line() for m in verify_declared(local, target)] == [
+        f"bucket {bucket} public access blockPublicPolicy: declared True, actual False"
+    ]
+
+
+@pytest.mark.localstack
+def test_a_deleted_tls_policy_and_disabled_rotation_are_reported(
+    local: Declared, embedded_aws: EmbeddedAws
+) -> None:
+    target, outputs = _deployed(local, embedded_aws)
+    embedded_aws.client("s3").delete_bucket_policy(Bucket=outputs["modelBucketName"])
+    kms = embedded_aws.client("kms")
+    encryption = embedded_aws.client("s3").get_bucket_encryption(Bucket=outputs["modelBucketName"])
+    key_id = encryption["ServerSideEncryptionConfiguration"]["Rules"][0][
+        "ApplyServerSideEncryptionByDefault"
+    ]["KMSMasterKeyID"]
+    kms.disable_key_rotation(KeyId=key_id)
+    lines = [m.line() for m in verify_declared(local, target)]
+    bucket, key = local.of_type(BUCKET)[0]["name"], local.of_type(KMS_KEY)[0]["name"]
+    assert lines == [
+        f"bucket {bucket} policy: declared deny requests without TLS, actual no bucket policy",
+        f"kms key {key} rotation: declared True, actual False",
+    ]
+
+
+@pytest.mark.localstack
+def test_a_never_deployed_stack_reports_one_line_per_missing_resource(
+    local: Declared, embedded_aws: EmbeddedAws
+) -> None:
+    target = _target(local, embedded_aws, uuid.uuid4().hex)
+    lines = [m.line() for m in verify_declared(local, target)]
+    expected = [
+        resource["name"]
+        for token in (BUCKET, KMS_KEY, VPC, SUBNET, NAT_GATEWAY)
+        for resource in local.of_type(token)
+    ]
+    assert sorted(line.split(" exists:")[0].split(" ", 2)[-1] for line in lines) == sorted(
+        expected
+    ), lines
+    assert all("declared yes, actual missing" in line for line in lines), lines
+
+
+@pytest.mark.localstack
+def test_cli_exits_0_for_a_deployment_named_by_its_outputs(
+    local: Declared, embedded_aws: EmbeddedAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, outputs = _deployed(local, embedded_aws)
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs))
+    argv = ["verify", "--stack", "local", "--endpoint-url", embedded_aws.endpoint_url]
+    code = main([*argv, "--outputs", str(outputs_file)])
+    assert code == 0, capsys.readouterr()
+
+
+@pytest.mark.localstack
+def test_cli_exits_1_with_the_mismatch_line(
+    local: Declared, embedded_aws: EmbeddedAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, outputs = _deployed(local, embedded_aws)
+    embedded_aws.client("s3").put_bucket_versioning(
+        Bucket=outputs["modelBucketName"], VersioningConfiguration={"Status": "Suspended"}
+    )
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs))
+    argv = ["verify", "--stack", "local", "--endpoint-url", embedded_aws.endpoint_url]
+    code = main([*argv, "--outputs", str(outputs_file)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "versioning: declared Enabled, actual Suspended" in out, out
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_an_unreachable_endpoint_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    code = main(["verify", "--stack", "local", "--endpoint-url", url])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith(f"error: cannot reach {url}"), err
+
+
+def test_missing_credentials_are_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code = main(["verify", "--stack", "dev"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: no AWS credentials for stack dev"), err
+
+
+@pytest.mark.parametrize(
+    ("content", "rule"),
+    [("not json", "is not JSON"), ("[1, 2]", "must be a JSON object")],
+)
+def test_a_bad_outputs_file_names_the_file_and_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, rule: str
+) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(content)
+    code = main(["verify", "--stack", "local", "--outputs", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"--outputs {path}: {rule}" in err and "pulumi stack output --json" in err, err
+
+
+def test_app_url_without_an_api_key_variable_is_rejected(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["verify", "--stack", "local", "--app-url", "http://127.0.0.1:1"])
+    assert code == 2
+    assert "--app-url needs --api-key-env" in capsys.readouterr().err

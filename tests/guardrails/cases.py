@@ -1,0 +1,269 @@
+"""Hand-made graphs, one that breaks and one that satisfies each guardrail rule."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Resource = dict[str, Any]
+TAGS = {"project": "mlops-platform", "environment": "prod", "owner": "ml", "cost-center": "ml"}
+PROVIDER_URN = "urn:pulumi:prod::mlops-platform::pulumi:providers:aws::aws"
+
+
+def provider(tags: dict[str, str] | None = None) -> Resource:
+    return make(
+        "pulumi:providers:aws", "aws", {"defaultTags": {"tags": TAGS if tags is None else tags}}
+    )
+
+
+def make(token: str, name: str, inputs: dict[str, Any], deps: list[str] | None = None) -> Resource:
+    return {
+        "urn": f"urn:pulumi:prod::mlops-platform::{token}::{name}",
+        "type": token,
+        "name": name,
+        "parent": None,
+        "provider": None if token.startswith("pulumi:providers:") else f"{PROVIDER_URN}::pid",
+        "dependencies": deps or [],
+        "options": {},
+        "inputs": inputs,
+    }
+
+
+def bucket_set(name: str = "models", **overrides: Any) -> list[Resource]:
+    """A bucket with every companion resource a compliant bucket needs."""
+    bucket = make("aws:s3/bucket:Bucket", name, {"bucket": name})
+    ref = f"{name}-id"
+    tls = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "s3:*",
+                "Principal": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    }
+    parts = {
+        "versioning": make(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            name,
+            {"bucket": ref, "versioningConfiguration": {"status": "Enabled"}},
+        ),
+        "encryption": make(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            name,
+            {
+                "bucket": ref,
+                "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
+            },
+        ),
+        "block": make(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            name,
+            {
+                "bucket": ref,
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+        ),
+        "policy": make(
+            "aws:s3/bucketPolicy:BucketPolicy", name, {"bucket": ref, "policy": json.dumps(tls)}
+        ),
+        "logging": make(
+            "aws:s3/bucketLogging:BucketLogging", name, {"bucket": ref, "targetBucket": "logs"}
+        ),
+    }
+    parts.update(overrides)
+    return [bucket, *[part for part in parts.values() if part is not None]]
+
+
+def launch_template(**inputs: Any) -> Resource:
+    base = {
+        "metadataOptions": {"httpTokens": "required"},
+        "blockDeviceMappings": [
+            {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeSize": 50}}
+        ],
+    }
+    return make("aws:ec2/launchTemplate:LaunchTemplate", "nodes", {**base, **inputs})
+
+
+def cluster(**vpc: Any) -> Resource:
+    return make(
+        "aws:eks/cluster:Cluster",
+        "eks",
+        {
+            "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False, **vpc},
+            "encryptionConfig": {
+                "provider": {"keyArn": "arn:aws:kms:us-east-1:1:key/k"},
+                "resources": ["secrets"],
+            },
+            "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+        },
+    )
+
+
+def role_policy(*statements: dict[str, Any]) -> Resource:
+    return make(
+        "aws:iam/rolePolicy:RolePolicy",
+        "serving",
+        {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})},
+    )
+
+
+def container(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "app",
+        "image": "app:sha",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "allowPrivilegeEscalation": False,
+        },
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"memory": "512Mi"},
+        },
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": 8080}},
+    }
+    return {**base, **overrides}
+
+
+def deployment(*containers: dict[str, Any], **pod: Any) -> Resource:
+    spec = {"containers": list(containers) or [container()], **pod}
+    return make(
+        "kubernetes:apps/v1:Deployment",
+        "serving",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "serving"},
+            "spec": {"selector": {"matchLabels": {"app": "s"}}, "template": {"spec": spec}},
+        },
+    )
+
+
+def cron_job(*containers: dict[str, Any]) -> Resource:
+    spec = {"containers": list(containers), "restartPolicy": "Never"}
+    return make(
+        "kubernetes:batch/v1:CronJob",
+        "drift",
+        {"spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}},
+    )
+
+
+def sg(port: int, cidr: str = "0.0.0.0/0") -> Resource:
+    return make(
+        "aws:ec2/securityGroup:SecurityGroup",
+        "admin",
+        {"ingress": [{"protocol": "tcp", "fromPort": port, "toPort": port, "cidrBlocks": [cidr]}]},
+    )
+
+
+# rule name -> (graph that must fire, graph that must stay quiet), both with a tagged provider.
+CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
+    "s3-versioning": (bucket_set(versioning=None), bucket_set()),
+    "s3-kms-encryption": (
+        bucket_set(
+            encryption=make(
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                "models",
+                {
+                    "bucket": "models-id",
+                    "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+                },
+            )
+        ),
+        bucket_set(),
+    ),
+    "s3-public-access-blocked": (
+        bucket_set(
+            block=make(
+                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                "models",
+                {"bucket": "models-id", "blockPublicAcls": True},
+            )
+        ),
+        bucket_set(),
+    ),
+    "s3-tls-only": (bucket_set(policy=None), bucket_set()),
+    "s3-access-logging-prod": (bucket_set(logging=None), bucket_set()),
+    "kms-key-rotation": (
+        [make("aws:kms/key:Key", "key", {"enableKeyRotation": False})],
+        [make("aws:kms/key:Key", "key", {"enableKeyRotation": True})],
+    ),
+    "launch-template-imdsv2": (
+        [launch_template(metadataOptions={"httpTokens": "optional"})],
+        [launch_template()],
+    ),
+    "launch-template-encrypted-volumes": (
+        [launch_template(blockDeviceMappings=[{"ebs": {"encrypted": "false"}}])],
+        [launch_template()],
+    ),
+    "nodes-no-public-ip": (
+        [launch_template(networkInterfaces=[{"associatePublicIpAddress": "true"}])],
+        [launch_template(networkInterfaces=[{"associatePublicIpAddress": "false"}])],
+    ),
+    "no-admin-port-open-to-world": ([sg(22)], [sg(22, "10.0.0.0/16"), sg(443)]),
+    "eks-private-endpoint-prod": (
+        [cluster(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"])],
+        [cluster()],
+    ),
+    "eks-secrets-encryption": (
+        [{**cluster(), "inputs": {**cluster()["inputs"], "encryptionConfig": {}}}],
+        [cluster()],
+    ),
+    "eks-control-plane-logging-prod": (
+        [{**cluster(), "inputs": {**cluster()["inputs"], "enabledClusterLogTypes": ["api"]}}],
+        [cluster()],
+    ),
+    "iam-no-wildcard-actions": (
+        [role_policy({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::models/*"})],
+        [
+            role_policy(
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::models/*"}
+            )
+        ],
+    ),
+    "iam-no-wildcard-data-resources": (
+        [role_policy({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})],
+        [role_policy({"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"})],
+    ),
+    "ecr-scan-on-push": (
+        [make("aws:ecr/repository:Repository", "app", {"imageTagMutability": "IMMUTABLE"})],
+        [
+            make(
+                "aws:ecr/repository:Repository",
+                "app",
+                {
+                    "imageTagMutability": "IMMUTABLE",
+                    "imageScanningConfiguration": {"scanOnPush": True},
+                },
+            )
+        ],
+    ),
+    "ecr-immutable-tags": (
+        [make("aws:ecr/repository:Repository", "app", {"imageTagMutability": "MUTABLE"})],
+        [make("aws:ecr/repository:Repository", "app", {"imageTagMutability": "IMMUTABLE"})],
+    ),
+    "k8s-non-root": ([deployment(container(securityContext={"runAsUser": 0}))], [deployment()]),
+    "k8s-no-privileged": (
+        [deployment(container(securityContext={"runAsNonRoot": True, "privileged": True}))],
+        [deployment()],
+    ),
+    "k8s-no-privilege-escalation": (
+        [deployment(container(securityContext={"runAsNonRoot": True}))],
+        [deployment()],
+    ),
+    "k8s-resources-set": ([cron_job(container(resources={}))], [cron_job(container())]),
+    "k8s-probes-set": (
+        [deployment(container(livenessProbe=None))],
+        [deployment(), cron_job(container(readinessProbe=None, livenessProbe=None))],
+    ),
+    "required-tags": (
+        [make("aws:kms/key:Key", "key", {"enableKeyRotation": True, "tags": {"owner": ""}})],
+        [make("aws:kms/key:Key", "key", {"enableKeyRotation": True})],
+    ),
+}

@@ -1,0 +1,80 @@
+"""`python -m infra cost`: per-resource lines, idle and busy totals, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.guardrails.cost import CostError, as_table, estimate, price_table
+from infra.synth import Synthesis
+from tests.guardrails.cases import make
+
+
+def _node_group(
+    minimum: int, maximum: int, instance: str, capacity: str = "ON_DEMAND"
+) -> dict[str, object]:
+    return make(
+        "aws:eks/nodeGroup:NodeGroup",
+        f"pool-{instance}",
+        {
+            "scalingConfig": {"minSize": minimum, "maxSize": maximum, "desiredSize": minimum},
+            "instanceTypes": [instance],
+            "capacityType": capacity,
+            "diskSize": 50,
+        },
+    )
+
+
+def test_node_pools_cost_their_minimum_when_idle_and_maximum_when_busy() -> None:
+    table = price_table()
+    hours = table["hoursPerMonth"]
+    result = estimate("t", [_node_group(0, 2, "g5.xlarge", "SPOT"), _node_group(2, 4, "m6i.large")])
+    spot, on_demand = (
+        table["instances"]["g5.xlarge"]["spot"],
+        table["instances"]["m6i.large"]["onDemand"],
+    )
+    disk = 50 * table["prices"]["ebsGp3GbMonth"]["usd"]
+    assert result.idle == pytest.approx(2 * (on_demand * hours + disk), abs=0.02)
+    assert result.busy == pytest.approx(
+        2 * spot * hours + 4 * on_demand * hours + 6 * disk, abs=0.05
+    )
+
+
+def test_control_plane_and_nat_use_the_listed_hourly_prices() -> None:
+    result = estimate(
+        "t",
+        [
+            make("aws:eks/cluster:Cluster", "eks", {}),
+            make("aws:ec2/natGateway:NatGateway", "nat", {}),
+        ],
+    )
+    lines = {line.resource: line for line in result.lines}
+    assert lines["eks"].idle == pytest.approx(73.0)
+    assert lines["nat"].idle == pytest.approx(0.045 * 730 + 0.045 * 20, abs=0.01)
+
+
+def test_unknown_instance_type_names_the_pool_and_the_fix() -> None:
+    with pytest.raises(CostError, match=r"node group pool-x9\.huge.*'x9\.huge'.*prices\.yaml"):
+        estimate("t", [_node_group(1, 2, "x9.huge")])
+
+
+def test_every_price_names_its_source_and_date() -> None:
+    for key, row in price_table()["prices"].items():
+        assert row["source"].startswith("https://") and row["date"], key
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_stack_is_priced(stack: str, syntheses: dict[str, Synthesis]) -> None:
+    result = estimate(stack, syntheses[stack].resources)
+    assert result.busy >= result.idle > 0
+    assert "TOTAL" in as_table(result)
+
+
+def test_dev_gpu_pool_costs_nothing_while_idle(syntheses: dict[str, Synthesis]) -> None:
+    result = estimate("dev", syntheses["dev"].resources)
+    gpu = [
+        line
+        for line in result.lines
+        if "g5" in line.item or "g6" in line.item or "g4dn" in line.item
+    ]
+    assert gpu and all(line.idle == 0 for line in gpu), as_table(result)
+    assert result.idle < estimate("prod", syntheses["prod"].resources).idle

@@ -1,0 +1,59 @@
+"""`python -m infra diff`: added, removed and changed resources between two synth outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.cli import main
+from infra.guardrails.diff import as_markdown, diff
+from tests.guardrails.cases import make
+
+
+def test_added_removed_and_changed_inputs_are_listed() -> None:
+    before = [
+        make("aws:kms/key:Key", "key", {"enableKeyRotation": True}),
+        make("aws:s3/bucket:Bucket", "old", {}),
+    ]
+    after = [
+        make("aws:kms/key:Key", "key", {"enableKeyRotation": False}),
+        make("aws:s3/bucket:Bucket", "new", {}),
+    ]
+    result = diff(before, after)
+    assert [r["name"] for r in result.added] == ["new"]
+    assert [r["name"] for r in result.removed] == ["old"]
+    assert result.changed[0].fields == {"inputs.enableKeyRotation": (True, False)}
+    markdown = as_markdown(result)
+    assert "1 to add, 1 to change, 1 to remove" in markdown
+    assert "| `inputs.enableKeyRotation` | `true` | `false` |" in markdown
+
+
+def test_identical_outputs_have_no_changes(
+    synth_dirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", str(synth_dirs["dev"]), str(synth_dirs["dev"])]) == 0
+    assert capsys.readouterr().out.strip() == "no changes"
+
+
+def test_dev_to_prod_diff_as_markdown(
+    synth_dirs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", str(synth_dirs["dev"]), str(synth_dirs["prod"]), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("**Infrastructure diff:**") and "### Added" in out
+
+
+def test_missing_synth_dir_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", str(tmp_path / "nope"), str(tmp_path)]) == 2
+    assert "run `python -m infra synth` first" in capsys.readouterr().err
+
+
+def test_changed_options_are_shown(tmp_path: Path) -> None:
+    before = make("aws:s3/bucket:Bucket", "b", {})
+    after = {**before, "options": {"protect": True}}
+    assert diff([before], [after]).changed[0].fields == {"options.protect": (None, True)}
+    assert json.dumps(diff([before], [after]).as_json())

@@ -1,0 +1,71 @@
+"""The policy pack serves the same rules to the Pulumi engine (its server is never started here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    StackValidationArgs,
+)
+
+from infra.guardrails.rules import RULES
+from infra.synth.stackfile import PROJECT_ROOT
+from policy.adapter import stack_policies, to_resources
+
+POLICY_DIR = PROJECT_ROOT / "policy"
+
+
+def _resource(
+    token: str, name: str, props: dict[str, object], provider: PolicyProviderResource
+) -> PolicyResource:
+    urn = f"urn:pulumi:prod::mlops-platform::{token}::{name}"
+    opts = PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [])
+    return PolicyResource(token, props, urn, name, opts, provider, None, [], {})
+
+
+def _provider(tags: str) -> PolicyProviderResource:
+    # The engine hands provider settings to policies as JSON text.
+    return PolicyProviderResource(
+        "pulumi:providers:aws",
+        {"defaultTags": tags},
+        "urn:pulumi:prod::mlops-platform::pulumi:providers:aws::aws",
+        "aws",
+    )
+
+
+def test_pack_declares_one_stack_policy_per_rule_with_its_enforcement() -> None:
+    policies = stack_policies()
+    assert [p.name for p in policies] == [rule.name for rule in RULES]
+    levels = {p.name: p.enforcement_level for p in policies}
+    assert levels["s3-versioning"] == EnforcementLevel.MANDATORY
+    assert levels["k8s-no-privilege-escalation"] == EnforcementLevel.ADVISORY
+
+
+def test_pack_reports_violations_against_engine_resources() -> None:
+    provider = _provider(
+        '{"tags": {"environment": "prod", "project": "p", "owner": "o", "cost-center": "c"}}'
+    )
+    key = _resource("aws:kms/key:Key", "key", {"enableKeyRotation": False}, provider)
+    resources = to_resources([key])
+    assert resources[-1]["inputs"]["defaultTags"]["tags"]["environment"] == "prod"
+
+    policy = next(p for p in stack_policies() if p.name == "kms-key-rotation")
+    reported: list[tuple[str, str | None]] = []
+
+    args = StackValidationArgs([key], {}, {})
+    policy.validate(args, lambda message, urn=None: reported.append((message, urn)))
+    assert reported and reported[0][1] == key.urn and "enable_key_rotation" in reported[0][0]
+
+
+def test_pack_metadata_runs_python_from_the_project_virtualenv() -> None:
+    document = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert document["runtime"]["name"] == "python"
+    venv = (POLICY_DIR / document["runtime"]["options"]["virtualenv"]).resolve()
+    assert (venv / "bin" / "python").exists(), f"{venv} is not a virtualenv; run `make venv`"
+    assert "PolicyPack(" in Path(POLICY_DIR / "__main__.py").read_text()
