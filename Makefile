@@ -24,8 +24,10 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every run would
+# otherwise recompile the thousands of pulumi-aws modules (synth: ~6 s instead of ~2 s).
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-extras --python 3.11
+	$(UV) sync --frozen --all-extras --python 3.11 --compile-bytecode
 	touch $@
 
 .PHONY: venv
@@ -33,7 +35,7 @@ venv: $(VENV)/.synced ## create .venv with every locked dependency
 
 $(LOCALSTACK_VENV)/.installed: $(UV) devtools/localstack-constraints.txt
 	$(UV) venv --quiet --allow-existing --python 3.11 $(LOCALSTACK_VENV)
-	$(UV) pip install --quiet --python $(LOCALSTACK_VENV)/bin/python \
+	$(UV) pip install --quiet --compile-bytecode --python $(LOCALSTACK_VENV)/bin/python \
 		-c devtools/localstack-constraints.txt 'localstack-core[runtime]==4.10.0'
 	touch $@
 
