@@ -108,19 +108,12 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from app.serving.api import create_app
+    from app.serving.server import run
 
     settings.load_api_keys()  # fail fast with exit 2, before binding a port
     settings.require_bucket()
-    uvicorn.run(
-        create_app(),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    run(create_app(), host=args.host or settings.host, port=args.port or settings.port)
     return 0
 
 

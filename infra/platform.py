@@ -30,6 +30,7 @@ def declare_platform() -> None:
             cidr=net.cidr,
             az_count=net.az_count,
             nat_gateways=net.nat_gateways,
+            nat_instance_type=net.nat_instance_type,
             region=config.aws.region,
             flow_logs=net.flow_logs,
             flow_log_retention_days=net.flow_log_retention_days,

@@ -9,6 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.nat_instance import NatInstance, NatInstanceArgs
 from infra.config.network import plan_subnets
 
 # Load balancers find their subnets by these tags (AWS Load Balancer Controller and the
@@ -23,8 +24,10 @@ class NetworkArgs:
     """VPC CIDR; subnets are derived from it (see `plan_subnets`)."""
     az_count: int
     """Zones to spread over (dev 2, prod 3)."""
-    nat_gateways: Literal["single", "perAz"]
-    """One shared NAT gateway or one per zone."""
+    nat_gateways: Literal["single", "perAz", "instance"]
+    """One shared NAT gateway, one per zone, or one NAT instance (dev; see nat_instance.py)."""
+    nat_instance_type: str = "t4g.nano"
+    """Instance type of the NAT instance when nat_gateways is instance. Default t4g.nano."""
     region: str
     """Region of the VPC, for the S3 gateway endpoint's service name."""
     flow_logs: bool = True
@@ -84,6 +87,7 @@ class Network(pulumi.ComponentResource):
         private_subnets: list[aws.ec2.Subnet] = []
         private_tables: list[aws.ec2.RouteTable] = []
         nat_ids: list[pulumi.Output[str]] = []
+        nat_instance: NatInstance | None = None
         for index in range(args.az_count):
             zone = zones.names[index]
             letter = "abcdef"[index]
@@ -105,7 +109,18 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             public_subnets.append(public)
-            if args.nat_gateways == "perAz" or index == 0:
+            if args.nat_gateways == "instance" and index == 0:
+                nat_instance = NatInstance(
+                    f"{name}-nat",
+                    NatInstanceArgs(
+                        vpc_id=vpc.id,
+                        vpc_cidr=args.cidr,
+                        subnet_id=public.id,
+                        instance_type=args.nat_instance_type,
+                    ),
+                    pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+            elif args.nat_gateways == "perAz" or (args.nat_gateways == "single" and index == 0):
                 eip = aws.ec2.Eip(f"{name}-nat-{letter}", domain="vpc", opts=child)
                 nat = aws.ec2.NatGateway(
                     f"{name}-nat-{letter}",
@@ -140,8 +155,11 @@ class Network(pulumi.ComponentResource):
                 route_table_id=table.id,
                 destination_cidr_block="0.0.0.0/0",
                 # Per-zone NAT keeps a zone's egress inside the zone (no cross-zone charges,
-                # no shared fate); a single NAT serves every zone.
-                nat_gateway_id=nat_ids[-1],
+                # no shared fate); a single NAT (gateway or instance) serves every zone.
+                nat_gateway_id=nat_ids[-1] if nat_instance is None else None,
+                network_interface_id=(
+                    nat_instance.network_interface_id if nat_instance is not None else None
+                ),
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(

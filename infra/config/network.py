@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,6 +15,8 @@ from infra.config.base import ConfigModel, environment_of
 # of addresses after a few nodes. Public subnets hold only NAT gateways and load balancers.
 MIN_PRIVATE_PREFIX = 24
 MIN_PUBLIC_PREFIX = 27
+# Graviton families carry a `g` after the generation digit: t4g, c7g, m6gd, c6gn.
+_GRAVITON_TYPE = re.compile(r"^[a-z]+\d+g[a-z]*\.[a-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,12 @@ class NetworkConfig(ConfigModel):
     """VPC CIDR block; subnets are carved out of it. Default 10.0.0.0/16."""
     az_count: int = Field(default=3, ge=1, le=6)
     """Availability zones to spread subnets over. Default 3; prod needs at least 2."""
-    nat_gateways: Literal["single", "perAz"] = "perAz"
-    """One shared NAT gateway (cheap) or one per zone (zone-failure tolerant). Default perAz."""
+    nat_gateways: Literal["single", "perAz", "instance"] = "perAz"
+    """Egress for the private subnets: one NAT gateway per zone (zone-failure tolerant), a
+    single shared one (cheaper), or `instance`: one small NAT VM (cheapest; no failover, and
+    you patch it; dev only, see docs/environments.md). Default perAz."""
+    nat_instance_type: str = "t4g.nano"
+    """Graviton instance type of the NAT instance (natGateways instance). Default t4g.nano."""
     flow_logs: bool = True
     """Send VPC flow logs to CloudWatch. Default on."""
     flow_log_retention_days: int = Field(default=90, ge=1)
@@ -108,7 +115,19 @@ class NetworkConfig(ConfigModel):
     def _prod_nat_per_zone(cls, value: str, info: ValidationInfo) -> str:
         if environment_of(info) == "prod" and value != "perAz":
             raise ValueError(
-                "must be perAz in prod (one NAT gateway is a zone-wide outage); set it to perAz"
+                "must be perAz in prod (a single NAT gateway or NAT instance is a zone-wide "
+                "egress outage); set it to perAz"
+            )
+        return value
+
+    @field_validator("nat_instance_type")
+    @classmethod
+    def _graviton_type(cls, value: str) -> str:
+        # The AMI is looked up for arm64; an x86 type would not boot it.
+        if not _GRAVITON_TYPE.match(value):
+            raise ValueError(
+                "is not a Graviton (arm64) instance type, which the arm64 AMI needs; "
+                "use e.g. t4g.nano or t4g.micro"
             )
         return value
 

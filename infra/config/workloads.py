@@ -91,8 +91,10 @@ class ResourcesConfig(ConfigModel):
 
 
 class ExposureConfig(ConfigModel):
-    mode: Literal["internal", "public"] = "internal"
-    """internal: NLB reachable from the VPC only; public: internet-facing, TLS. Default internal."""
+    mode: Literal["internal", "public", "clusterIp"] = "internal"
+    """internal: NLB reachable from the VPC only; public: internet-facing, TLS; clusterIp: no
+    load balancer (about $16/month less), reached with `kubectl port-forward` or from pods and
+    hosts inside the VPC (dev). Default internal."""
     certificate_arn: str | None = None
     """ACM certificate the public NLB terminates TLS with; required when mode is public."""
     source_cidrs: list[str] = Field(default_factory=list)
@@ -117,6 +119,11 @@ class ExposureConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _public_needs_tls(self) -> ExposureConfig:
+        if self.mode == "clusterIp" and (self.certificate_arn or self.source_cidrs):
+            raise ValueError(
+                "mode=clusterIp has no load balancer, so certificateArn and sourceCidrs would "
+                "be ignored; remove them or use mode internal or public"
+            )
         if self.mode == "public" and self.certificate_arn is None:
             raise ValueError(
                 "mode=public needs certificateArn (the public endpoint serves TLS only); "

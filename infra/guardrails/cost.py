@@ -140,6 +140,20 @@ def _node_group(stack: StackView, pricer: _Pricer, group: Resource) -> Iterator[
     yield _line(group, f"{low}-{high} x {disk:g} GiB gp3 root volume", low * volume, high * volume)
 
 
+def _instance(pricer: _Pricer, instance: Resource) -> Iterator[Line]:
+    """A standalone EC2 instance (the dev NAT instance): always on, on-demand, its root volume."""
+    inputs = instance["inputs"]
+    instance_type = str(inputs.get("instanceType", ""))
+    if not instance_type:
+        raise CostError(f"instance {instance['name']}: no instance type")
+    hourly = pricer.instance(instance_type, "ON_DEMAND", f"instance {instance['name']}")
+    yield _line(instance, f"{instance_type} on-demand", hourly)
+    root = mapping(inputs.get("rootBlockDevice"))
+    # Without a size the volume takes the AMI snapshot's (8 GiB for Amazon Linux).
+    size = float(root.get("volumeSize") or 8)
+    yield _line(instance, f"{size:g} GiB gp3 root volume", size * pricer.price("ebsGp3GbMonth"))
+
+
 def _log_targets(stack: StackView) -> set[str]:
     targets = {
         log["inputs"].get("targetBucket")
@@ -172,6 +186,8 @@ def _lines(stack: StackView, pricer: _Pricer) -> Iterator[Line]:
             yield _line(
                 resource, "NAT gateway hours + data", pricer.hourly("natGatewayHour") + data
             )
+        elif kind == "aws:ec2/instance:Instance":
+            yield from _instance(pricer, resource)
         elif kind == "aws:ec2/eip:Eip":
             yield _line(resource, "public IPv4 address", pricer.hourly("publicIpv4Hour"))
         elif (

@@ -100,6 +100,11 @@ def _launch_template(name: str, inputs: dict[str, Any], region: str) -> dict[str
     return {"latestVersion": 1}
 
 
+def _ec2_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # Routes to a NAT instance point at its primary network interface.
+    return {"primaryNetworkInterfaceId": f"eni-{name}", "privateIp": "10.0.0.10"}
+
+
 _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:ecr/repository:Repository": _ecr_repository,
@@ -110,6 +115,7 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:ec2/instance:Instance": _ec2_instance,
 }
 
 

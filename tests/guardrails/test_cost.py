@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from infra.guardrails.cost import CostError, as_table, estimate, price_table
 from infra.synth import Synthesis
+from infra.synth.stackfile import PROJECT_ROOT
 from tests.guardrails.cases import make
 
 
@@ -78,3 +83,39 @@ def test_dev_gpu_pool_costs_nothing_while_idle(syntheses: dict[str, Synthesis]) 
     ]
     assert gpu and all(line.idle == 0 for line in gpu), as_table(result)
     assert result.idle < estimate("prod", syntheses["prod"].resources).idle
+
+
+def test_nat_instance_costs_its_hours_and_root_volume_without_a_data_charge() -> None:
+    table = price_table()
+    result = estimate(
+        "t",
+        [
+            make(
+                "aws:ec2/instance:Instance",
+                "nat",
+                {"instanceType": "t4g.nano", "rootBlockDevice": {"volumeSize": 8}},
+            )
+        ],
+    )
+    hourly = table["instances"]["t4g.nano"]["onDemand"] * table["hoursPerMonth"]
+    disk = 8 * table["prices"]["ebsGp3GbMonth"]["usd"]
+    assert [line.idle for line in result.lines] == [pytest.approx(hourly, abs=0.01), disk]
+    assert result.idle == result.busy, "a NAT instance does not scale with the pools"
+
+
+def test_dev_idle_stays_at_or_under_the_120_dollar_target(
+    syntheses: dict[str, Synthesis],
+) -> None:
+    result = estimate("dev", syntheses["dev"].resources)
+    assert result.idle <= 120, as_table(result)
+    items = {line.item for line in result.lines}
+    assert not any("NAT gateway" in item or "NLB" in item for item in items), as_table(result)
+
+
+def test_cost_command_reports_dev_idle_within_target() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "infra", "cost", "--stack", "dev", "--json"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["idleTotal"] <= 120, result.stdout

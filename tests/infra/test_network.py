@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from infra.config import ConfigError
+from infra.synth import synthesize
+from infra.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
+from tests.infra.stackfiles import stack_root_with
 
 NAT = "aws:ec2/natGateway:NatGateway"
+INSTANCE = "aws:ec2/instance:Instance"
+SG = "aws:ec2/securityGroup:SecurityGroup"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
 
@@ -17,8 +26,101 @@ def test_prod_has_one_nat_gateway_per_zone(prod: Graph) -> None:
     assert len(prod.of_type(NAT)) == 3
 
 
-def test_dev_shares_a_single_nat_gateway(dev: Graph) -> None:
-    assert len(dev.of_type(NAT)) == 1
+def test_prod_has_no_nat_instance(prod: Graph) -> None:
+    assert prod.of_type(INSTANCE) == [], [i["name"] for i in prod.of_type(INSTANCE)]
+
+
+def test_dev_leaves_through_one_nat_instance_and_no_nat_gateway(dev: Graph) -> None:
+    assert dev.of_type(NAT) == [], [n["name"] for n in dev.of_type(NAT)]
+    instance = dev.one(INSTANCE)
+    assert instance["inputs"]["instanceType"] == "t4g.nano"
+    public_a = dev.one(SUBNET, "mlops-dev-public-a")
+    assert instance["inputs"]["subnetId"] == f"{public_a['name']}-id", "first public subnet"
+
+
+def test_nat_instance_requires_imdsv2_and_encrypts_its_root_volume(dev: Graph) -> None:
+    inputs = dev.one(INSTANCE)["inputs"]
+    assert inputs["metadataOptions"]["httpTokens"] == "required"
+    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    root = inputs["rootBlockDevice"]
+    assert root["encrypted"] is True and root["volumeType"] == "gp3", root
+
+
+def test_nat_instance_forwards_traffic_and_masquerades_the_vpc(dev: Graph) -> None:
+    inputs = dev.one(INSTANCE)["inputs"]
+    vpc_cidr = dev.one("aws:ec2/vpc:Vpc")["inputs"]["cidrBlock"]
+    assert inputs["sourceDestCheck"] is False, "a NAT instance must not drop forwarded packets"
+    assert "net.ipv4.ip_forward = 1" in inputs["userData"]
+    assert f"-s {vpc_cidr} ! -d {vpc_cidr} -j MASQUERADE" in inputs["userData"]
+    assert "systemctl enable --now iptables" in inputs["userData"], "rules must survive reboots"
+
+
+def test_nat_instance_admits_only_the_vpc_and_no_ssh(dev: Graph) -> None:
+    instance = dev.one(INSTANCE)
+    assert not instance["inputs"].get("keyName"), "no key pair: managed through SSM"
+    [group_id] = instance["inputs"]["vpcSecurityGroupIds"]
+    group = next(g for g in dev.of_type(SG) if f"{g['name']}-id" == group_id)
+    vpc_cidr = dev.one("aws:ec2/vpc:Vpc")["inputs"]["cidrBlock"]
+    assert [rule["cidrBlocks"] for rule in group["inputs"]["ingress"]] == [[vpc_cidr]]
+
+
+def test_nat_instance_profile_grants_only_ssm(dev: Graph) -> None:
+    attachments = [
+        a for a in dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a["inputs"]["role"] == "mlops-dev-nat-role"
+    ]  # fmt: skip
+    assert [a["inputs"]["policyArn"] for a in attachments] == [
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    ]
+    profile = dev.one("aws:iam/instanceProfile:InstanceProfile", "mlops-dev-nat-profile")
+    # The fake cloud names a profile after its resource, as AWS does with a random suffix.
+    assert dev.one(INSTANCE)["inputs"]["iamInstanceProfile"] == profile["name"]
+
+
+def test_nat_instance_has_its_own_elastic_ip(dev: Graph) -> None:
+    eips = dev.of_type("aws:ec2/eip:Eip")
+    assert [e["inputs"].get("instance") for e in eips] == ["mlops-dev-nat-instance-id"]
+
+
+def test_dev_private_subnets_route_to_the_nat_instance(dev: Graph) -> None:
+    interface = "eni-mlops-dev-nat-instance"  # the fake cloud's id for its primary interface
+    defaults = [
+        r for r in dev.of_type(ROUTE)
+        if "private" in r["name"] and r["inputs"]["destinationCidrBlock"] == "0.0.0.0/0"
+    ]  # fmt: skip
+    assert len(defaults) == 2
+    assert all(r["inputs"].get("networkInterfaceId") == interface for r in defaults), defaults
+    assert not any(r["inputs"].get("natGatewayId") for r in defaults)
+
+
+def test_single_nat_gateway_mode_still_shares_one_gateway(tmp_path: Path) -> None:
+    root = stack_root_with(tmp_path, "dev", {"mlops-platform:network.natGateways": "single"})
+    graph = Graph(synthesize("dev", root=root))
+    assert len(graph.of_type(NAT)) == 1 and graph.of_type(INSTANCE) == []
+
+
+@pytest.mark.parametrize("mode", ["instance", "single"])
+def test_prod_refuses_a_single_egress_point_with_exit_2(tmp_path: Path, mode: str) -> None:
+    root = stack_root_with(tmp_path, "prod", {"mlops-platform:network.natGateways": mode})
+    result = subprocess.run(
+        [sys.executable, "-m", "infra", "synth", "--stack", "prod",
+         "--project-dir", str(root), "--out", str(tmp_path / "out")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    wanted = f'error: Pulumi.prod.yaml: mlops-platform:network.natGateways="{mode}" must be'
+    assert wanted in result.stderr, result.stderr
+    assert "must be perAz in prod" in result.stderr and "set it to perAz" in result.stderr
+
+
+def test_nat_instance_type_must_be_graviton(tmp_path: Path) -> None:
+    root = stack_root_with(tmp_path, "dev", {"mlops-platform:network.natInstanceType": "t3.nano"})
+    with pytest.raises(ConfigError) as caught:
+        synthesize("dev", root=root)
+    assert caught.value.problems == [
+        'Pulumi.dev.yaml: mlops-platform:network.natInstanceType="t3.nano" is not a Graviton '
+        "(arm64) instance type, which the arm64 AMI needs; use e.g. t4g.nano or t4g.micro"
+    ]
 
 
 @pytest.mark.parametrize(("stack", "zones"), [("dev", 2), ("prod", 3), ("local", 2)])

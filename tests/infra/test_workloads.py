@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +11,11 @@ import yaml
 from app.settings import Settings
 from app.trigger.settings import TriggerSettings
 from infra.components.scheduling import GPU_TAINT_KEY, POOL_LABEL
+from infra.config import ConfigError
+from infra.synth import synthesize
 from infra.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
+from tests.infra.stackfiles import stack_root_with
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
 CLUSTER_STACKS = ("dev", "prod")
@@ -185,12 +189,44 @@ def test_network_policies_admit_only_clients_and_prometheus(stack: Graph) -> Non
     ]
 
 
-def test_load_balancer_is_internal_by_default(stack: Graph) -> None:
-    service = stack.manifest("Service", "model-server-nlb")
+def test_load_balancer_is_internal_by_default(prod: Graph) -> None:
+    # Prod does not set app.exposure: this is the default.
+    assert "exposure" not in app_config("prod")
+    service = prod.manifest("Service", "model-server-nlb")
     annotations = service["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] == "true"
-    assert stack.manifest("Service", "model-server")["spec"]["type"] == "ClusterIP"
+    assert prod.manifest("Service", "model-server")["spec"]["type"] == "ClusterIP"
+
+
+def test_cluster_ip_mode_declares_no_load_balancer(dev: Graph) -> None:
+    load_balancers = [
+        m["metadata"]["name"]
+        for m in dev.manifests("Service")
+        if m["spec"].get("type") == "LoadBalancer"
+    ]
+    assert load_balancers == [], f"dev (exposure clusterIp) declares {load_balancers}"
+    assert dev.manifest("Service", "model-server")["spec"]["type"] == "ClusterIP"
+    policy = dev.manifest("NetworkPolicy", "model-server")
+    cidrs = [
+        p["ipBlock"]["cidr"] for r in policy["spec"]["ingress"] for p in r["from"] if "ipBlock" in p
+    ]
+    assert cidrs == [dev.one("aws:ec2/vpc:Vpc")["inputs"]["cidrBlock"]], "clients: the VPC only"
+
+
+def test_cluster_ip_mode_refuses_load_balancer_settings(tmp_path: Path) -> None:
+    root = stack_root_with(
+        tmp_path,
+        "dev",
+        {"mlops-platform:app.exposure": {"mode": "clusterIp", "sourceCidrs": ["198.51.100.0/24"]}},
+    )
+    with pytest.raises(ConfigError) as caught:
+        synthesize("dev", root=root)
+    assert caught.value.problems == [
+        "Pulumi.dev.yaml: mlops-platform:app.exposure: mode=clusterIp has no load balancer, so "
+        "certificateArn and sourceCidrs would be ignored; remove them or use mode internal or "
+        "public"
+    ]
 
 
 def test_hpa_bounds_follow_the_stack_file(stack: Graph) -> None:
@@ -212,7 +248,7 @@ def test_prod_spreads_serving_across_zones_and_has_a_pdb(prod: Graph, dev: Graph
     assert not dev.manifests("PodDisruptionBudget")
 
 
-def test_dev_and_prod_declare_the_same_workload_objects_apart_from_the_pdb(
+def test_dev_and_prod_declare_the_same_workload_objects_apart_from_pdb_and_nlb(
     dev: Graph, prod: Graph
 ) -> None:
     def objects(graph: Graph) -> set[tuple[str, str]]:
@@ -222,7 +258,11 @@ def test_dev_and_prod_declare_the_same_workload_objects_apart_from_the_pdb(
             if m["metadata"].get("namespace") in ("serving", "training") or m["kind"] == "Namespace"
         }
 
-    assert objects(prod) - objects(dev) == {("PodDisruptionBudget", "model-server")}
+    # Dev has no PDB (highAvailability: false) and no load balancer (exposure clusterIp).
+    assert objects(prod) - objects(dev) == {
+        ("PodDisruptionBudget", "model-server"),
+        ("Service", "model-server-nlb"),
+    }
     assert objects(dev) - objects(prod) == set()
 
 

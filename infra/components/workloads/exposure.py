@@ -1,10 +1,13 @@
-"""How clients reach the model server: a Network Load Balancer and the NetworkPolicy.
+"""How clients reach the model server: a Network Load Balancer (or none) and the NetworkPolicy.
 
 The load balancer is provisioned by the service controller EKS runs in its control plane
 (the in-tree `service.beta.kubernetes.io/aws-load-balancer-*` annotations), so no AWS Load
 Balancer Controller has to be installed. It registers nodes as targets and, with
 `externalTrafficPolicy: Local`, keeps the client's source address, which is what lets the
 NetworkPolicy admit exactly the load balancer's clients.
+
+Mode `clusterIp` (dev) declares no load balancer: the ClusterIP Service is reached with
+`kubectl port-forward` or, through pod IPs, from inside the VPC.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ ANYWHERE = "0.0.0.0/0"
 def client_cidrs(args: ServingArgs) -> list[str]:
     """Where load-balancer clients come from: the VPC, plus the configured public ranges."""
     exposure = args.app.exposure
-    if exposure.mode == "internal":
+    if exposure.mode in ("internal", "clusterIp"):
         return [args.vpc_cidr, *exposure.source_cidrs]
     return [args.vpc_cidr, *(exposure.source_cidrs or [ANYWHERE])]
 
@@ -37,8 +40,11 @@ def load_balancer_service(
     labels: dict[str, str],
     selector: dict[str, str],
     opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.Service:
+) -> k8s.core.v1.Service | None:
+    """The Service of type LoadBalancer; None in mode clusterIp, which has no load balancer."""
     exposure = args.app.exposure
+    if exposure.mode == "clusterIp":
+        return None
     annotations: dict[str, pulumi.Input[str]] = {
         f"{LB_ANNOTATION}-type": "nlb",
         f"{LB_ANNOTATION}-internal": "true" if exposure.mode == "internal" else "false",
