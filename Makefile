@@ -88,6 +88,10 @@ clean: ## remove build output (keeps the venvs and LocalStack cache)
 bench: venv ## load-test POST /v1/predict (uvicorn in a second process); figures in the README
 	$(PY) -m bench.loadgen
 
+.PHONY: bench-synth
+bench-synth: venv ## time `python -m infra synth` per stack (cold processes); figures in the README
+	$(PY) -m bench.synth
+
 .PHONY: docs
 docs: venv ## regenerate the README's stack-config reference from the config models
 	$(PY) -m devtools.readme
