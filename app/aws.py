@@ -16,7 +16,9 @@ _CLIENT_CONFIG = Config(
 
 
 def s3_client(settings: Settings) -> Any:
-    return boto3.client(
+    # A session of its own: boto3's module-level default session caches the credentials it
+    # first found for the whole process, so later environment changes would be ignored.
+    return boto3.session.Session().client(
         "s3",
         endpoint_url=settings.s3_endpoint_url,
         region_name=settings.aws_region,

@@ -1,6 +1,7 @@
 """`python -m app`: train, retrain, serve, manage model versions, seed the data.
 
-Exit codes: 0 done, 1 the operation failed (registry, data), 2 bad arguments or settings.
+Exit codes: 0 done, 1 the operation failed (registry, data), 2 bad arguments or settings
+(an unknown model version or alias included).
 Training imports PyTorch lazily: the serving image has no PyTorch.
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.errors import AppError, ConfigError
+from app.errors import AppError, ConfigError, ModelNotFoundError
 from app.logs import configure_logging
-from app.settings import Settings, load_settings
+from app.settings import MODEL_NAME_PATTERN, Settings, load_settings
 
 log = logging.getLogger("app")
 DESCRIPTION = "Train, register, serve and retrain the model; manage its versions and data."
@@ -29,6 +31,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be >= 1")
     return value
+
+
+def _alias(text: str) -> str:
+    # Alias names become object keys (`aliases/<alias>.json`): the model name's rule.
+    if not re.fullmatch(MODEL_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be lower-case letters, digits and '-', e.g. production"
+        )
+    return text
 
 
 def _grid(text: str) -> tuple[object, ...]:
@@ -64,6 +75,14 @@ def _print(obj: object) -> None:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings, retrain: bool = False) -> int:
+    from app.training.metrics_endpoint import training_metrics_endpoint
+
+    # The endpoint spans the whole run, registration included, and lingers after it.
+    with training_metrics_endpoint(settings.metrics_port, settings.metrics_linger_seconds):
+        return _train_and_register(args, settings, retrain)
+
+
+def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: bool) -> int:
     from app.dataset import packaged_dataset_bytes, parse_csv
     from app.training import pipeline
     from app.training.train import DEFAULT_GRID, TrainConfig
@@ -119,7 +138,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     registry = _registry(settings)
-    alias = args.alias if "alias" in args else settings.model_alias
+    alias = getattr(args, "alias", None) or settings.model_alias
     if args.models_command == "list":
         current, _ = registry.find_alias(settings.model_alias)
         rows = []
@@ -151,6 +170,8 @@ def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
     from app.aws import s3_client
     from app.dataset import packaged_dataset_bytes, parse_csv
 
+    if args.file and not Path(args.file).is_file():
+        raise ConfigError(f"--file {args.file} is not a file; pass a CSV path or omit --file")
     raw = Path(args.file).read_bytes() if args.file else packaged_dataset_bytes()
     parse_csv(raw, source=args.file or "packaged iris.csv")  # never upload unusable data
     key = args.key or settings.dataset_key
@@ -196,13 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands.add_parser("list", help="every version with its metric and alias")
     show = models_commands.add_parser("show", help="metadata of a version (default: the alias's)")
     show.add_argument("version", nargs="?", help="version number")
-    show.add_argument("--alias", default="production", help="alias when no version is given")
+    show.add_argument("--alias", type=_alias, help="alias when no version is given")
     promote = models_commands.add_parser("promote", help="point an alias at a version")
     promote.add_argument("version", help="version number")
-    promote.add_argument("--alias", default="production", help="alias (default production)")
+    promote.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
     promote.add_argument("--force", action="store_true", help="promote even if it is worse")
     rollback = models_commands.add_parser("rollback", help="restore the alias's previous version")
-    rollback.add_argument("--alias", default="production", help="alias (default production)")
+    rollback.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
     models.set_defaults(handler=cmd_models)
 
     data = commands.add_parser("data", help="manage training data in the bucket")
@@ -221,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level)
         return handler(args, settings)
-    except ConfigError as exc:
+    except (ConfigError, ModelNotFoundError) as exc:
+        # An unknown version or alias is a bad argument, like a bad setting: exit 2.
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except AppError as exc:

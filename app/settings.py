@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     """Address the server binds; the image sets 0.0.0.0."""
     port: int = Field(default=8080, ge=1, le=65535)
     """Port the server listens on."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Port training serves `/metrics` on (primary rank only); unset: no endpoint."""
+    metrics_linger_seconds: float = Field(default=0.0, ge=0, le=3600)
+    """How long training keeps `/metrics` up after it ends, so a scrape sees the final values."""
 
     def require_bucket(self) -> str:
         if not self.bucket:

@@ -18,5 +18,5 @@ UVICORN_OPTIONS: dict[str, Any] = {
 
 
 def run(api: Any, host: str, port: int) -> None:
-    """Serve `api` on host:port in this process (one worker: see docs/app.md, Benchmark)."""
+    """Serve `api` on host:port in this process (one worker: see the README, The app: Benchmark)."""
     uvicorn.run(api, host=host, port=port, **UVICORN_OPTIONS)

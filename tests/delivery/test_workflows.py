@@ -105,10 +105,24 @@ def test_deploy_sets_the_commit_sha_verifies_and_rolls_back() -> None:
     assert 'python -m infra verify --stack "$STACK"' in runs
     rollback = [step for step in steps if "roll back" in step.get("name", "")]
     assert len(rollback) == 1 and rollback[0]["if"].startswith("failure()")
-    assert '"$PREVIOUS"' in rollback[0]["run"] and "pulumi up" in rollback[0]["run"]
-    pushed = [s["with"] for s in steps if "build-push-action" in s.get("uses", "")]
-    assert sorted(w["target"] for w in pushed) == ["serve", "train"]
-    assert all(w["push"] is True and "${{ github.sha }}" in w["tags"] for w in pushed)
+    # Rolls back only what this run deployed: after `pulumi up` or its verification failed.
+    ids = {step.get("id") for step in steps}
+    assert {"up", "verify"} <= ids
+    assert "steps.up.outcome == 'failure'" in rollback[0]["if"]
+    assert "steps.verify.outcome == 'failure'" in rollback[0]["if"]
+    script = rollback[0]["run"]
+    assert '"$PREVIOUS"' in script and "pulumi up" in script
+    # The verification after the rollback reads outputs written after it, not stale ones.
+    assert script.index("pulumi up") < script.index("pulumi stack output --json")
+    assert script.index("pulumi stack output --json") < script.index("infra verify")
+    pushed = {
+        s["with"]["target"]: s["with"] for s in steps if "build-push-action" in s.get("uses", "")
+    }
+    assert sorted(pushed) == ["serve", "train"]
+    assert all(w["push"] is True for w in pushed.values())
+    # The tags the stack derives from app.imageTag: `<sha>` serves, `<sha>-train` trains.
+    assert pushed["serve"]["tags"].endswith(":${{ github.sha }}")
+    assert pushed["train"]["tags"].endswith(":${{ github.sha }}-train")
 
 
 def test_pull_requests_run_make_test_build_images_without_pushing_and_comment_the_diff() -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,65 +13,18 @@ from fastapi.testclient import TestClient
 
 from app import metrics
 from app.cli import main
-from app.dataset import packaged_dataset_bytes, parse_csv
 from app.errors import VersionExistsError
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
 from app.settings import Settings, get_settings
-from app.training.pipeline import train_to_artifact
-from app.training.train import Candidate, TrainConfig
 from tests.conftest import EmbeddedAws
+from tests.integration.conftest import API_KEY
 
 pytestmark = pytest.mark.localstack
 
-API_KEY = "integration-key-0123456789"
+
 TRAIN_ARGS = ["--epochs", "60", "--grid", "16:0.05"]
 SETOSA = [5.1, 3.5, 1.4, 0.2]
-
-
-@pytest.fixture(scope="module")
-def trained_artifact() -> tuple[bytes, ModelMetadata]:
-    data = parse_csv(packaged_dataset_bytes())
-    config = TrainConfig(epochs=60, grid=(Candidate(hidden=16, learning_rate=0.05),))
-    result = train_to_artifact(data, config, "test", "iris-classifier")
-    assert result is not None
-    return result
-
-
-@pytest.fixture
-def bucket(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A model bucket as the infra declares it: versioned, SSE-KMS with a customer key."""
-    s3 = embedded_aws.client("s3")
-    key_id = embedded_aws.client("kms").create_key(Description="model key")["KeyMetadata"]["KeyId"]
-    name = f"models-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(
-        Bucket=name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": key_id,
-                    },
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
-    for var, value in {
-        "MLOPS_BUCKET": name,
-        "MLOPS_S3_ENDPOINT_URL": embedded_aws.endpoint_url,
-        "MLOPS_AWS_REGION": embedded_aws.region,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "MLOPS_API_KEYS": API_KEY,
-        "MLOPS_POLL_INTERVAL_SECONDS": "3600",
-        "MLOPS_DRIFT_WINDOW": "50",
-    }.items():
-        monkeypatch.setenv(var, value)
-    yield name
 
 
 def _registry(embedded_aws: EmbeddedAws, bucket: str) -> S3ModelRegistry:

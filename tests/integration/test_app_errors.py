@@ -1,0 +1,115 @@
+"""Bad arguments to `python -m app` and lost races on the registry: a clear error, never a
+traceback, and the registry left as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.errors import AliasConflictError
+from app.registry import ModelMetadata, S3ModelRegistry
+from tests.conftest import EmbeddedAws
+
+pytestmark = pytest.mark.localstack
+
+
+@pytest.fixture
+def registry(
+    embedded_aws: EmbeddedAws,
+    bucket: str,
+    trained_artifact: tuple[bytes, ModelMetadata],
+) -> S3ModelRegistry:
+    """A registry with version 1 in production."""
+    registry = S3ModelRegistry(embedded_aws.client("s3"), bucket, "iris-classifier")
+    registry.create_version("1", *trained_artifact)
+    registry.promote("1")
+    return registry
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    # stderr also carries the JSON log lines; the error itself is one plain line.
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["models", "promote", "99"], "has no version '99'"),
+        (["models", "promote", "nope"], "'nope' is not a version number"),
+        (["models", "show", "42"], "has no version '42'"),
+        (["models", "show", "--alias", "staging"], "aliases/staging.json does not exist"),
+    ],
+)
+def test_unknown_version_or_alias_exits_2_and_leaves_the_alias(
+    registry: S3ModelRegistry,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    fragment: str,
+) -> None:
+    assert main(argv) == 2
+    assert fragment in _error_line(capsys)
+    assert registry.alias("production")[0].version == "1"
+
+
+def test_rollback_without_history_exits_2(
+    registry: S3ModelRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "rollback"]) == 2
+    assert "no earlier version" in _error_line(capsys)
+    assert registry.alias("production")[0].version == "1"
+
+
+def test_upload_of_a_missing_file_exits_2_naming_it(
+    bucket: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    missing = tmp_path / "absent.csv"
+    assert main(["data", "upload", "--file", str(missing)]) == 2
+    assert f"--file {missing} is not a file" in _error_line(capsys)
+
+
+def test_an_alias_name_that_is_not_a_key_segment_is_rejected_by_argparse(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["models", "rollback", "--alias", "../production"])
+    assert exit_info.value.code == 2
+    assert "lower-case letters" in capsys.readouterr().err
+
+
+def test_bad_setting_exits_2_naming_the_variable(
+    bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLOPS_MAX_BATCH_SIZE", "lots")
+    assert main(["models", "list"]) == 2
+    assert "MLOPS_MAX_BATCH_SIZE" in _error_line(capsys)
+
+
+def test_an_alias_move_from_a_stale_etag_loses_and_overwrites_nothing(
+    embedded_aws: EmbeddedAws,
+    registry: S3ModelRegistry,
+    trained_artifact: tuple[bytes, ModelMetadata],
+) -> None:
+    registry.create_version("2", *trained_artifact)
+    registry.create_version("3", *trained_artifact)
+    _, stale = registry.alias("production")
+    registry.promote("2", force=True)  # another writer moves the alias first
+    with pytest.raises(AliasConflictError, match="changed while moving it"):
+        registry.set_alias("production", "3", ["1"], stale)
+    record, _ = registry.alias("production")
+    assert (record.version, record.history) == ("2", ["1"])
+
+
+def test_creating_an_alias_that_someone_else_just_created_loses(
+    registry: S3ModelRegistry,
+) -> None:
+    # No ETag: the move is create-only (If-None-Match), and `production` already exists.
+    with pytest.raises(AliasConflictError):
+        registry.set_alias("production", "1", [], None)
