@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import Mock
+from urllib.parse import urlsplit
 
 import pytest
 
-from infra.components.monitoring import DCGM_CHART_VERSION, STACK_CHART_VERSION
+from app.trigger.api import create_app
+from infra.components.monitoring import (
+    DCGM_CHART_VERSION,
+    RETRAIN_WEBHOOK_URL,
+    STACK_CHART_VERSION,
+)
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TAINT_KEY
 from tests.infra.graph import Graph
 
@@ -79,3 +86,52 @@ def test_prod_keeps_more_history_on_redundant_prometheus(dev: Graph, prod: Graph
 
 def test_local_stack_has_no_monitoring(local: Graph) -> None:
     assert not local.of_type(RELEASE)
+
+
+def test_model_server_service_monitor_matches_the_serving_service_and_port(stack: Graph) -> None:
+    monitor = stack.manifest("ServiceMonitor", "model-server")["spec"]
+    service = stack.manifest("Service", "model-server")
+    assert service["metadata"]["namespace"] in monitor["namespaceSelector"]["matchNames"]
+    wanted = monitor["selector"]["matchLabels"].items()
+    assert wanted <= service["metadata"]["labels"].items(), "selector misses the Service labels"
+    port_names = {port["name"] for port in service["spec"]["ports"]}
+    assert {e["port"] for e in monitor["endpoints"]} <= port_names
+
+
+def test_retrain_webhook_url_matches_the_trigger_service_and_route(stack: Graph) -> None:
+    url = urlsplit(RETRAIN_WEBHOOK_URL)
+    service = stack.manifest("Service", "retrain-trigger")
+    assert url.hostname == f"retrain-trigger.{service['metadata']['namespace']}.svc"
+    assert url.port in {port["port"] for port in service["spec"]["ports"]}
+    routes = {getattr(route, "path", None) for route in create_app("x" * 16, Mock()).routes}
+    assert url.path in routes, f"the trigger app serves no {url.path}"
+
+
+def test_training_pod_monitor_finds_the_trainer_metrics_port_and_may_reach_it(
+    stack: Graph,
+) -> None:
+    monitor = stack.manifest("PodMonitor", "training-jobs")["spec"]
+    cronjob = stack.manifest("CronJob", "retrain")
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]
+    assert cronjob["metadata"]["namespace"] in monitor["namespaceSelector"]["matchNames"]
+    assert monitor["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (container,) = pod["spec"]["containers"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    (endpoint,) = monitor["podMetricsEndpoints"]
+    assert endpoint["port"] in ports, "the trainer container has no port the PodMonitor scrapes"
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["MLOPS_METRICS_PORT"] == str(ports[endpoint["port"]]), "app listens elsewhere"
+    policy = stack.manifest("NetworkPolicy", "trainer")["spec"]
+    admitted = [
+        rule
+        for rule in policy["ingress"]
+        if any(
+            peer.get("namespaceSelector", {})
+            .get("matchLabels", {})
+            .get("kubernetes.io/metadata.name")
+            == "monitoring"
+            for peer in rule.get("from", [])
+        )
+    ]
+    assert admitted, "the trainer NetworkPolicy keeps Prometheus out"
+    assert {p["port"] for rule in admitted for p in rule["ports"]} == {ports[endpoint["port"]]}

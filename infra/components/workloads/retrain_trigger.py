@@ -1,6 +1,6 @@
 """The drift-to-retrain webhook: Alertmanager calls it, it starts one retraining Job.
 
-It may create and read Jobs and read the retraining CronJob in the training namespace, and
+It may create and list Jobs and read the retraining CronJob in the training namespace, and
 nothing else. One replica: the receiver also de-duplicates by Job name, so the brief overlap
 of a rolling update cannot start two retrainings either.
 """
@@ -166,8 +166,9 @@ class RetrainTrigger(pulumi.ComponentResource):
             f"{name}-role",
             metadata=common.metadata(NAME, args.namespace, labels),
             rules=[
+                # list (to see a running retraining) and create: the only Job calls it makes.
                 k8s.rbac.v1.PolicyRuleArgs(
-                    api_groups=["batch"], resources=["jobs"], verbs=["create", "get", "list"]
+                    api_groups=["batch"], resources=["jobs"], verbs=["create", "list"]
                 ),
                 k8s.rbac.v1.PolicyRuleArgs(
                     api_groups=["batch"],

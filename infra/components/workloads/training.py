@@ -19,6 +19,7 @@ from infra.components.scheduling import (
     GPU_NODE_SELECTOR,
     GPU_RESOURCE,
     GPU_TOLERATIONS,
+    MONITORING_NAMESPACE,
     ROLE_ARN_ANNOTATION,
     TRAINING_SERVICE_ACCOUNT,
 )
@@ -31,6 +32,10 @@ NAME = "trainer"
 COMPONENT = "training"
 CRONJOB = "retrain"
 RENDEZVOUS_PORT = 29500
+# The primary rank serves /metrics here (the monitoring PodMonitor scrapes the port named
+# `metrics`) and keeps it up a minute after the run, so the final values get scraped.
+METRICS_PORT = 9090
+METRICS_LINGER_SECONDS = 60
 JOB_TTL_SECONDS = 3 * 24 * 3600
 
 
@@ -177,7 +182,25 @@ class Training(pulumi.ComponentResource):
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 policy_types=["Ingress", "Egress"],
-                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers)],
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers),
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=[
+                            k8s.networking.v1.NetworkPolicyPeerArgs(
+                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                    match_labels={
+                                        "kubernetes.io/metadata.name": MONITORING_NAMESPACE
+                                    }
+                                )
+                            )
+                        ],
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(
+                                port=METRICS_PORT, protocol="TCP"
+                            )
+                        ],
+                    ),
+                ],
                 egress=[
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers),
                     *egress_dns_and_https(),
@@ -242,6 +265,8 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
                     "aws_region": args.region,
                     "model_name": app.model_name,
                     "model_alias": app.model_alias,
+                    "metrics_port": str(METRICS_PORT),
+                    "metrics_linger_seconds": str(METRICS_LINGER_SECONDS),
                 }
             ),
             *launcher_env,
@@ -249,7 +274,10 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
         ports=[
             k8s.core.v1.ContainerPortArgs(
                 name="rendezvous", container_port=RENDEZVOUS_PORT, protocol="TCP"
-            )
+            ),
+            k8s.core.v1.ContainerPortArgs(
+                name="metrics", container_port=METRICS_PORT, protocol="TCP"
+            ),
         ],
         resources=common.resources(
             training.resources, extra_limits={GPU_RESOURCE: str(training.gpus_per_node)}
