@@ -77,10 +77,19 @@ class ClusterAddons(pulumi.ComponentResource):
             )
 
         ebs_role = irsa("ebs-csi", "ebs-csi-controller-sa", managed_policy_arns=[EBS_CSI_POLICY])
-        aws.eks.Addon(
+        coredns = aws.eks.Addon(
             f"{name}-coredns",
             cluster_name=args.cluster_name,
             addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            opts=after_nodes,
+        )
+        # The serving HPA scales on CPU, which only the metrics API reports; EKS ships no
+        # metrics-server unless asked for it.
+        aws.eks.Addon(
+            f"{name}-metrics-server",
+            cluster_name=args.cluster_name,
+            addon_name="metrics-server",
             resolve_conflicts_on_create="OVERWRITE",
             opts=after_nodes,
         )
@@ -107,6 +116,11 @@ class ClusterAddons(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[ebs])),
         )
 
+        # The charts' pods resolve AWS and registry names at start; a Helm release waits for
+        # them to be Ready, so it must not race the cluster's DNS.
+        chart_opts = pulumi.ResourceOptions.merge(
+            k8s_opts, pulumi.ResourceOptions(depends_on=[coredns])
+        )
         autoscaler_role = irsa(
             "cluster-autoscaler",
             "cluster-autoscaler",
@@ -149,7 +163,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     )
                 ),
             ),
-            opts=k8s_opts,
+            opts=chart_opts,
         )
 
         repo, chart, version = DEVICE_PLUGIN_CHART
@@ -165,11 +179,32 @@ class ClusterAddons(pulumi.ComponentResource):
                     "nvidia-device-plugin.yaml",
                     {
                         "nodeSelector": scheduling.GPU_NODE_SELECTOR,
+                        # The chart's default affinity requires node-feature-discovery labels
+                        # (disabled here) or `nvidia.com/gpu.present`, which EKS never sets:
+                        # left in place, the DaemonSet would run on no node and no GPU would
+                        # ever be advertised. Helm replaces lists, so this term replaces them.
+                        "affinity": {
+                            "nodeAffinity": {
+                                "requiredDuringSchedulingIgnoredDuringExecution": {
+                                    "nodeSelectorTerms": [
+                                        {
+                                            "matchExpressions": [
+                                                {
+                                                    "key": scheduling.POOL_LABEL,
+                                                    "operator": "In",
+                                                    "values": [scheduling.GPU_POOL],
+                                                }
+                                            ]
+                                        }
+                                    ]
+                                }
+                            }
+                        },
                         "tolerations": scheduling.GPU_TOLERATIONS,
                     },
                 ),
             ),
-            opts=k8s_opts,
+            opts=chart_opts,
         )
         self.autoscaler_role_arn = autoscaler_role.role_arn
         self.ebs_csi_role_arn = ebs_role.role_arn

@@ -25,6 +25,9 @@ class EksClusterArgs:
     """Kubernetes minor version, e.g. "1.33"."""
     region: str
     """Region, for the kubeconfig's token command."""
+    profile: str | None = None
+    """AWS CLI profile for the kubeconfig's token command (the stack's `aws:profile`).
+    Default none: the standard credential chain, as in CI."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets of the control plane's network interfaces."""
     service_cidr: str
@@ -145,6 +148,11 @@ class EksCluster(pulumi.ComponentResource):
                 addon_name=addon,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",
+                # The VPC CNI enforces NetworkPolicies only when asked to; without this every
+                # policy the workloads declare would be accepted and silently ignored.
+                configuration_values=(
+                    json.dumps({"enableNetworkPolicy": "true"}) if addon == "vpc-cni" else None
+                ),
                 opts=child,
             )
             for addon in NETWORK_ADDONS
@@ -161,7 +169,9 @@ class EksCluster(pulumi.ComponentResource):
             pulumi.Output.all(
                 cluster.name, cluster.endpoint, cluster.certificate_authority.data
             ).apply(
-                lambda parts: kubeconfig(str(parts[0]), str(parts[1]), str(parts[2]), args.region)
+                lambda parts: kubeconfig(
+                    str(parts[0]), str(parts[1]), str(parts[2]), args.region, args.profile
+                )
             )
         )
         self.kubernetes_provider = k8s.Provider(
@@ -176,8 +186,24 @@ class EksCluster(pulumi.ComponentResource):
         )
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
-    """A kubeconfig that fetches short-lived tokens with the AWS CLI: no static credential."""
+def kubeconfig(
+    cluster_name: str, endpoint: str, ca_data: str, region: str, profile: str | None = None
+) -> str:
+    """A kubeconfig that fetches short-lived tokens with the AWS CLI: no static credential.
+
+    With `aws:profile` set, the AWS provider deploys as that profile; the token command must
+    too, or it signs in as the default identity, which may have no access entry (Unauthorized).
+    """
+    token_command: dict[str, object] = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "aws",
+        "args": [
+            *("eks", "get-token", "--cluster-name", cluster_name),
+            *("--region", region, "--output", "json"),
+        ],
+    }
+    if profile:
+        token_command["env"] = [{"name": "AWS_PROFILE", "value": profile}]
     return json.dumps(
         {
             "apiVersion": "v1",
@@ -192,26 +218,6 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
                 {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
             ],
             "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": [
-                                "eks",
-                                "get-token",
-                                "--cluster-name",
-                                cluster_name,
-                                "--region",
-                                region,
-                                "--output",
-                                "json",
-                            ],
-                        }
-                    },
-                }
-            ],
+            "users": [{"name": cluster_name, "user": {"exec": token_command}}],
         }
     )

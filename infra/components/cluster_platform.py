@@ -68,6 +68,7 @@ def declare_cluster_platform(
         EksClusterArgs(
             version=settings.version,
             region=config.aws.region,
+            profile=config.aws.profile,
             subnet_ids=network.private_subnet_ids,
             service_cidr=config.network.service_cidr,
             endpoint_public_access=settings.endpoint_public_access,

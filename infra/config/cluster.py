@@ -24,7 +24,11 @@ class ClusterConfig(ConfigModel):
     control_plane_logging: bool = True
     """Ship api/audit/authenticator logs to CloudWatch. Default on."""
     admin_role_arns: list[str] = Field(default_factory=list)
-    """IAM roles granted cluster-admin through EKS access entries. Default none."""
+    """IAM roles granted cluster-admin through EKS access entries. Default none.
+
+    Leave out the role that runs the first `pulumi up`: EKS gives the cluster's creator an
+    access entry of its own, and a second entry for the same principal fails with
+    ResourceInUseException. List the other roles (CI's deploy role, on-call) here."""
     deletion_protection: bool = True
     """EKS refuses to delete the cluster until this is turned off. Default on."""
     log_retention_days: int = Field(default=90, ge=1)

@@ -89,6 +89,16 @@ def launch_template(**inputs: Any) -> Resource:
     return make("aws:ec2/launchTemplate:LaunchTemplate", "nodes", {**base, **inputs})
 
 
+def instance(**inputs: Any) -> Resource:
+    base = {
+        "metadataOptions": {"httpTokens": "required"},
+        "rootBlockDevice": {"encrypted": True, "volumeSize": 8},
+    }
+    # None drops a key, as the synthesized graph omits unset inputs.
+    merged = {key: value for key, value in {**base, **inputs}.items() if value is not None}
+    return make("aws:ec2/instance:Instance", "nat", merged)
+
+
 def cluster(**vpc: Any) -> Resource:
     return make(
         "aws:eks/cluster:Cluster",
@@ -201,6 +211,18 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "launch-template-encrypted-volumes": (
         [launch_template(blockDeviceMappings=[{"ebs": {"encrypted": "false"}}])],
         [launch_template()],
+    ),
+    "instance-imdsv2": (
+        [instance(metadataOptions={"httpTokens": "optional"}), instance(metadataOptions=None)],
+        # Launched from a template: the template's own rule decides.
+        [instance(), instance(metadataOptions=None, launchTemplate={"id": "lt-1"})],
+    ),
+    "instance-encrypted-volumes": (
+        [
+            instance(rootBlockDevice={"volumeSize": 8}),
+            instance(ebsBlockDevices=[{"deviceName": "/dev/sdf", "encrypted": False}]),
+        ],
+        [instance(ebsBlockDevices=[{"deviceName": "/dev/sdf", "encrypted": True}])],
     ),
     "nodes-no-public-ip": (
         [launch_template(networkInterfaces=[{"associatePublicIpAddress": "true"}])],

@@ -108,6 +108,18 @@ def test_device_plugin_and_autoscaler_are_pinned_helm_releases(
     plugin = releases["nvidia-device-plugin"]
     assert plugin["version"]
     assert plugin["values"]["tolerations"] == scheduling.GPU_TOLERATIONS
+    # The chart's default affinity wants node-feature-discovery labels that EKS nodes lack;
+    # ours must replace it with the GPU pool's own label, or the plugin runs nowhere.
+    terms = plugin["values"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms == [
+        {
+            "matchExpressions": [
+                {"key": scheduling.POOL_LABEL, "operator": "In", "values": [scheduling.GPU_POOL]}
+            ]
+        }
+    ], terms
     autoscaler = releases["cluster-autoscaler"]
     assert autoscaler["version"]
     assert (

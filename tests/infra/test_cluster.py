@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
+from infra.components.cluster import kubeconfig
 from tests.infra.graph import Graph
+
+ADDON = "aws:eks/addon:Addon"
 
 CLUSTER = "aws:eks/cluster:Cluster"
 
@@ -45,7 +51,7 @@ def test_prod_ships_control_plane_logs_and_is_deletion_protected(prod: Graph, de
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_managed_addons_are_installed(graphs: dict[str, Graph], stack: str) -> None:
     names = {a["inputs"]["addonName"] for a in graphs[stack].of_type("aws:eks/addon:Addon")}
-    assert names == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"}
+    assert names == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "metrics-server"}
     ebs = next(
         a
         for a in graphs[stack].of_type("aws:eks/addon:Addon")
@@ -98,3 +104,41 @@ def test_kubernetes_resources_use_the_clusters_provider(
     for resource in graph.resources:
         if resource["type"].startswith("kubernetes:") and resource["custom"]:
             assert (resource["provider"] or "").startswith(provider["urn"]), resource["name"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_helm_releases_wait_for_cluster_dns(graphs: dict[str, Graph], stack: str) -> None:
+    graph = graphs[stack]
+    coredns = next(
+        r for r in graph.of_type("aws:eks/addon:Addon") if r["inputs"]["addonName"] == "coredns"
+    )
+    releases = [
+        r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if ":ClusterAddons$" in r["urn"]
+    ]
+    assert releases, f"stack {stack}: no cluster add-on Helm releases"
+    for release in releases:
+        assert coredns["urn"] in release["dependencies"], release["name"]
+
+
+def test_kubeconfig_token_command_uses_the_stacks_region_and_profile() -> None:
+    def user(config: str) -> dict[str, Any]:
+        return json.loads(config)["users"][0]["user"]["exec"]
+
+    with_profile = user(kubeconfig("mlops-dev", "https://api", "Q0E=", "eu-west-1", "ops"))
+    assert with_profile["command"] == "aws"
+    assert with_profile["args"][:4] == ["eks", "get-token", "--cluster-name", "mlops-dev"]
+    assert "eu-west-1" in with_profile["args"]
+    # Without it, `aws eks get-token` signs in as the default identity, not the deploying one.
+    assert {"name": "AWS_PROFILE", "value": "ops"} in with_profile["env"]
+    # CI has no profile: the standard credential chain, untouched.
+    assert "env" not in user(kubeconfig("mlops-dev", "https://api", "Q0E=", "eu-west-1"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_network_policies_are_enforced_and_the_metrics_api_exists(
+    stack: str, graphs: dict[str, Graph]
+) -> None:
+    addons = {a["inputs"]["addonName"]: a["inputs"] for a in graphs[stack].of_type(ADDON)}
+    cni = json.loads(addons["vpc-cni"].get("configurationValues", "{}"))
+    assert cni.get("enableNetworkPolicy") == "true", "NetworkPolicies would be ignored"
+    assert "metrics-server" in addons, "the serving HPA has no CPU metrics to scale on"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +175,14 @@ def test_prod_records_flow_logs_and_dev_does_not(prod: Graph, dev: Graph) -> Non
     flow_log = prod.one("aws:ec2/flowLog:FlowLog")
     assert flow_log["inputs"]["trafficType"] == "ALL"
     assert dev.of_type("aws:ec2/flowLog:FlowLog") == []
+
+
+def test_flow_log_role_trusts_the_service_for_this_account_only(prod: Graph) -> None:
+    flow_log = prod.one("aws:ec2/flowLog:FlowLog")
+    role = prod.one("aws:iam/role:Role", flow_log["name"])
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"].isdigit(), trust
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])

@@ -41,6 +41,26 @@ def _imdsv2(stack: StackView) -> Iterator[Finding]:
             )
 
 
+def _from_template(instance: Resource, key: str) -> bool:
+    """An instance launched from a template inherits what it leaves unset; that rule covers it."""
+    inputs = instance["inputs"]
+    return inputs.get(key) is None and bool(inputs.get("launchTemplate"))
+
+
+def _instance_imdsv2(stack: StackView) -> Iterator[Finding]:
+    for instance in stack.of_type(INSTANCE):
+        if _from_template(instance, "metadataOptions"):
+            continue
+        # EC2 still defaults to IMDSv1-and-v2 unless the AMI or account says otherwise.
+        options = mapping(instance["inputs"].get("metadataOptions"))
+        if options.get("httpTokens") != "required":
+            yield Finding(
+                instance,
+                f"{label(instance)} allows IMDSv1, so an SSRF on it can steal its role's "
+                "credentials; set metadata_options http_tokens='required'",
+            )
+
+
 def _encrypted_volumes(stack: StackView) -> Iterator[Finding]:
     for template in stack.of_type(LAUNCH_TEMPLATE):
         mappings = as_list(template["inputs"].get("blockDeviceMappings"))
@@ -50,6 +70,22 @@ def _encrypted_volumes(stack: StackView) -> Iterator[Finding]:
                 template,
                 f"{label(template)} leaves node volumes unencrypted (or to the AMI default); add "
                 "block_device_mappings with ebs encrypted='true' (and the stack's KMS key)",
+            )
+
+
+def _instance_encrypted_volumes(stack: StackView) -> Iterator[Finding]:
+    for instance in stack.of_type(INSTANCE):
+        if _from_template(instance, "rootBlockDevice"):
+            continue
+        inputs = instance["inputs"]
+        volumes = [mapping(inputs.get("rootBlockDevice"))]
+        volumes += [mapping(volume) for volume in as_list(inputs.get("ebsBlockDevices"))]
+        if not all(truthy(volume.get("encrypted")) for volume in volumes):
+            yield Finding(
+                instance,
+                f"{label(instance)} leaves its root or data volumes unencrypted (or to the AMI "
+                "default); set root_block_device (and every ebs_block_devices entry) "
+                "encrypted=True",
             )
 
 
@@ -151,6 +187,15 @@ RULES = (
         "Node launch templates encrypt every EBS volume.",
         "mandatory",
         _encrypted_volumes,
+    ),
+    Rule(
+        "instance-imdsv2", "Standalone EC2 instances require IMDSv2.", "mandatory", _instance_imdsv2
+    ),
+    Rule(
+        "instance-encrypted-volumes",
+        "Standalone EC2 instances encrypt their root and data volumes.",
+        "mandatory",
+        _instance_encrypted_volumes,
     ),
     Rule("nodes-no-public-ip", "Nodes never get public IPs.", "mandatory", _public_ips),
     Rule(
