@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         for stack in STACKS:
             times = [time_synth(stack, Path(scratch) / stack) for _ in range(args.runs)]
             print(
-                f"{stack:<6} {min(times):>7.2f} {statistics.median(times):>9.2f} "
-                f"{max(times):>7.2f}"
+                f"{stack:<6} {min(times):>7.2f} {statistics.median(times):>9.2f} {max(times):>7.2f}"
             )
     return 0
 
