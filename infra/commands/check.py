@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from infra.commands import Subparsers
+from infra.commands import Subparsers, add_stack_arguments, synthesize_stack
 from infra.guardrails.evaluate import as_json, as_table, evaluate, has_mandatory
 from infra.guardrails.manifests import validate_manifests
-from infra.synth import Synthesis, synthesize
+from infra.synth import Synthesis
 
 
 def register(subparsers: Subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: Subparsers) -> None:
         description="Synthesize STACK offline, run every guardrail rule and validate every "
         "Kubernetes manifest against its schema. Exit 1 on any mandatory violation.",
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
+    add_stack_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(handler=run)
 
@@ -40,6 +40,6 @@ def report(synthesis: Synthesis, as_json_output: bool = False) -> tuple[int, str
 
 
 def run(args: argparse.Namespace) -> int:
-    exit_code, text = report(synthesize(args.stack), args.json)
+    exit_code, text = report(synthesize_stack(args), args.json)
     print(text)
     return exit_code

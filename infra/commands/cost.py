@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from infra.commands import Subparsers
+from infra.commands import Subparsers, add_stack_arguments, synthesize_stack
 from infra.guardrails.cost import CostError, as_table, estimate
-from infra.synth import synthesize
 
 
 def register(subparsers: Subparsers) -> None:
@@ -18,13 +17,13 @@ def register(subparsers: Subparsers) -> None:
         description="Synthesize STACK offline and price every resource with "
         "infra/guardrails/prices.yaml (us-east-1).",
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
+    add_stack_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    synthesis = synthesize(args.stack)
+    synthesis = synthesize_stack(args)
     try:
         result = estimate(args.stack, synthesis.resources)
     except CostError as exc:

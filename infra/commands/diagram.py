@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra.commands import Subparsers
+from infra.commands import Subparsers, add_stack_arguments, synthesize_stack
 from infra.guardrails.diagram import DiagramError, render, to_dot
-from infra.synth import synthesize
 
 
 def register(subparsers: Subparsers) -> None:
@@ -17,13 +16,13 @@ def register(subparsers: Subparsers) -> None:
         help="draw a stack's architecture as SVG or PNG (graphviz)",
         description="Synthesize STACK offline and draw its resources grouped by component.",
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
+    add_stack_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="output file, .svg or .png")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    synthesis = synthesize(args.stack)
+    synthesis = synthesize_stack(args)
     try:
         render(to_dot(args.stack, synthesis.resources), args.out)
     except DiagramError as exc:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from infra.commands import Subparsers
-from infra.synth import Synthesis, synthesize
-from infra.synth.stackfile import PROJECT_ROOT
+from infra.commands import Subparsers, add_stack_arguments, synthesize_stack
+from infra.synth import Synthesis
 
 
 def register(subparsers: Subparsers) -> None:
@@ -19,13 +17,7 @@ def register(subparsers: Subparsers) -> None:
         help="summarize what a stack declares (offline)",
         description="Synthesize STACK offline and print resource counts by type and key outputs.",
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_ROOT,
-        help="directory holding the Pulumi.<stack>.yaml files (default: this repository)",
-    )
+    add_stack_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -47,5 +39,5 @@ def _short(value: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(summarize(synthesize(args.stack, args.project_dir)))
+    print(summarize(synthesize_stack(args)))
     return 0

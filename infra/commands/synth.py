@@ -7,9 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from infra.commands import Subparsers
-from infra.synth import synthesize, write_synthesis
-from infra.synth.stackfile import PROJECT_ROOT
+from infra.commands import Subparsers, add_stack_arguments, synthesize_stack
+from infra.synth import write_synthesis
 
 
 def register(subparsers: Subparsers) -> None:
@@ -18,20 +17,14 @@ def register(subparsers: Subparsers) -> None:
         help="synthesize a stack offline into resources.json, outputs.json and manifests/",
         description="Run the Pulumi program under the mock runtime for STACK and write its graph.",
     )
-    parser.add_argument("--stack", required=True, help="stack name: dev, prod or local")
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_ROOT,
-        help="directory holding the Pulumi.<stack>.yaml files (default: this repository)",
-    )
+    add_stack_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, help="directory to write into")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    synthesis = synthesize(args.stack, args.project_dir)
+    synthesis = synthesize_stack(args)
     write_synthesis(synthesis, args.out)
     for notice in synthesis.notices:
         print(f"note: {notice}", file=sys.stderr)
