@@ -59,7 +59,10 @@ preview: venv ## summarize what STACK declares, offline
 	$(PY) -m infra preview --stack $(STACK)
 
 .PHONY: up
-up: venv localstack ## deploy STACK (default: local, on the embedded AWS) and verify it
+up: venv localstack-venv ## deploy STACK (default: local, on the embedded AWS) and verify it
+	@# Without the CLI (or for another stack) up.py explains itself before anything starts.
+	@if command -v pulumi >/dev/null && [ "$(STACK)" = local ]; then \
+		$(PY) -m devtools.localstack start; fi
 	$(PY) -m devtools.up --stack $(STACK)
 
 .PHONY: lint

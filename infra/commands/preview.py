@@ -27,10 +27,39 @@ def summarize(synthesis: Synthesis) -> str:
     protected = sorted(resource["name"] for resource in custom if resource["options"]["protect"])
     lines = [f"Stack {synthesis.stack}: {len(custom)} resources", ""]
     width = max((len(token) for token in counts), default=10)
-    lines += [f"  {count:>4}  {token:<{width}}" for token, count in sorted(counts.items())]
+    lines += [f"  {count:>4}  {token:<{width}}".rstrip() for token, count in sorted(counts.items())]
+    lines += ["", "Key settings:", *[f"  {line}" for line in key_settings(custom)]]
     lines += ["", "Protected from deletion: " + (", ".join(protected) or "none"), "", "Outputs:"]
     lines += [f"  {key} = {_short(value)}" for key, value in sorted(synthesis.outputs.items())]
     return "\n".join(lines)
+
+
+def key_settings(resources: list[dict[str, Any]]) -> list[str]:
+    """The settings a reviewer asks about first, read off the declared graph."""
+
+    def of_type(token: str) -> list[dict[str, Any]]:
+        return [r["inputs"] for r in resources if r["type"] == token]
+
+    subnets = of_type("aws:ec2/subnet:Subnet")
+    nat_gateways = len(of_type("aws:ec2/natGateway:NatGateway"))
+    nat_instances = len(of_type("aws:ec2/instance:Instance"))
+    lines = [
+        f"zones: {len({s.get('availabilityZone') for s in subnets})}, "
+        f"NAT gateways: {nat_gateways}, NAT instances: {nat_instances}"
+    ]
+    for cluster in of_type("aws:eks/cluster:Cluster"):
+        public = cluster.get("vpcConfig", {}).get("endpointPublicAccess", False)
+        lines.append(
+            f"EKS {cluster.get('version')}, API endpoint {'public' if public else 'private'}"
+        )
+    for pool in of_type("aws:eks/nodeGroup:NodeGroup"):
+        scaling = pool.get("scalingConfig", {})
+        lines.append(
+            f"node pool {pool.get('nodeGroupName')}: {scaling.get('minSize')}-"
+            f"{scaling.get('maxSize')} x {'/'.join(pool.get('instanceTypes', []))} "
+            f"{pool.get('capacityType', '').lower()}"
+        )
+    return lines
 
 
 def _short(value: Any) -> str:
