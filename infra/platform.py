@@ -100,6 +100,9 @@ def declare_platform() -> None:
                     training_namespace=workloads.namespaces.training,
                     retrain_webhook_url=workloads.trigger.url,
                 ),
+                # Prometheus' volumes need the EBS CSI driver and the gp3 class; the charts need
+                # nodes and cluster DNS: all of it comes with the node pools and add-ons.
+                pulumi.ResourceOptions(depends_on=[platform.capacity, platform.addons]),
             )
 
     pulumi.export("environment", config.environment)

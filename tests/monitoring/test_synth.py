@@ -135,3 +135,14 @@ def test_training_pod_monitor_finds_the_trainer_metrics_port_and_may_reach_it(
     ]
     assert admitted, "the trainer NetworkPolicy keeps Prometheus out"
     assert {p["port"] for rule in admitted for p in rule["ports"]} == {ports[endpoint["port"]]}
+
+
+def test_monitoring_waits_for_nodes_storage_and_dns(stack: Graph) -> None:
+    monitoring = stack.one("mlops-platform:monitoring:Monitoring")
+    # A component's dependency on components reaches the engine as their resources.
+    depended = {stack.by_urn(urn)["type"] for urn in monitoring["dependencies"]}
+    assert {
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:eks/addon:Addon",
+        "kubernetes:storage.k8s.io/v1:StorageClass",
+    } <= depended
