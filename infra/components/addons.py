@@ -28,6 +28,12 @@ DEVICE_PLUGIN_CHART = (
     "nvidia-device-plugin",
     "0.17.1",
 )
+# Exposes `vpc.amazonaws.com/efa` on EFA-capable GPU nodes; without it NCCL falls back to TCP.
+EFA_DEVICE_PLUGIN_CHART = (
+    "https://aws.github.io/eks-charts",
+    "aws-efa-k8s-device-plugin",
+    "v0.5.7",
+)
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 KUBE_SYSTEM = "kube-system"
 
@@ -43,6 +49,8 @@ class ClusterAddonsArgs:
     kubernetes_provider: k8s.Provider
     node_groups: Sequence[pulumi.Resource]
     """The add-ons wait for these: their pods need nodes to become healthy."""
+    efa: bool = False
+    """The GPU pool attaches Elastic Fabric Adapters: install their device plugin."""
 
 
 def _values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +214,23 @@ class ClusterAddons(pulumi.ComponentResource):
             ),
             opts=chart_opts,
         )
+        if args.efa:
+            repo, chart, version = EFA_DEVICE_PLUGIN_CHART
+            k8s.helm.v3.Release(
+                f"{name}-efa-device-plugin",
+                k8s.helm.v3.ReleaseArgs(
+                    name="aws-efa-k8s-device-plugin",
+                    namespace=KUBE_SYSTEM,
+                    chart=chart,
+                    version=version,
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+                    values={
+                        "nodeSelector": scheduling.GPU_NODE_SELECTOR,
+                        "tolerations": scheduling.GPU_TOLERATIONS,
+                    },
+                ),
+                opts=chart_opts,
+            )
         self.autoscaler_role_arn = autoscaler_role.role_arn
         self.ebs_csi_role_arn = ebs_role.role_arn
         self.register_outputs({})

@@ -108,6 +108,7 @@ def declare_cluster_platform(
             oidc_issuer_url=cluster.oidc_issuer_url,
             kubernetes_provider=cluster.kubernetes_provider,
             node_groups=[capacity.system_pool, capacity.gpu_pool],
+            efa=config.capacity.gpu.efa,
         ),
         opts,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from infra.components import scheduling
@@ -127,3 +129,17 @@ def test_device_plugin_and_autoscaler_are_pinned_helm_releases(
     )
     annotations = autoscaler["values"]["rbac"]["serviceAccount"]["annotations"]
     assert annotations[scheduling.ROLE_ARN_ANNOTATION].startswith("arn:aws:iam::")
+
+
+def test_efa_device_plugin_comes_with_efa_only(graphs: dict[str, Graph]) -> None:
+    def releases(stack: str) -> dict[str, dict[str, Any]]:
+        return {
+            r["inputs"]["name"]: r["inputs"]
+            for r in graphs[stack].of_type("kubernetes:helm.sh/v3:Release")
+        }
+
+    efa = releases("prod")["aws-efa-k8s-device-plugin"]
+    assert efa["version"], "the chart version is pinned"
+    assert efa["values"]["nodeSelector"] == scheduling.GPU_NODE_SELECTOR
+    assert efa["values"]["tolerations"] == scheduling.GPU_TOLERATIONS
+    assert "aws-efa-k8s-device-plugin" not in releases("dev"), "dev's GPU pool has no EFA"
