@@ -1,7 +1,14 @@
-"""Architecture diagram of a synthesized stack: graphviz `dot`, one box per component.
+"""Architecture diagram of a synthesized stack, drawn with graphviz `dot`.
 
-Components (ComponentResources) become nested clusters through the parent URNs; the
-resources inside are collapsed by type ("Subnet x4") so a diagram stays readable at a glance.
+Two levels of detail, both derived from the graph alone (nothing is drawn per stack):
+
+- `components` (default): one box per top-level ComponentResource listing its key resources
+  (see `summaries`), boxes grouped in layers (AWS account, EKS cluster, namespaces on the
+  cluster), edges only between components, aggregated from resource dependencies and
+  reduced transitively, plus labelled data flows (a workload assuming an IAM role, a role's
+  policy reaching a bucket or key).
+- `resources`: every resource, nested in clusters per component, same-type siblings
+  collapsed ("Subnet x4"), every dependency edge.
 """
 
 from __future__ import annotations
@@ -11,9 +18,11 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+from infra.guardrails.components import components_dot, is_component, quote, short_type
 from infra.guardrails.rules.base import Resource, StackView, provider_urn
 
 FORMATS = ("svg", "png")
+DETAILS = ("components", "resources")
 _SKIP = ("pulumi:providers:",)
 
 
@@ -21,25 +30,10 @@ class DiagramError(RuntimeError):
     """The diagram cannot be drawn (bad output name or graphviz missing)."""
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _short_type(token: str) -> str:
-    return token.rsplit(":", 1)[-1]
-
-
-def _is_component(resource: Resource) -> bool:
-    # Synth marks custom resources; in a written resources.json the key is gone, and component
-    # types are "<package>:<area>:<Class>" where custom types carry a module path ("aws:s3/..").
-    if "custom" in resource:
-        return not resource["custom"]
-    return "/" not in resource["type"].split(":")[1] if resource["type"].count(":") == 2 else False
-
-
-def to_dot(stack_name: str, resources: list[Resource]) -> str:
+def resources_dot(stack_name: str, resources: list[Resource]) -> str:
+    """The detailed view: every resource, clustered by component."""
     stack = StackView([r for r in resources if not r["type"].startswith(_SKIP)])
-    components = {r["urn"]: r for r in stack.resources if _is_component(r)}
+    components = {r["urn"]: r for r in stack.resources if is_component(r)}
 
     def enclosing(resource: Resource) -> str:
         parent = stack.by_urn(resource.get("parent"))
@@ -62,7 +56,7 @@ def to_dot(stack_name: str, resources: list[Resource]) -> str:
 
     lines = [
         "digraph architecture {",
-        f"  label={_quote(f'mlops-platform: stack {stack_name}')}; labelloc=t; fontsize=20;",
+        f"  label={quote(f'mlops-platform: stack {stack_name}')}; labelloc=t; fontsize=20;",
         "  rankdir=LR; compound=true; newrank=true; fontname=Helvetica;",
         '  node [shape=box, style="rounded,filled", fillcolor=white, fontname=Helvetica,'
         " fontsize=10];",
@@ -74,14 +68,14 @@ def to_dot(stack_name: str, resources: list[Resource]) -> str:
         for index, ((owner, token), names) in enumerate(members.items()):
             if owner == component:
                 count = f" x{len(names)}" if len(names) > 1 else f"\\n{names[0]}"
-                lines.append(f"{pad}n{index} [label={_quote(_short_type(token) + count)}];")
+                lines.append(f"{pad}n{index} [label={quote(short_type(token) + count)}];")
         for child in children.get(component, []):
             resource = components[child]
-            title = f"{resource['name']} ({_short_type(resource['type'])})"
+            title = f"{resource['name']} ({short_type(resource['type'])})"
             fill = ("#eef4fb", "#f6fbee", "#fdf6ec")[depth % 3]
-            lines.append(f"{pad}subgraph {_quote('cluster_' + child)} {{")
+            lines.append(f"{pad}subgraph {quote('cluster_' + child)} {{")
             lines.append(
-                f"{pad}  label={_quote(title)}; "
+                f"{pad}  label={quote(title)}; "
                 f'style="rounded,filled"; fillcolor="{fill}"; color=gray60;'
             )
             emit(child, depth + 1)
@@ -98,6 +92,17 @@ def to_dot(stack_name: str, resources: list[Resource]) -> str:
     lines += [f"  {source} -> {target};" for source, target in sorted(edges)]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def to_dot(stack_name: str, resources: list[Resource], detail: str = "components") -> str:
+    """DOT source for `stack_name` at `detail` level (one of DETAILS)."""
+    if detail == "resources":
+        return resources_dot(stack_name, resources)
+    if detail == "components":
+        return components_dot(stack_name, resources)
+    raise DiagramError(
+        f"--detail {detail!r} is not a level of detail; use one of: {', '.join(DETAILS)}"
+    )
 
 
 def render(dot_source: str, out: Path) -> None:
