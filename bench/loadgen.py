@@ -1,12 +1,24 @@
 """Load test of POST /v1/predict: a uvicorn server in a second process, 32 keep-alive clients.
 
-    .venv/bin/python -m bench.loadgen [--requests 20000] [--seconds 20] [--concurrency 32]
+    .venv/bin/python -m bench.loadgen [--rate R ...] [--requests 20000] [--seconds 20]
+                                      [--open-seconds 10] [--concurrency 32]
 
 Trains a tiny model into a temp directory if --model-dir is not given, starts bench.server,
-measures the time until /readyz answers, then runs a single-input and a batched (32 rows)
-phase, each bounded by a request count and a time limit. The client writes pre-encoded raw
-HTTP/1.1 on asyncio streams over uvloop, so that it stays cheap (about a fifth of a core at
-3,000 req/s) and the server, not the client, is what is measured on a small machine.
+measures the time until /readyz answers, then runs two kinds of phase, each bounded by a
+request count and a time limit:
+
+- open loop (one per --rate, default 250 500 1000 1500 2000 req/s, single input): requests
+  are sent on a fixed schedule, R per second spread evenly over the connections, whatever the
+  server does. Latency is measured from each request's scheduled send time, so a request
+  that waits for a busy connection counts its wait (no coordinated omission). This is the
+  latency a client sees at that offered load.
+- closed loop (single input, then a batch of --batch rows): every client sends its next
+  request as soon as the previous answer arrives, so the server is saturated and latency is
+  about concurrency / throughput.
+
+The client writes pre-encoded raw HTTP/1.1 on asyncio streams over uvloop, so that it stays
+cheap (about a fifth of a core at 3,000 req/s) and the server, not the client, is what is
+measured on a small machine.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from pathlib import Path
 import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RATES = (250, 500, 1000, 1500, 2000)
 
 
 def _free_port() -> int:
@@ -43,6 +56,21 @@ def _request(port: int, key: str, body: bytes) -> bytes:
     ).encode() + body
 
 
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> bytes:
+    """Send one request, read the whole response; returns the status line."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await reader.readexactly(length)
+    return head.split(b"\r\n", 1)[0]
+
+
 async def _client(
     port: int,
     request: bytes,
@@ -56,34 +84,15 @@ async def _client(
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
             start = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
+            status = await _exchange(reader, writer, request)
             latencies.append(time.perf_counter() - start)
-            if not head.startswith(b"HTTP/1.1 200"):
-                errors.append(head.split(b"\r\n")[0].decode())
+            if not status.startswith(b"HTTP/1.1 200"):
+                errors.append(status.decode())
     finally:
         writer.close()
 
 
-async def _phase(port: int, request: bytes, args: argparse.Namespace) -> dict[str, float]:
-    latencies: list[float] = []
-    errors: list[str] = []
-    budget = [args.requests]
-    start = time.perf_counter()
-    deadline = start + args.seconds
-    await asyncio.gather(
-        *(
-            _client(port, request, deadline, budget, latencies, errors)
-            for _ in range(args.concurrency)
-        )
-    )
-    elapsed = time.perf_counter() - start
+def _stats(latencies: list[float], errors: list[str], elapsed: float) -> dict[str, float]:
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -95,6 +104,90 @@ async def _phase(port: int, request: bytes, args: argparse.Namespace) -> dict[st
         "req_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(pct(0.50), 2),
         "p99_ms": round(pct(0.99), 2),
+        "p99_9_ms": round(pct(0.999), 2),
+    }
+
+
+async def _phase(port: int, request: bytes, args: argparse.Namespace) -> dict[str, float]:
+    """Closed loop: each client sends again as soon as its answer arrives (saturation)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    budget = [args.requests]
+    start = time.perf_counter()
+    deadline = start + args.seconds
+    await asyncio.gather(
+        *(
+            _client(port, request, deadline, budget, latencies, errors)
+            for _ in range(args.concurrency)
+        )
+    )
+    return _stats(latencies, errors, time.perf_counter() - start)
+
+
+async def _scheduled_client(
+    port: int,
+    request: bytes,
+    schedule: list[float],
+    deadline: float,
+    latencies: list[float],
+    errors: list[str],
+    timer_lags: list[float],
+) -> int:
+    """Send at each scheduled time (or as soon as the connection is free, if later).
+
+    Returns how many scheduled requests were never sent because the deadline came first.
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for sent, scheduled in enumerate(schedule):
+            now = time.perf_counter()
+            if now >= deadline:
+                return len(schedule) - sent
+            if scheduled > now:
+                await asyncio.sleep(scheduled - now)
+                # How late the event loop woke us: the generator's own error, reported
+                # so that it can be told apart from the server's latency.
+                timer_lags.append(time.perf_counter() - scheduled)
+            status = await _exchange(reader, writer, request)
+            latencies.append(time.perf_counter() - scheduled)
+            if not status.startswith(b"HTTP/1.1 200"):
+                errors.append(status.decode())
+        return 0
+    finally:
+        writer.close()
+
+
+async def _open_phase(
+    port: int, request: bytes, rate: float, args: argparse.Namespace
+) -> dict[str, float]:
+    """Open loop: `rate` requests/s on a fixed schedule, request n on connection n % C."""
+    count = min(args.requests, round(rate * args.open_seconds))
+    latencies: list[float] = []
+    errors: list[str] = []
+    timer_lags: list[float] = []
+    start = time.perf_counter() + 0.1  # connections are opened before the first send
+    # Whatever the server does, the phase ends: the schedule fills open_seconds, and
+    # requests still unsent a few seconds after that are counted, not waited for.
+    deadline = start + args.open_seconds + 5
+    schedules = [
+        [start + n / rate for n in range(c, count, args.concurrency)]
+        for c in range(args.concurrency)
+    ]
+    unsent = await asyncio.gather(
+        *(
+            _scheduled_client(port, request, s, deadline, latencies, errors, timer_lags)
+            for s in schedules
+        )
+    )
+    result = _stats(latencies, errors, time.perf_counter() - start)
+    timer_lags.sort()
+    return {
+        "offered_req_per_s": rate,
+        **result,
+        "unsent": sum(unsent),
+        "timer_lag_p99_ms": round(timer_lags[int(0.99 * len(timer_lags))] * 1000, 2)
+        if timer_lags
+        else 0.0,
     }
 
 
@@ -119,7 +212,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=32, help="rows per batched request")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        help="open-loop offered load, requests/s over all connections; repeat for more\n"
+        f"phases (default: {' '.join(str(r) for r in DEFAULT_RATES)})",
+    )
+    parser.add_argument(
+        "--open-seconds", type=float, default=10.0, help="schedule length per open-loop phase"
+    )
     args = parser.parse_args()
+    args.rate = args.rate or list(DEFAULT_RATES)
+    if any(rate <= 0 for rate in args.rate):
+        parser.error(f"--rate {args.rate}: every rate must be > 0 requests/s; e.g. --rate 500")
+    if (
+        min(args.requests, args.concurrency, args.batch) < 1
+        or min(args.seconds, args.open_seconds) <= 0
+    ):
+        parser.error("--requests, --concurrency, --batch, --seconds and --open-seconds must be > 0")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     model_dir = args.model_dir or workdir / "model"
@@ -170,6 +281,10 @@ def main() -> None:
                 argparse.Namespace(requests=500, seconds=5, concurrency=args.concurrency),
             )
         )  # warm-up
+        for rate in args.rate:
+            results[f"open_{rate:g}"] = uvloop.run(
+                _open_phase(port, _request(port, key, single), rate, args)
+            )
         results["single"] = uvloop.run(_phase(port, _request(port, key, single), args))
         results[f"batch_{args.batch}"] = uvloop.run(_phase(port, _request(port, key, batch), args))
         results["concurrency"] = args.concurrency
