@@ -1,0 +1,52 @@
+"""Training across processes runs through torchrun (PyTorch's launcher), gloo on CPU."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_two_ranks_train_one_model_written_by_the_primary(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    result = subprocess.run(
+        [
+            *launcher,
+            "--master-addr",
+            "127.0.0.1",
+            "--master-port",
+            str(_free_port()),
+            "-m",
+            "app",
+            "train",
+            "--data",
+            "packaged",
+            "--epochs",
+            "5",
+            "--grid",
+            "8:0.01",
+            "--output",
+            str(out),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["params"]["world_size"] == 2, "the run was not distributed"
+    assert sorted(path.name for path in out.iterdir()) == ["metadata.json", "model.onnx"]
