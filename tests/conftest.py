@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ import boto3
 import pytest
 
 from devtools import localstack
+from tests.ports import free_port
 
 REGION = "us-east-1"
 
@@ -31,13 +31,6 @@ class EmbeddedAws:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def embedded_aws() -> Iterator[EmbeddedAws]:
     """LocalStack on a free loopback port for the whole session, stopped by PID at the end.
@@ -49,7 +42,7 @@ def embedded_aws() -> Iterator[EmbeddedAws]:
         yield EmbeddedAws(reuse)
         return
     try:
-        running = localstack.start(_free_port())
+        running = localstack.start(free_port())
     except localstack.LocalStackError as exc:
         pytest.fail(f"these tests need the embedded AWS: {exc}", pytrace=False)
     try:

@@ -58,6 +58,29 @@ def _values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
     return {**values, **extra}
 
 
+def _kube_system_release(
+    resource_name: str,
+    release: str,
+    pinned_chart: tuple[str, str, str],
+    values: pulumi.Input[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A Helm release in kube-system from a pinned (repository, chart, version)."""
+    repo, chart, version = pinned_chart
+    return k8s.helm.v3.Release(
+        resource_name,
+        k8s.helm.v3.ReleaseArgs(
+            name=release,
+            namespace=KUBE_SYSTEM,
+            chart=chart,
+            version=version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+            values=values,
+        ),
+        opts=opts,
+    )
+
+
 class ClusterAddons(pulumi.ComponentResource):
     autoscaler_role_arn: pulumi.Output[str]
     ebs_csi_role_arn: pulumi.Output[str]
@@ -136,100 +159,82 @@ class ClusterAddons(pulumi.ComponentResource):
                 lambda cluster: policy_document(autoscaler_statements(cluster))
             ),
         )
-        repo, chart, version = AUTOSCALER_CHART
-        k8s.helm.v3.Release(
+        _kube_system_release(
             f"{name}-cluster-autoscaler",
-            k8s.helm.v3.ReleaseArgs(
-                name="cluster-autoscaler",
-                namespace=KUBE_SYSTEM,
-                chart=chart,
-                version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-                values=pulumi.Output.all(args.cluster_name, autoscaler_role.role_arn).apply(
-                    lambda pair: _values(
-                        "cluster-autoscaler.yaml",
-                        {
-                            "awsRegion": args.region,
-                            "autoDiscovery": {
-                                "clusterName": pair[0],
-                                "tags": [
-                                    "k8s.io/cluster-autoscaler/enabled",
-                                    f"k8s.io/cluster-autoscaler/{pair[0]}",
-                                ],
-                            },
-                            # The autoscaler's minor version must match the cluster's.
-                            "image": {"tag": f"v{args.kubernetes_version}.0"},
-                            "nodeSelector": scheduling.SYSTEM_NODE_SELECTOR,
-                            "rbac": {
-                                "serviceAccount": {
-                                    "create": True,
-                                    "name": "cluster-autoscaler",
-                                    "annotations": {scheduling.ROLE_ARN_ANNOTATION: pair[1]},
-                                }
-                            },
-                        },
-                    )
-                ),
-            ),
-            opts=chart_opts,
-        )
-
-        repo, chart, version = DEVICE_PLUGIN_CHART
-        k8s.helm.v3.Release(
-            f"{name}-nvidia-device-plugin",
-            k8s.helm.v3.ReleaseArgs(
-                name="nvidia-device-plugin",
-                namespace=KUBE_SYSTEM,
-                chart=chart,
-                version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-                values=_values(
-                    "nvidia-device-plugin.yaml",
+            "cluster-autoscaler",
+            AUTOSCALER_CHART,
+            pulumi.Output.all(args.cluster_name, autoscaler_role.role_arn).apply(
+                lambda pair: _values(
+                    "cluster-autoscaler.yaml",
                     {
-                        "nodeSelector": scheduling.GPU_NODE_SELECTOR,
-                        # The chart's default affinity requires node-feature-discovery labels
-                        # (disabled here) or `nvidia.com/gpu.present`, which EKS never sets:
-                        # left in place, the DaemonSet would run on no node and no GPU would
-                        # ever be advertised. Helm replaces lists, so this term replaces them.
-                        "affinity": {
-                            "nodeAffinity": {
-                                "requiredDuringSchedulingIgnoredDuringExecution": {
-                                    "nodeSelectorTerms": [
-                                        {
-                                            "matchExpressions": [
-                                                {
-                                                    "key": scheduling.POOL_LABEL,
-                                                    "operator": "In",
-                                                    "values": [scheduling.GPU_POOL],
-                                                }
-                                            ]
-                                        }
-                                    ]
-                                }
+                        "awsRegion": args.region,
+                        "autoDiscovery": {
+                            "clusterName": pair[0],
+                            "tags": [
+                                "k8s.io/cluster-autoscaler/enabled",
+                                f"k8s.io/cluster-autoscaler/{pair[0]}",
+                            ],
+                        },
+                        # The autoscaler's minor version must match the cluster's.
+                        "image": {"tag": f"v{args.kubernetes_version}.0"},
+                        "nodeSelector": scheduling.SYSTEM_NODE_SELECTOR,
+                        "rbac": {
+                            "serviceAccount": {
+                                "create": True,
+                                "name": "cluster-autoscaler",
+                                "annotations": {scheduling.ROLE_ARN_ANNOTATION: pair[1]},
                             }
                         },
-                        "tolerations": scheduling.GPU_TOLERATIONS,
                     },
-                ),
+                )
             ),
-            opts=chart_opts,
+            chart_opts,
+        )
+
+        _kube_system_release(
+            f"{name}-nvidia-device-plugin",
+            "nvidia-device-plugin",
+            DEVICE_PLUGIN_CHART,
+            _values(
+                "nvidia-device-plugin.yaml",
+                {
+                    "nodeSelector": scheduling.GPU_NODE_SELECTOR,
+                    # The chart's default affinity requires node-feature-discovery labels
+                    # (disabled here) or `nvidia.com/gpu.present`, which EKS never sets:
+                    # left in place, the DaemonSet would run on no node and no GPU would
+                    # ever be advertised. Helm replaces lists, so this term replaces them.
+                    "affinity": {
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": [
+                                    {
+                                        "matchExpressions": [
+                                            {
+                                                "key": scheduling.POOL_LABEL,
+                                                "operator": "In",
+                                                "values": [scheduling.GPU_POOL],
+                                            }
+                                        ]
+                                    }
+                                ]
+                            }
+                        }
+                    },
+                    "tolerations": scheduling.GPU_TOLERATIONS,
+                },
+            ),
+            chart_opts,
         )
         if args.efa:
-            repo, chart, version = EFA_DEVICE_PLUGIN_CHART
-            k8s.helm.v3.Release(
+            _kube_system_release(
                 f"{name}-efa-device-plugin",
-                k8s.helm.v3.ReleaseArgs(
-                    name="aws-efa-k8s-device-plugin",
-                    namespace=KUBE_SYSTEM,
-                    chart=chart,
-                    version=version,
-                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-                    values={
-                        "nodeSelector": scheduling.GPU_NODE_SELECTOR,
-                        "tolerations": scheduling.GPU_TOLERATIONS,
-                    },
-                ),
-                opts=chart_opts,
+                "aws-efa-k8s-device-plugin",
+                EFA_DEVICE_PLUGIN_CHART,
+                {
+                    "nodeSelector": scheduling.GPU_NODE_SELECTOR,
+                    "tolerations": scheduling.GPU_TOLERATIONS,
+                },
+                chart_opts,
             )
         self.autoscaler_role_arn = autoscaler_role.role_arn
         self.ebs_csi_role_arn = ebs_role.role_arn

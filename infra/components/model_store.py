@@ -96,14 +96,6 @@ class ModelStore(pulumi.ComponentResource):
 
         bucket = aws.s3.Bucket(f"{name}-models", force_destroy=args.force_destroy, opts=keep)
         self._harden(f"{name}-models", bucket, key, child)
-        aws.s3.BucketVersioning(
-            f"{name}-models",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-models",
             bucket=bucket.id,
@@ -145,7 +137,16 @@ class ModelStore(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
         log_source: pulumi.Output[tuple[str, str]] | None = None,
     ) -> None:
-        """Encryption, owner-enforced ownership, all four public-access blocks, TLS only."""
+        """Versioning, encryption, owner-enforced ownership, all four public-access blocks,
+        TLS only: every bucket of the store, models and access logs (audit evidence) alike."""
+        aws.s3.BucketVersioning(
+            name,
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
             name,
             bucket=bucket.id,
@@ -201,15 +202,6 @@ class ModelStore(pulumi.ComponentResource):
         ).account_id
         log_source = pulumi.Output.all(bucket.arn, account_id).apply(lambda v: (v[0], v[1]))
         self._harden(f"{name}-access-logs", logs, None, child, log_source)
-        # Access logs are audit evidence: versioned, so an overwrite or delete is recoverable.
-        aws.s3.BucketVersioning(
-            f"{name}-access-logs",
-            bucket=logs.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-access-logs",
             bucket=logs.id,

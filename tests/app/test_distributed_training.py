@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.ports import free_port
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_two_ranks_train_one_model_written_by_the_primary(tmp_path: Path) -> None:
@@ -27,7 +21,7 @@ def test_two_ranks_train_one_model_written_by_the_primary(tmp_path: Path) -> Non
             "--master-addr",
             "127.0.0.1",
             "--master-port",
-            str(_free_port()),
+            str(free_port()),
             "-m",
             "app",
             "train",

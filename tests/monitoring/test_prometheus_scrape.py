@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.ports import free_port
+
 DEADLINE_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -38,7 +32,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def app_server(tmp_path: Path) -> Iterator[str]:
     """`python -m app serve` with no reachable model store: /metrics works regardless."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MLOPS_API_KEYS": secrets.token_urlsafe(24),
@@ -63,7 +57,7 @@ def app_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def prometheus(prometheus_binary: str, app_server: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n"
