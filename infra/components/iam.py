@@ -20,6 +20,13 @@ from infra.components.scheduling import ROLE_ARN_ANNOTATION
 
 Statement = dict[str, Any]
 
+# s3:ListBucket on the whole bucket, with no s3:prefix condition: for a missing key S3 answers
+# 404 only to a caller allowed to list the bucket, and a GetObject request carries no s3:prefix
+# for a condition to match. With a prefix condition the first read of a model alias on an empty
+# bucket is a 403, which the app must treat as "registry unavailable" instead of "none yet".
+# Listing reveals key names, never content.
+LIST_BUCKET = "ListBucket"
+
 
 def policy_document(statements: Sequence[Statement]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
@@ -59,8 +66,8 @@ def serving_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
     return [
         {"Sid": "ReadModels", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [f"{bucket_arn}/models/*"]},
-        {"Sid": "ListModels", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": [bucket_arn], "Condition": {"StringLike": {"s3:prefix": ["models/*"]}}},
+        {"Sid": LIST_BUCKET, "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": [bucket_arn]},
         {"Sid": "DecryptModels", "Effect": "Allow", "Action": ["kms:Decrypt"],
          "Resource": [key_arn]},
     ]  # fmt: skip
@@ -73,9 +80,8 @@ def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
          "Resource": [f"{bucket_arn}/datasets/*", f"{bucket_arn}/models/*"]},
         {"Sid": "WriteModels", "Effect": "Allow", "Action": ["s3:PutObject"],
          "Resource": [f"{bucket_arn}/models/*"]},
-        {"Sid": "ListDatasetsAndModels", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": [bucket_arn],
-         "Condition": {"StringLike": {"s3:prefix": ["datasets/*", "models/*"]}}},
+        {"Sid": LIST_BUCKET, "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": [bucket_arn]},
         {"Sid": "UseModelKey", "Effect": "Allow",
          "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key_arn]},
     ]  # fmt: skip

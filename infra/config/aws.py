@@ -24,8 +24,9 @@ class AwsProviderConfig(ConfigModel):
     """Skip the STS credentials check (LocalStack only). Default off."""
     skip_requesting_account_id: bool = False
     """Do not look up the account id (LocalStack only). Default off."""
-    skip_metadata_api_check: bool = True
-    """Do not ask the EC2 instance metadata service for credentials. Default on."""
+    skip_metadata_api_check: bool = False
+    """Do not ask the EC2 instance metadata service for credentials (LocalStack only). Default
+    off, so a self-hosted runner or an EC2 admin host can deploy with its instance profile."""
     s3_use_path_style: bool = False
     """Path-style S3 addressing (LocalStack only). Default off."""
     access_key: str | None = None

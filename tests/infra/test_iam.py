@@ -113,3 +113,26 @@ def test_autoscaler_may_resize_only_this_clusters_groups(prod: Graph) -> None:
     assert len(resize) == 1
     condition = resize[0]["Condition"]["StringEquals"]
     assert condition == {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlops-prod": "owned"}
+
+
+def _allows_without_condition_keys(
+    statements: list[dict[str, Any]], action: str, resource: str
+) -> bool:
+    """Whether an unconditional Allow covers the call: a GetObject request context carries no
+    s3:prefix, so a statement conditioned on it does not apply to that request."""
+    return _allows([s for s in statements if not s.get("Condition")], action, resource)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("kind", ["serving", "training"])
+def test_roles_see_a_missing_model_as_404_not_403(
+    graphs: dict[str, Graph], stack: str, kind: str
+) -> None:
+    """S3 answers a GetObject of a missing key with 404 only when the caller may s3:ListBucket
+    the bucket in that request's context; otherwise 403, and the first alias read on an empty
+    bucket would look like an outage."""
+    graph = graphs[stack]
+    statements = _statements(graph, kind)
+    assert _allows_without_condition_keys(
+        statements, "s3:ListBucket", graph.outputs["modelBucketArn"]
+    ), f"stack {stack}: the {kind} role needs s3:ListBucket on the bucket without a condition"

@@ -105,3 +105,16 @@ def test_bad_stack_value_exits_2_with_key_rule_and_fix(tmp_path: Path) -> None:
         "(high availability); set it to 2 or 3"
     )
     assert not (tmp_path / "out" / "resources.json").exists(), "nothing is written on bad config"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_aws_stacks_may_use_an_instance_profile_for_credentials(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """A self-hosted runner or an admin host on EC2 deploys with its instance profile; a
+    provider that skips the metadata API check never asks IMDS for those credentials."""
+    inputs = graphs[stack].one("pulumi:providers:aws")["inputs"]
+    assert inputs.get("skipMetadataApiCheck") in (None, False, "false"), (
+        f"stack {stack}: the AWS provider skips the metadata API (skipMetadataApiCheck="
+        f"{inputs.get('skipMetadataApiCheck')!r}); only the local stack may"
+    )
