@@ -75,6 +75,9 @@ def declare_platform() -> None:
         pulumi.export("servingRoleArn", roles.serving.role_arn)
         pulumi.export("trainingRoleArn", roles.training.role_arn)
         pulumi.export("gpuNodePoolName", platform.capacity.gpu_pool_name)
+        # What the serving pods load; the deploy job seeds a first model under these names.
+        pulumi.export("modelName", config.app.model_name)
+        pulumi.export("modelAlias", config.app.model_alias)
         workloads = declare_workloads(
             prefix,
             config,

@@ -156,3 +156,60 @@ def test_workflows_never_keep_the_checkout_token(name: str) -> None:
     for step in _steps(_load(name)):
         if "actions/checkout" in step.get("uses", ""):
             assert step["with"]["persist-credentials"] is False, name
+
+
+def _makefile_tool_bin() -> str:
+    """The directory the Makefile installs its pinned uv into (`$(UV)`), relative to the root."""
+    variables: dict[str, str] = {}
+    makefile = WORKFLOWS.parents[1] / "Makefile"
+    for line in makefile.read_text().splitlines():
+        match = re.match(r"^([A-Z_]+)\s*:=\s*(.*)$", line)
+        if match:
+            variables[match.group(1)] = re.sub(
+                r"\$\((\w+)\)",
+                lambda m: variables.get(m.group(1), m.group(0)),
+                match.group(2).strip(),
+            )
+    return variables["UV"].removesuffix("/uv")
+
+
+@pytest.mark.parametrize("name", ["deploy.yml", "pull-request.yml", "localstack.yml"])
+def test_every_job_running_pulumi_has_the_projects_uv_on_path(name: str) -> None:
+    """Pulumi.yaml's `toolchain: uv` makes the language host run `uv` from PATH; the job puts
+    the Makefile's own uv there (GITHUB_PATH) before the first `pulumi` command."""
+    project = yaml.safe_load((WORKFLOWS.parents[1] / "Pulumi.yaml").read_text())
+    assert project["runtime"]["options"]["toolchain"] == "uv"
+    wanted = f'echo "$PWD/{_makefile_tool_bin()}" >> "$GITHUB_PATH"'
+    jobs = [job for job in _load(name)["jobs"].values() if "pulumi " in yaml.safe_dump(job)]
+    assert jobs, f"{name}: no job runs pulumi"
+    for job in jobs:
+        runs = [step.get("run", "") for step in job["steps"]]
+        first_pulumi = next(i for i, run in enumerate(runs) if "pulumi " in run)
+        assert any(wanted in run for run in runs[:first_pulumi]), (
+            f"{name}: no step before `{runs[first_pulumi].strip()}` runs `{wanted}`"
+        )
+
+
+def test_images_record_the_commit_they_were_built_from() -> None:
+    """Every build-arg a workflow passes is one the Dockerfile declares (an undeclared one is
+    silently ignored), and the commit SHA reaches the setting the app records as code_version."""
+    from app.settings import Settings
+
+    dockerfile = (WORKFLOWS.parents[1] / "app" / "Dockerfile").read_text()
+    declared = set(re.findall(r"^ARG\s+(\w+)", dockerfile, flags=re.MULTILINE))
+    env_name = f"{Settings.model_config.get('env_prefix', '')}code_version".upper()
+    sha_args: set[str] = set()
+    for name, workflow in _all().items():
+        for step in _steps(workflow):
+            if "build-push-action" not in step.get("uses", ""):
+                continue
+            for line in str(step["with"].get("build-args", "")).splitlines():
+                arg, _, value = line.partition("=")
+                assert arg in declared, f"{name}: build-arg {arg} is not an ARG of the Dockerfile"
+                if "github.sha" in value:
+                    sha_args.add(arg)
+    assert sha_args, "no workflow passes the commit SHA to the image build"
+    for arg in sha_args:
+        assert re.search(rf"^ENV\s+{env_name}=\$\{{{arg}\}}", dockerfile, flags=re.MULTILINE), (
+            f"the Dockerfile does not set {env_name} from ARG {arg}"
+        )

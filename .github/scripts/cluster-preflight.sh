@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Usage: cluster-preflight.sh CLUSTER_NAME ENDPOINT — before `pulumi up` touches Kubernetes,
+# check that this runner can reach the cluster's API and that its AWS role may log in.
+#
+# Both fail late and obscurely inside `pulumi up` otherwise: a private (prod) or
+# CIDR-restricted (dev) endpoint times out from a runner outside the VPC, and a role without
+# an EKS access entry gets "Unauthorized" from every Kubernetes resource.
+set -euo pipefail
+cluster=${1:?usage: cluster-preflight.sh CLUSTER_NAME ENDPOINT}
+endpoint=${2:?usage: cluster-preflight.sh CLUSTER_NAME ENDPOINT}
+
+# Any HTTP answer (even 401/403) proves the network path; only no answer at all is a problem.
+if ! curl --silent --insecure --max-time 10 --output /dev/null "$endpoint/version"; then
+  echo "::error::this runner cannot reach the EKS API of $cluster at $endpoint." \
+    "Run the deploy job on a runner inside the VPC (set the environment variable" \
+    "DEPLOY_RUNNER_LABELS, e.g. [\"self-hosted\",\"mlops-$STACK\"]) or, for dev's public" \
+    "endpoint, add the runner's egress CIDR to cluster.publicAccessCidrs." >&2
+  exit 1
+fi
+
+caller=$(aws sts get-caller-identity --query Arn --output text)
+# arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION -> arn:aws:iam::ACCOUNT:role/NAME
+role=$(sed -E 's#^arn:([^:]+):sts::([0-9]+):assumed-role/([^/]+)/.*$#arn:\1:iam::\2:role/\3#' \
+  <<<"$caller")
+if ! aws eks describe-access-entry --cluster-name "$cluster" --principal-arn "$role" \
+  >/dev/null 2>&1; then
+  echo "::error::$role has no access entry on $cluster, so it cannot deploy to Kubernetes." \
+    "Add it to cluster.adminRoleArns in Pulumi.$STACK.yaml and run one \`pulumi up\` as" \
+    "an admin (see the README, Deploying from CI)." >&2
+  exit 1
+fi
+echo "cluster $cluster: reachable, $role may deploy"

@@ -1,0 +1,180 @@
+"""The deploy job's shell steps, run for real against stand-ins for aws, pulumi, kubectl and curl
+(tests/delivery/fakes/): the first deploy of an empty stack, a re-run, and the checks that
+stop a deploy early with a readable error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.components.scheduling import TRAINING_NAMESPACE
+from infra.components.workloads.training import CRONJOB
+from infra.synth.stackfile import PROJECT_ROOT
+
+SCRIPTS = PROJECT_ROOT / ".github" / "scripts"
+FAKES = Path(__file__).resolve().parent / "fakes"
+REPOSITORY_URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/app"
+
+
+class Runner:
+    def __init__(self, tmp_path: Path) -> None:
+        self.log = tmp_path / "calls.log"
+        self.log.touch()
+        self.state = tmp_path / "state"
+        self.github_output = tmp_path / "github-output"
+        self.github_output.touch()
+        self.env = {
+            **os.environ,
+            "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_LOG": str(self.log),
+            "FAKE_STATE": str(self.state),
+            "GITHUB_OUTPUT": str(self.github_output),
+            "STACK": "dev",
+            "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567",
+            "PYTHON": str(FAKES / "python"),
+        }
+
+    def run(self, script: str, *args: str, **fake: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script, "step", *args],
+            cwd=PROJECT_ROOT,
+            env={**self.env, **fake},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    def script(self, name: str, *args: str, **fake: str) -> subprocess.CompletedProcess[str]:
+        return self.run(f'"{SCRIPTS / name}" "$@"', *args, **fake)
+
+    def calls(self, program: str) -> list[str]:
+        return [line for line in self.log.read_text().splitlines() if line.startswith(program)]
+
+    def outputs(self) -> dict[str, str]:
+        lines = self.github_output.read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Runner:
+    return Runner(tmp_path)
+
+
+def _deploy_step(name_start: str) -> dict[str, Any]:
+    text = (PROJECT_ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    steps = yaml.safe_load(text)["jobs"]["deploy"]["steps"]
+    (step,) = [s for s in steps if s.get("name", "").startswith(name_start)]
+    return step
+
+
+@pytest.mark.parametrize(("answer", "printed"), [("exists", "true"), ("missing", "false")])
+def test_image_exists_tells_a_pushed_tag_from_a_missing_one(
+    runner: Runner, answer: str, printed: str
+) -> None:
+    result = runner.script("image-exists.sh", REPOSITORY_URL, "abc", FAKE_IMAGE=answer)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == printed
+    (call,) = runner.calls("aws")
+    assert "--repository-name mlops-dev/app --image-ids imageTag=abc" in call
+
+
+def test_image_exists_fails_instead_of_guessing_when_ecr_refuses(runner: Runner) -> None:
+    result = runner.script("image-exists.sh", REPOSITORY_URL, "abc", FAKE_IMAGE="denied")
+    assert result.returncode != 0
+    assert "cannot tell whether mlops-dev/app:abc exists" in result.stderr
+    assert "AccessDeniedException" in result.stderr
+
+
+def test_first_deploy_creates_the_repository_before_any_push(runner: Runner) -> None:
+    step = _deploy_step("read the stack's repository")
+    result = runner.run(step["run"], FAKE_IMAGE="missing")
+    assert result.returncode == 0, result.stderr
+    (up,) = [call for call in runner.calls("pulumi") if call.startswith("pulumi up")]
+    assert "--target-dependencies" in up
+    assert "--target=urn:pulumi:dev::mlops-platform::" in up
+    assert "$aws:ecr/repository:Repository::mlops-dev-app" in up
+    outputs = runner.outputs()
+    assert outputs["repository"] == REPOSITORY_URL
+    assert (outputs["serve-exists"], outputs["train-exists"]) == ("false", "false")
+
+
+def test_a_rerun_of_the_same_commit_skips_the_bootstrap_and_the_push(runner: Runner) -> None:
+    runner.state.touch()  # the stack was deployed before
+    step = _deploy_step("read the stack's repository")
+    result = runner.run(step["run"], FAKE_IMAGE="exists")
+    assert result.returncode == 0, result.stderr
+    assert not [call for call in runner.calls("pulumi") if call.startswith("pulumi up")]
+    assert (runner.outputs()["serve-exists"], runner.outputs()["train-exists"]) == (
+        "true",
+        "true",
+    )
+    steps = yaml.safe_load((PROJECT_ROOT / ".github/workflows/deploy.yml").read_text())["jobs"][
+        "deploy"
+    ]["steps"]
+    pushes = {s["with"]["target"]: s["if"] for s in steps if "build-push" in s.get("uses", "")}
+    assert pushes == {
+        "serve": "steps.stack.outputs.serve-exists != 'true'",
+        "train": "steps.stack.outputs.train-exists != 'true'",
+    }
+
+
+def test_a_deployed_cluster_is_checked_before_pulumi_touches_it(runner: Runner) -> None:
+    runner.state.touch()
+    step = _deploy_step("read the stack's repository")
+    result = runner.run(step["run"], FAKE_CLUSTER="mlops-dev", FAKE_API_REACHABLE="no")
+    assert result.returncode != 0
+    assert "cannot reach the EKS API of mlops-dev" in result.stderr
+    assert "DEPLOY_RUNNER_LABELS" in result.stderr
+
+
+def test_preflight_names_the_role_missing_an_access_entry(runner: Runner) -> None:
+    result = runner.script(
+        "cluster-preflight.sh", "mlops-dev", "https://x.eks", FAKE_ACCESS_ENTRY="no"
+    )
+    assert result.returncode != 0
+    # The role, not the session: that is what cluster.adminRoleArns must list.
+    assert "arn:aws:iam::123456789012:role/github-deploy has no access entry" in result.stderr
+    assert "cluster.adminRoleArns" in result.stderr
+
+
+def test_preflight_passes_a_reachable_cluster_with_an_access_entry(runner: Runner) -> None:
+    result = runner.script("cluster-preflight.sh", "mlops-dev", "https://x.eks")
+    assert result.returncode == 0, result.stderr
+    (entry,) = [c for c in runner.calls("aws") if "describe-access-entry" in c]
+    assert "--principal-arn arn:aws:iam::123456789012:role/github-deploy" in entry
+
+
+def test_first_model_seeds_data_and_starts_one_training_job(runner: Runner) -> None:
+    result = runner.script("first-model.sh", "bucket", "iris-classifier", "production")
+    assert result.returncode == 0, result.stderr
+    (upload,) = runner.calls("python")
+    assert "-m app data upload" in upload
+    (job,) = runner.calls("kubectl")
+    # The Job comes from the CronJob the workloads declare, in their namespace.
+    assert f"--from=cronjob/{CRONJOB} --namespace {TRAINING_NAMESPACE}" in job
+
+
+def test_first_model_keeps_an_uploaded_dataset(runner: Runner) -> None:
+    result = runner.script("first-model.sh", "b", "m", "production", FAKE_DATASET="exists")
+    assert result.returncode == 0, result.stderr
+    assert not runner.calls("python")
+    assert len(runner.calls("kubectl")) == 1
+
+
+def test_first_model_does_nothing_once_a_model_is_promoted(runner: Runner) -> None:
+    result = runner.script("first-model.sh", "b", "m", "production", FAKE_ALIAS="exists")
+    assert result.returncode == 0, result.stderr
+    assert not runner.calls("kubectl") and not runner.calls("python")
+
+
+def test_first_model_stops_on_a_forbidden_read_instead_of_retraining(runner: Runner) -> None:
+    result = runner.script("first-model.sh", "b", "m", "production", FAKE_ALIAS="denied")
+    assert result.returncode != 0
+    assert "cannot read s3://b/models/m/aliases/production.json" in result.stderr
+    assert not runner.calls("kubectl")
