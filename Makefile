@@ -58,11 +58,16 @@ synth: venv ## synthesize STACK offline into OUT (default build/synth/STACK)
 preview: venv ## summarize what STACK declares, offline
 	$(PY) -m infra preview --stack $(STACK)
 
+.PHONY: pulumi-cli
+pulumi-cli: venv ## install the pinned Pulumi CLI into .cache/tools unless `pulumi` is on PATH
+	$(PY) -m devtools.pulumi_cli install
+
+# The local stack ensures the CLI first, so LocalStack starts only once a deploy can run;
+# up.py refuses other stacks before anything is downloaded or started.
+UP_CLI := $(if $(filter local,$(STACK)),pulumi-cli)
 .PHONY: up
-up: venv localstack-venv ## deploy STACK (default: local, on the embedded AWS) and verify it
-	@# Without the CLI (or for another stack) up.py explains itself before anything starts.
-	@if command -v pulumi >/dev/null && [ "$(STACK)" = local ]; then \
-		$(PY) -m devtools.localstack start; fi
+up: venv localstack-venv $(UP_CLI) ## deploy STACK (default: local, on the embedded AWS) and verify it
+	@if [ "$(STACK)" = local ]; then $(PY) -m devtools.localstack start; fi
 	$(PY) -m devtools.up --stack $(STACK)
 
 .PHONY: lint

@@ -1,7 +1,8 @@
 """`make up`: deploy a stack with the Pulumi CLI; on the local stack, onto the embedded AWS,
 then run the app loop against the provisioned bucket and verify everything.
 
-Only `pulumi` itself needs the CLI; every step prints what it does and how long it took.
+Only `pulumi` itself needs the CLI: when PATH has none, the pinned release is installed into
+the tool cache first (devtools/pulumi_cli.py). Every step prints what it does and how long it took.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -19,17 +19,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from devtools import pulumi_cli
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = PROJECT_ROOT / ".cache" / "pulumi-state"
 OUTPUTS_FILE = PROJECT_ROOT / ".cache" / "up-outputs.json"
 APP_PORT = 8080
-NO_CLI = (
-    "error: the Pulumi CLI is not on PATH, so nothing can be deployed from this machine.\n"
-    "  Install it: https://www.pulumi.com/docs/iac/download-install/ "
-    "(e.g. `curl -fsSL https://get.pulumi.com | sh`).\n"
-    "  Without it, `make preview STACK={stack}` shows the same stack offline, and "
-    "`make synth STACK={stack}` writes its full resource graph."
-)
 
 
 class StepError(RuntimeError):
@@ -61,8 +56,11 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0
     raise StepError(f"the model server at {url} was not ready within {timeout:.0f}s")
 
 
-def deploy_local(stack: str, python: str) -> None:
+def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> None:
     env = dict(os.environ)
+    if cli_bin_dir is not None:
+        # First on PATH for every step: pulumi, and the language host it starts from PATH.
+        env["PATH"] = os.pathsep.join(p for p in (str(cli_bin_dir), env.get("PATH")) if p)
     # A file backend under .cache/ (set per process, so the user's own `pulumi login` stays).
     env.setdefault("PULUMI_BACKEND_URL", STATE_DIR.as_uri())
     env.setdefault("PULUMI_CONFIG_PASSPHRASE", "")
@@ -112,9 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.up", description=__doc__)
     parser.add_argument("--stack", default="local", help="stack to deploy (default: local)")
     args = parser.parse_args(argv)
-    if shutil.which("pulumi") is None:
-        print(NO_CLI.format(stack=args.stack), file=sys.stderr)
-        return 1
     if args.stack != "local":
         print(
             f"error: `make up` deploys only the local stack; deploy {args.stack} through CI "
@@ -123,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        deploy_local(args.stack, sys.executable)
+        cli_bin_dir = pulumi_cli.ensure()
+    except pulumi_cli.PulumiCliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        deploy_local(args.stack, sys.executable, cli_bin_dir)
     except (StepError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

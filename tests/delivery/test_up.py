@@ -1,4 +1,6 @@
-"""`make up` without the Pulumi CLI: a clear message naming how to install it, exit 1."""
+"""`make up` without the Pulumi CLI: it uses the pinned CLI from the tool cache, installing it
+when it can and saying how to install it by hand when it can't (exit 1); cloud stacks are refused.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +8,51 @@ from pathlib import Path
 
 import pytest
 
-from devtools import up
+from devtools import pulumi_cli, up
+from tests.ports import free_port
+
+
+@pytest.fixture
+def tool_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty tool cache in place of the project's, and a state folder beside it."""
+    cache = tmp_path / "tools" / "pulumi"
+    monkeypatch.setattr(pulumi_cli, "TOOLS_DIR", cache)
+    monkeypatch.setattr(up, "STATE_DIR", tmp_path / "pulumi-state")
+    return cache
 
 
 def test_up_without_the_pulumi_cli_says_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tool_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv(pulumi_cli.DOWNLOAD_URL_ENV, f"http://127.0.0.1:{free_port()}")
     assert up.main(["--stack", "local"]) == 1
     err = capsys.readouterr().err
     assert "Pulumi CLI is not on PATH" in err and "get.pulumi.com" in err, err
+    assert "make preview STACK=local" in err, err
+    assert not tool_cache.exists() or not any(tool_cache.iterdir()), "a failed install left files"
+
+
+def test_up_runs_the_cli_from_the_tool_cache(
+    monkeypatch: pytest.MonkeyPatch,
+    tool_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls = tmp_path / "pulumi-calls.txt"
+    bin_dir = pulumi_cli.bin_dir(cache_dir=tool_cache)
+    bin_dir.mkdir(parents=True)
+    for name in pulumi_cli.REQUIRED_BINARIES:
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 3\n')
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", "")
+    # Nothing answers here: reaching it would mean the cached CLI was downloaded again.
+    monkeypatch.setenv(pulumi_cli.DOWNLOAD_URL_ENV, f"http://127.0.0.1:{free_port()}")
+
+    assert up.main(["--stack", "local"]) == 1
+
+    assert calls.read_text().splitlines() == ["stack select --create local"]
+    assert "select the stack failed (exit 3)" in capsys.readouterr().err
 
 
 def test_up_refuses_cloud_stacks(
@@ -27,3 +64,13 @@ def test_up_refuses_cloud_stacks(
     monkeypatch.setenv("PATH", str(tmp_path))
     assert up.main(["--stack", "prod"]) == 2
     assert "deploys only the local stack" in capsys.readouterr().err
+
+
+def test_up_refuses_cloud_stacks_before_installing_the_cli(
+    monkeypatch: pytest.MonkeyPatch, tool_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv(pulumi_cli.DOWNLOAD_URL_ENV, f"http://127.0.0.1:{free_port()}")
+    assert up.main(["--stack", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "deploys only the local stack" in err and "could not be downloaded" not in err, err
