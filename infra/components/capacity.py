@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +26,8 @@ NODE_POLICIES = (
 IMDS_HOP_LIMIT = 1
 # cluster-autoscaler reads these ASG tags to build a node template while a pool is at zero.
 AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+# The launch template gives each GPU node one EFA interface (device index 0).
+EFA_INTERFACES_PER_NODE = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,10 +49,15 @@ class CapacityArgs:
     """VPC of the nodes (for the EFA security group)."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets, one per zone, in zone order."""
+    zone_count: int
+    """How many zones (private subnets) there are: the system pool gets a node group each."""
     system: PoolArgs
+    """The system pool's sizes are totals, split over the zones' node groups."""
     gpu: PoolArgs
     gpu_ami_type: str = "AL2023_x86_64_NVIDIA"
     """EKS AMI type of the GPU pool (NVIDIA driver and container toolkit preinstalled)."""
+    gpu_accelerator: str = "nvidia"
+    """`k8s.amazonaws.com/accelerator` label of GPU nodes, e.g. nvidia-a10g."""
     placement_group: bool = False
     """Pack GPU nodes in one cluster placement group (one zone) for multi-node training."""
     efa: bool = False
@@ -61,7 +69,7 @@ class CapacityArgs:
 
 
 class Capacity(pulumi.ComponentResource):
-    system_pool: aws.eks.NodeGroup
+    system_pools: list[aws.eks.NodeGroup]
     gpu_pool: aws.eks.NodeGroup
     gpu_pool_name: pulumi.Output[str]
 
@@ -82,18 +90,7 @@ class Capacity(pulumi.ComponentResource):
         ready: list[pulumi.Resource] = [*attachments, *args.depends_on]
 
         system_template = self._launch_template(f"{name}-system", args.system, args, gpu=False)
-        self.system_pool = self._node_group(
-            f"{name}-system",
-            args.system,
-            args,
-            role,
-            system_template,
-            subnet_ids=args.subnet_ids,
-            ami_type="AL2023_x86_64_STANDARD",
-            labels={scheduling.POOL_LABEL: scheduling.SYSTEM_POOL},
-            taints=[],
-            ready=ready,
-        )
+        self.system_pools = self._system_pools(name, args, role, system_template, ready)
 
         gpu_template = self._launch_template(f"{name}-gpu", args.gpu, args, gpu=True)
         # A cluster placement group lives in one zone, so the pool does too.
@@ -113,13 +110,59 @@ class Capacity(pulumi.ComponentResource):
             gpu_template,
             subnet_ids=gpu_subnets,
             ami_type=args.gpu_ami_type,
-            labels={scheduling.POOL_LABEL: scheduling.GPU_POOL},
+            labels=self._gpu_labels(args),
             taints=[taint],
             ready=ready,
         )
-        self._scale_from_zero_tags(name)
+        self._gpu_template_tags(name, args)
         self.gpu_pool_name = self.gpu_pool.node_group_name
         self.register_outputs({"gpuNodePoolName": self.gpu_pool_name})
+
+    def _system_pools(
+        self,
+        name: str,
+        args: CapacityArgs,
+        role: aws.iam.Role,
+        template: aws.ec2.LaunchTemplate,
+        ready: list[pulumi.Resource],
+    ) -> list[aws.eks.NodeGroup]:
+        """One node group per zone, so cluster-autoscaler can add a node in the zone a pending
+        pod needs: Prometheus' and Alertmanager's EBS volumes are zonal, and prod's serving
+        pods spread over zones. A group spanning all zones lets AWS pick the zone of a new
+        node, and a pod bound to another zone stays Pending. Sizes are split so the totals
+        stay the configured ones (`balance-similar-node-groups` keeps the groups even)."""
+        pools: list[aws.eks.NodeGroup] = []
+        for zone in range(args.zone_count):
+            subnet = pulumi.Output.from_input(args.subnet_ids).apply(
+                lambda ids, zone=zone: [ids[zone]]
+            )
+            group = self._node_group(
+                f"{name}-system-{zone}",
+                zone_share(args.system, zone, args.zone_count),
+                args,
+                role,
+                template,
+                subnet_ids=subnet,
+                ami_type="AL2023_x86_64_STANDARD",
+                labels={scheduling.POOL_LABEL: scheduling.SYSTEM_POOL},
+                taints=[],
+                ready=ready,
+            )
+            # A zone's group may sit at zero: the autoscaler must know which pods fit it.
+            self._template_tags(
+                f"{name}-system-{zone}",
+                group,
+                {f"label/{scheduling.POOL_LABEL}": scheduling.SYSTEM_POOL},
+            )
+            pools.append(group)
+        return pools
+
+    @staticmethod
+    def _gpu_labels(args: CapacityArgs) -> dict[str, str]:
+        return {
+            scheduling.POOL_LABEL: scheduling.GPU_POOL,
+            scheduling.ACCELERATOR_LABEL: args.gpu_accelerator,
+        }
 
     def _launch_template(
         self, name: str, pool: PoolArgs, args: CapacityArgs, *, gpu: bool
@@ -229,26 +272,46 @@ class Capacity(pulumi.ComponentResource):
             ),
         )
 
-    def _scale_from_zero_tags(self, name: str) -> None:
-        """Tell cluster-autoscaler the GPU pool's label and taint while it has no node to read.
+    def _gpu_template_tags(self, name: str, args: CapacityArgs) -> None:
+        """Tell cluster-autoscaler what a GPU node offers while the pool has none to read.
 
         EKS does not copy node-group labels/taints onto the Auto Scaling group; without these
         tags a pending training pod (which tolerates the taint and selects the label) would
-        never trigger a scale-up from zero.
+        never trigger a scale-up from zero, and one requesting EFA would not fit the template.
         """
-        group = self.gpu_pool.resources.apply(
-            lambda resources: resources[0].autoscaling_groups[0].name or ""  # type: ignore[index]
-        )
         tags = {
-            f"{AUTOSCALER_TEMPLATE}/label/{scheduling.POOL_LABEL}": scheduling.GPU_POOL,
-            f"{AUTOSCALER_TEMPLATE}/taint/{scheduling.GPU_TAINT_KEY}": (
+            f"label/{key}": value for key, value in self._gpu_labels(args).items()
+        } | {
+            f"taint/{scheduling.GPU_TAINT_KEY}": (
                 f"{scheduling.GPU_TAINT_VALUE}:{scheduling.GPU_TAINT_EFFECT}"
             ),
         }
+        if args.efa:
+            tags[f"resources/{scheduling.EFA_RESOURCE}"] = str(EFA_INTERFACES_PER_NODE)
+        self._template_tags(f"{name}-gpu", self.gpu_pool, tags)
+
+    def _template_tags(self, name: str, pool: aws.eks.NodeGroup, tags: dict[str, str]) -> None:
+        group = pool.resources.apply(
+            lambda resources: resources[0].autoscaling_groups[0].name or ""  # type: ignore[index]
+        )
         for index, (key, value) in enumerate(tags.items()):
             aws.autoscaling.Tag(
-                f"{name}-gpu-template-{index}",
+                f"{name}-template-{index}",
                 autoscaling_group_name=group,
-                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                tag=aws.autoscaling.TagTagArgs(
+                    key=f"{AUTOSCALER_TEMPLATE}/{key}", value=value, propagate_at_launch=False
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+
+def zone_share(pool: PoolArgs, zone: int, zone_count: int) -> PoolArgs:
+    """Zone `zone`'s part of a pool whose sizes are totals: the first zones take the remainder.
+    A node group needs a maximum of at least 1, so a zone never gets less."""
+
+    def share(total: int) -> int:
+        return total // zone_count + (1 if zone < total % zone_count else 0)
+
+    return dataclasses.replace(
+        pool, min_size=share(pool.min_size), max_size=max(1, share(pool.max_size))
+    )

@@ -16,6 +16,11 @@ GPU_POOL: Final = "gpu"
 
 GPU_RESOURCE: Final = "nvidia.com/gpu"
 """Extended resource the NVIDIA device plugin advertises; training pods request it."""
+ACCELERATOR_LABEL: Final = "k8s.amazonaws.com/accelerator"
+"""Node label cluster-autoscaler (AWS) reads to know a node has GPUs before the device plugin
+has advertised them; without it one pending training pod can launch several GPU nodes."""
+EFA_RESOURCE: Final = "vpc.amazonaws.com/efa"
+"""Extended resource AWS's EFA device plugin advertises; a pod must request it to use EFA."""
 GPU_TAINT_KEY: Final = "nvidia.com/gpu"
 GPU_TAINT_VALUE: Final = "true"
 GPU_TAINT_EFFECT: Final = "NoSchedule"

@@ -37,6 +37,13 @@ EFA_INSTANCE_TYPES = (
     "p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge",
 )  # fmt: skip
 ARM_GPU_FAMILIES = ("g5g",)
+# The GPU each family carries, as the `k8s.amazonaws.com/accelerator` node label names it.
+ACCELERATORS = {
+    "g4dn": "nvidia-tesla-t4", "g5": "nvidia-a10g", "g5g": "nvidia-t4g", "g6": "nvidia-l4",
+    "g6e": "nvidia-l40s", "gr6": "nvidia-l4", "p3": "nvidia-tesla-v100",
+    "p3dn": "nvidia-tesla-v100", "p4d": "nvidia-a100", "p4de": "nvidia-a100",
+    "p5": "nvidia-h100", "p5e": "nvidia-h200", "p5en": "nvidia-h200",
+}  # fmt: skip
 
 
 class NodePoolConfig(ConfigModel):
@@ -92,6 +99,13 @@ class GpuPoolConfig(NodePoolConfig):
                     "use e.g. g5.12xlarge or p4d.24xlarge, or set efa to false"
                 )
         return self
+
+    @property
+    def accelerator(self) -> str:
+        """The pool's `k8s.amazonaws.com/accelerator` label: one GPU model, or `nvidia-mixed`
+        when the types differ (the autoscaler needs the label, not a particular value)."""
+        names = {ACCELERATORS[t.split(".")[0]] for t in self.instance_types}
+        return names.pop() if len(names) == 1 else "nvidia-mixed"
 
     @property
     def ami_type(self) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.components import scheduling
+from infra.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -26,7 +28,7 @@ def test_gpu_pool_scales_to_zero_and_is_tainted_and_labelled(
     assert inputs["scalingConfig"]["minSize"] == 0
     assert inputs["scalingConfig"]["desiredSize"] == 0
     assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-    assert inputs["labels"] == {scheduling.POOL_LABEL: scheduling.GPU_POOL}
+    assert inputs["labels"][scheduling.POOL_LABEL] == scheduling.GPU_POOL
     assert inputs["amiType"] == "AL2023_x86_64_NVIDIA"
     assert graphs[stack].outputs["gpuNodePoolName"] == inputs["nodeGroupName"]
 
@@ -41,13 +43,9 @@ def test_autoscaler_owns_desired_size(graphs: dict[str, Graph], stack: str) -> N
 def test_gpu_pool_advertises_its_label_and_taint_for_scale_from_zero(
     graphs: dict[str, Graph], stack: str
 ) -> None:
-    tags = {
-        t["inputs"]["tag"]["key"]: t["inputs"]["tag"]["value"]
-        for t in graphs[stack].of_type("aws:autoscaling/tag:Tag")
-    }
-    template = "k8s.io/cluster-autoscaler/node-template"
-    assert tags[f"{template}/label/{scheduling.POOL_LABEL}"] == scheduling.GPU_POOL
-    assert tags[f"{template}/taint/nvidia.com/gpu"] == "true:NoSchedule"
+    tags = _template_tags(graphs[stack], f"mlops-{stack}-gpu")
+    assert tags[f"label/{scheduling.POOL_LABEL}"] == scheduling.GPU_POOL
+    assert tags["taint/nvidia.com/gpu"] == "true:NoSchedule"
 
 
 def test_dev_runs_on_spot_and_prod_on_demand(dev: Graph, prod: Graph) -> None:
@@ -55,10 +53,102 @@ def test_dev_runs_on_spot_and_prod_on_demand(dev: Graph, prod: Graph) -> None:
     assert {p["inputs"]["capacityType"] for p in prod.of_type(NODE_GROUP)} == {"ON_DEMAND"}
 
 
-def test_prod_system_pool_spans_every_zone(prod: Graph) -> None:
-    system = prod.one(NODE_GROUP, "mlops-prod-system")["inputs"]
-    assert system["subnetIds"] == prod.outputs["privateSubnetIds"]
-    assert system["scalingConfig"]["minSize"] >= 3
+def _template_tags(graph: Graph, pool_name: str) -> dict[str, str]:
+    """The autoscaler node-template tags on `pool_name`'s Auto Scaling group."""
+    prefix = "k8s.io/cluster-autoscaler/node-template/"
+    return {
+        t["inputs"]["tag"]["key"].removeprefix(prefix): t["inputs"]["tag"]["value"]
+        for t in graph.of_type("aws:autoscaling/tag:Tag")
+        if t["name"].startswith(f"{pool_name}-template-")
+    }
+
+
+def _zone_of_subnet(graph: Graph) -> dict[str, str]:
+    return {
+        f"{s['name']}-id": s["inputs"]["availabilityZone"]
+        for s in graph.of_type("aws:ec2/subnet:Subnet")
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_pod_bound_to_any_zone_has_a_system_group_that_can_add_a_node_there(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """Prometheus' EBS volume pins it to one zone: after a node loss the autoscaler must be
+    able to add a system node in exactly that zone, so every zone has a group of its own that
+    can grow, and knows (while at zero) that system pods fit it."""
+    graph = graphs[stack]
+    zone_of = _zone_of_subnet(graph)
+    private_zones = {zone_of[subnet] for subnet in graph.outputs["privateSubnetIds"]}
+    system = [
+        p
+        for p in graph.of_type(NODE_GROUP)
+        if p["inputs"]["labels"][scheduling.POOL_LABEL] == "system"
+    ]
+    groups_by_zone: dict[str, list[dict[str, Any]]] = {}
+    for pool in system:
+        zones = {zone_of[subnet] for subnet in pool["inputs"]["subnetIds"]}
+        assert len(zones) == 1, f"{pool['name']} spans {sorted(zones)}: AWS would pick the zone"
+        groups_by_zone.setdefault(zones.pop(), []).append(pool)
+    assert set(groups_by_zone) == private_zones
+    for zone, pools in groups_by_zone.items():
+        for pool in pools:
+            assert pool["inputs"]["scalingConfig"]["maxSize"] >= 1, pool["name"]
+            tags = _template_tags(graph, pool["name"])
+            assert tags[f"label/{scheduling.POOL_LABEL}"] == scheduling.SYSTEM_POOL, (
+                f"{pool['name']} ({zone}) cannot scale from zero for system pods"
+            )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_system_pool_sizes_are_the_configured_totals(graphs: dict[str, Graph], stack: str) -> None:
+    graph = graphs[stack]
+    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    configured = document["config"]["mlops-platform:capacity"]["system"]
+    system = [p for p in graph.of_type(NODE_GROUP) if "-system-" in p["name"]]
+    assert sum(p["inputs"]["scalingConfig"]["minSize"] for p in system) == configured["minSize"]
+    assert sum(p["inputs"]["scalingConfig"]["maxSize"] for p in system) == configured["maxSize"]
+
+
+def test_prod_keeps_a_system_node_in_every_zone(prod: Graph) -> None:
+    zone_of = _zone_of_subnet(prod)
+    system = [p for p in prod.of_type(NODE_GROUP) if "-system-" in p["name"]]
+    zones_with_a_node = {
+        zone_of[p["inputs"]["subnetIds"][0]]
+        for p in system
+        if p["inputs"]["scalingConfig"]["minSize"] >= 1
+    }
+    assert len(zones_with_a_node) == len(prod.outputs["privateSubnetIds"]) == 3
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_gpu_nodes_are_known_as_gpu_nodes_before_the_device_plugin_runs(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """cluster-autoscaler treats a node without `k8s.amazonaws.com/accelerator` as GPU-less
+    until the device plugin advertises its GPUs, and launches more nodes for the same pod."""
+    graph = graphs[stack]
+    labels = _gpu_pool(graph)["inputs"]["labels"]
+    accelerator = labels.get(scheduling.ACCELERATOR_LABEL)
+    assert accelerator and accelerator.startswith("nvidia"), labels
+    tags = _template_tags(graph, f"mlops-{stack}-gpu")
+    assert tags[f"label/{scheduling.ACCELERATOR_LABEL}"] == accelerator
+
+
+def test_prod_training_pods_use_the_efa_their_nodes_carry(prod: Graph, dev: Graph) -> None:
+    """An EFA interface is used only by a pod that requests `vpc.amazonaws.com/efa`; and the
+    autoscaler scales a pool from zero for such a pod only if the node template offers it."""
+    for graph, efa in ((prod, True), (dev, False)):
+        cronjob = graph.manifest("CronJob", "retrain")
+        (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        limits = container["resources"]["limits"]
+        tags = _template_tags(graph, f"mlops-{graph.stack}-gpu")
+        if efa:
+            assert limits.get(scheduling.EFA_RESOURCE) == "1", limits
+            assert tags[f"resources/{scheduling.EFA_RESOURCE}"] == "1", tags
+        else:
+            assert scheduling.EFA_RESOURCE not in limits, limits
+            assert f"resources/{scheduling.EFA_RESOURCE}" not in tags, tags
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -56,6 +56,7 @@ def declare_workloads(
             bucket=inputs.bucket,
             region=config.aws.region,
             app=app,
+            efa=config.capacity.gpu.efa,
         ),
         opts,
     )

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components.scheduling import (
     GPU_NODE_SELECTOR,
+    EFA_RESOURCE,
     GPU_RESOURCE,
     GPU_TOLERATIONS,
     MONITORING_NAMESPACE,
@@ -55,6 +56,8 @@ class TrainingArgs:
     """Region of the model bucket."""
     app: AppConfig
     """Model name/alias and the `training` settings (schedule, nodes, GPUs, resources)."""
+    efa: bool
+    """GPU nodes carry an EFA interface: each training pod requests it, so NCCL uses EFA."""
 
 
 class Training(pulumi.ComponentResource):
@@ -224,6 +227,15 @@ def torchrun_args(nodes: int, gpus_per_node: int) -> list[str]:
     ]
 
 
+def _device_limits(args: TrainingArgs) -> dict[str, str]:
+    """GPUs, and the node's EFA interface where there is one: a pod that does not request
+    `vpc.amazonaws.com/efa` gets no EFA device, and NCCL silently falls back to TCP."""
+    limits = {GPU_RESOURCE: str(args.app.training.gpus_per_node)}
+    if args.efa:
+        limits[EFA_RESOURCE] = "1"
+    return limits
+
+
 def _toleration(toleration: dict[str, str]) -> k8s.core.v1.TolerationArgs:
     return k8s.core.v1.TolerationArgs(
         key=toleration["key"],
@@ -279,9 +291,7 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
                 name="metrics", container_port=METRICS_PORT, protocol="TCP"
             ),
         ],
-        resources=common.resources(
-            training.resources, extra_limits={GPU_RESOURCE: str(training.gpus_per_node)}
-        ),
+        resources=common.resources(training.resources, extra_limits=_device_limits(args)),
         security_context=common.container_security_context(),
         volume_mounts=[
             common.tmp_mount(),
