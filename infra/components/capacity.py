@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -279,9 +279,7 @@ class Capacity(pulumi.ComponentResource):
         tags a pending training pod (which tolerates the taint and selects the label) would
         never trigger a scale-up from zero, and one requesting EFA would not fit the template.
         """
-        tags = {
-            f"label/{key}": value for key, value in self._gpu_labels(args).items()
-        } | {
+        tags = {f"label/{key}": value for key, value in self._gpu_labels(args).items()} | {
             f"taint/{scheduling.GPU_TAINT_KEY}": (
                 f"{scheduling.GPU_TAINT_VALUE}:{scheduling.GPU_TAINT_EFFECT}"
             ),

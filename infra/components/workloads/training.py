@@ -16,8 +16,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.scheduling import (
-    GPU_NODE_SELECTOR,
     EFA_RESOURCE,
+    GPU_NODE_SELECTOR,
     GPU_RESOURCE,
     GPU_TOLERATIONS,
     MONITORING_NAMESPACE,
