@@ -41,6 +41,10 @@ DASHBOARD_LABEL = "grafana_dashboard"
 MONITOR_API = "monitoring.coreos.com/v1"
 SERVING_SELECTOR = {"app.kubernetes.io/name": "model-server"}
 TRAINING_SELECTOR = {"app.kubernetes.io/component": "training"}
+# Only rank 0 of a distributed run serves /metrics; scraping every rank would leave the other
+# ranks' targets down (TargetDown) for the whole run. Kubernetes labels each pod of an
+# Indexed Job with its index (1.28 and later), and rank = index (NODE_RANK in training.py).
+PRIMARY_RANK_SELECTOR = {**TRAINING_SELECTOR, "batch.kubernetes.io/job-completion-index": "0"}
 # The retrain trigger's Service (infra/components/workloads/retrain_trigger.py).
 RETRAIN_WEBHOOK_URL = f"http://retrain-trigger.{TRAINING_NAMESPACE}.svc:8080/v1/alerts"
 
@@ -201,7 +205,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata=_meta("training-jobs", args.namespace),
             spec={
                 "namespaceSelector": {"matchNames": [args.training_namespace]},
-                "selector": {"matchLabels": TRAINING_SELECTOR},
+                "selector": {"matchLabels": PRIMARY_RANK_SELECTOR},
                 "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s"}],
             },
             opts=opts,

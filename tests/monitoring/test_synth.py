@@ -114,7 +114,16 @@ def test_training_pod_monitor_finds_the_trainer_metrics_port_and_may_reach_it(
     cronjob = stack.manifest("CronJob", "retrain")
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]
     assert cronjob["metadata"]["namespace"] in monitor["namespaceSelector"]["matchNames"]
-    assert monitor["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert cronjob["spec"]["jobTemplate"]["spec"]["completionMode"] == "Indexed"
+
+    def labels_of_rank(rank: int) -> dict[str, str]:
+        # What the Job controller puts on the pod of index `rank` (Kubernetes 1.28 and later).
+        return {**pod["metadata"]["labels"], "batch.kubernetes.io/job-completion-index": str(rank)}
+
+    # Only rank 0 serves /metrics: the other ranks would be targets that are always down.
+    selector = monitor["selector"]["matchLabels"].items()
+    assert selector <= labels_of_rank(0).items()
+    assert not selector <= labels_of_rank(1).items(), "every rank is scraped, rank 0 alone serves"
     (container,) = pod["spec"]["containers"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     (endpoint,) = monitor["podMetricsEndpoints"]
