@@ -295,8 +295,8 @@ def _stack_values(args: MonitoringArgs) -> dict[str, Any]:
         },
         "grafana": {"admin": {"existingSecret": GRAFANA_ADMIN_SECRET}},
     }
-    if args.grafana.ingress:
-        values["grafana"].update(files.grafana_ingress_values(args.grafana))
+    if args.grafana.load_balancer:
+        values["grafana"].update(files.grafana_load_balancer_values(args.grafana))
     return values
 
 

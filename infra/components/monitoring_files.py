@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import yaml
 
+from infra.components.workloads.exposure import LB_ANNOTATION
 from infra.config.monitoring import GrafanaConfig, ReceiversConfig
 
 MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
@@ -161,20 +162,24 @@ def alertmanager_config(
     return config
 
 
-def grafana_ingress_values(grafana: GrafanaConfig) -> dict[str, Any]:
-    """An HTTPS-only ALB in front of Grafana's own login (anonymous access stays off)."""
-    scheme = "internet-facing" if grafana.internet_facing else "internal"
+def grafana_load_balancer_values(grafana: GrafanaConfig) -> dict[str, Any]:
+    """A TLS-only Network Load Balancer in front of Grafana's own login (anonymous access off).
+
+    Provisioned by the service controller EKS runs in its control plane, as the model server's
+    load balancer is: an Ingress would need the AWS Load Balancer Controller, which the
+    platform does not install, and would never be served.
+    """
     return {
-        "ingress": {
-            "enabled": True,
-            "ingressClassName": "alb",
-            "hosts": [grafana.host],
+        "service": {
+            "type": "LoadBalancer",
+            "port": 443,
+            "targetPort": 3000,
+            "portName": "https",
             "annotations": {
-                "alb.ingress.kubernetes.io/scheme": scheme,
-                "alb.ingress.kubernetes.io/target-type": "ip",
-                "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]',
-                "alb.ingress.kubernetes.io/certificate-arn": grafana.certificate_arn,
-                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+                f"{LB_ANNOTATION}-type": "nlb",
+                f"{LB_ANNOTATION}-internal": "false" if grafana.internet_facing else "true",
+                f"{LB_ANNOTATION}-ssl-cert": grafana.certificate_arn,
+                f"{LB_ANNOTATION}-ssl-ports": "https",
             },
         },
         "grafana.ini": {"server": {"root_url": f"https://{grafana.host}"}},

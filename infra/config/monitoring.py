@@ -58,12 +58,12 @@ class ReceiversConfig(ConfigModel):
 
 
 class GrafanaConfig(ConfigModel):
-    ingress: bool = False
-    """Publish Grafana through an internal HTTPS load balancer. Default off: port-forward only."""
+    load_balancer: bool = False
+    """Publish Grafana through an internal TLS Network Load Balancer. Default off: port-forward."""
     host: str = ""
-    """DNS name of the ingress, e.g. "grafana.ml.example.com". Required with ingress."""
+    """DNS name clients use, e.g. "grafana.ml.example.com". Required with loadBalancer."""
     certificate_arn: str = ""
-    """ACM certificate ARN for the ingress (HTTPS only). Required with ingress."""
+    """ACM certificate ARN the load balancer terminates TLS with. Required with loadBalancer."""
     internet_facing: bool = False
     """Put the load balancer on the internet instead of inside the VPC. Default off."""
 
@@ -82,11 +82,11 @@ class GrafanaConfig(ConfigModel):
         return value
 
     @model_validator(mode="after")
-    def _ingress_needs_tls(self) -> GrafanaConfig:
-        if self.ingress and not (self.host and self.certificate_arn):
+    def _load_balancer_needs_tls(self) -> GrafanaConfig:
+        if self.load_balancer and not (self.host and self.certificate_arn):
             raise ValueError(
-                "grafana.ingress=true needs grafana.host and grafana.certificateArn (HTTPS only); "
-                "set both or keep ingress off and use `kubectl port-forward`"
+                "grafana.loadBalancer=true needs grafana.host and grafana.certificateArn (TLS "
+                "only); set both or keep it off and use `kubectl port-forward`"
             )
         return self
 

@@ -25,9 +25,9 @@ def test_storage_size_must_be_a_volume_quantity() -> None:
         MonitoringConfig.model_validate({"storageSize": "50GB"})
 
 
-def test_grafana_ingress_needs_host_and_certificate() -> None:
+def test_grafana_load_balancer_needs_host_and_certificate() -> None:
     with pytest.raises(ValidationError, match=r"needs grafana\.host and grafana\.certificateArn"):
-        GrafanaConfig.model_validate({"ingress": True})
+        GrafanaConfig.model_validate({"loadBalancer": True})
 
 
 def test_misspelled_key_is_rejected() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 from urllib.parse import urlsplit
@@ -16,7 +17,9 @@ from infra.components.monitoring import (
     STACK_CHART_VERSION,
 )
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TAINT_KEY
+from infra.synth import synthesize
 from tests.infra.graph import Graph
+from tests.infra.stackfiles import stack_root_with
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -70,6 +73,31 @@ def test_no_secret_reaches_the_helm_values(stack: Graph) -> None:
 def test_grafana_has_no_ingress_by_default(stack: Graph) -> None:
     values = _release(stack, "kube-prometheus-stack")["inputs"]["values"]
     assert values["grafana"]["ingress"]["enabled"] is False
+    assert values["grafana"]["service"]["type"] == "ClusterIP"
+
+
+def test_published_grafana_is_served_by_the_controller_the_cluster_runs(tmp_path: Path) -> None:
+    """No Ingress (no AWS Load Balancer Controller is installed to serve one): a TLS Network
+    Load Balancer from the same service controller, with the same annotations, that serves the
+    model server's load balancer."""
+    grafana = {
+        "loadBalancer": True,
+        "host": "grafana.ml.example.com",
+        "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    }
+    root = stack_root_with(tmp_path, "prod", {"mlops-platform:monitoring.grafana": grafana})
+    graph = Graph(synthesize("prod", root))
+    values = _release(graph, "kube-prometheus-stack")["inputs"]["values"]["grafana"]
+    assert values["ingress"]["enabled"] is False
+    service = values["service"]
+    assert service["type"] == "LoadBalancer" and service["port"] == 443
+    serving = graph.manifest("Service", "model-server-nlb")["metadata"]["annotations"]
+    lb = "service.beta.kubernetes.io/aws-load-balancer"
+    for key in (f"{lb}-type", f"{lb}-internal"):
+        assert service["annotations"][key] == serving[key], key
+    assert service["annotations"][f"{lb}-ssl-cert"] == grafana["certificateArn"]
+    assert service["annotations"][f"{lb}-ssl-ports"] == service["portName"]
+    assert values["grafana.ini"]["server"]["root_url"] == "https://grafana.ml.example.com"
 
 
 def test_prod_keeps_more_history_on_redundant_prometheus(dev: Graph, prod: Graph) -> None:
