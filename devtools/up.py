@@ -25,6 +25,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = PROJECT_ROOT / ".cache" / "pulumi-state"
 OUTPUTS_FILE = PROJECT_ROOT / ".cache" / "up-outputs.json"
 APP_PORT = 8080
+# Where the Makefile installs its pinned uv ($(TOOLS)/bin). Pulumi.yaml's `toolchain: uv` makes
+# the language host run `uv` from PATH, so a machine without its own uv needs this one there.
+UV_BIN_DIR = PROJECT_ROOT / ".cache" / "tools" / "bin"
 
 
 class StepError(RuntimeError):
@@ -58,9 +61,9 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0
 
 def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> None:
     env = dict(os.environ)
-    if cli_bin_dir is not None:
-        # First on PATH for every step: pulumi, and the language host it starts from PATH.
-        env["PATH"] = os.pathsep.join(p for p in (str(cli_bin_dir), env.get("PATH")) if p)
+    # First on PATH for every step: pulumi, the language host it starts from PATH, and uv.
+    first = [str(cli_bin_dir)] if cli_bin_dir is not None else []
+    env["PATH"] = os.pathsep.join([*first, str(UV_BIN_DIR), *filter(None, [env.get("PATH")])])
     # A file backend under .cache/ (set per process, so the user's own `pulumi login` stays).
     env.setdefault("PULUMI_BACKEND_URL", STATE_DIR.as_uri())
     env.setdefault("PULUMI_CONFIG_PASSPHRASE", "")

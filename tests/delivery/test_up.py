@@ -55,6 +55,25 @@ def test_up_runs_the_cli_from_the_tool_cache(
     assert "select the stack failed (exit 3)" in capsys.readouterr().err
 
 
+def test_up_gives_pulumi_the_projects_uv(
+    monkeypatch: pytest.MonkeyPatch, tool_cache: Path, tmp_path: Path
+) -> None:
+    """Pulumi.yaml's `toolchain: uv` makes the language host run `uv` from PATH: the one the
+    Makefile installed must be there even where the machine has no uv of its own."""
+    seen = tmp_path / "uv-seen-by-pulumi.txt"
+    bin_dir = pulumi_cli.bin_dir(cache_dir=tool_cache)
+    bin_dir.mkdir(parents=True)
+    for name in pulumi_cli.REQUIRED_BINARIES:
+        (bin_dir / name).write_text(f"#!/bin/sh\ncommand -v uv > {seen}\nexit 3\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv(pulumi_cli.DOWNLOAD_URL_ENV, f"http://127.0.0.1:{free_port()}")
+
+    assert up.main(["--stack", "local"]) == 1
+
+    assert seen.read_text().strip() == str(up.UV_BIN_DIR / "uv"), "pulumi would find no uv"
+
+
 def test_up_refuses_cloud_stacks(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
