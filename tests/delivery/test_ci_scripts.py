@@ -133,6 +133,23 @@ def test_a_deployed_cluster_is_checked_before_pulumi_touches_it(runner: Runner) 
     assert "DEPLOY_RUNNER_LABELS" in result.stderr
 
 
+def test_prod_on_a_github_hosted_runner_stops_before_deploying_anything(runner: Runner) -> None:
+    """Prod's API endpoint is private: a runner outside the VPC would fail half-way through
+    the first `pulumi up`, so the job stops first and names the variable to set."""
+    step = _deploy_step("read the stack's repository")
+    result = runner.run(step["run"], STACK="prod", RUNNER_ENVIRONMENT="github-hosted")
+    assert result.returncode != 0
+    assert "EKS API endpoint is private" in result.stderr
+    assert "DEPLOY_RUNNER_LABELS" in result.stderr
+    assert not runner.calls("pulumi"), "nothing may be deployed from this runner"
+
+
+def test_prod_on_a_self_hosted_runner_goes_ahead(runner: Runner) -> None:
+    step = _deploy_step("read the stack's repository")
+    result = runner.run(step["run"], STACK="prod", RUNNER_ENVIRONMENT="self-hosted")
+    assert result.returncode == 0, result.stderr
+
+
 def test_preflight_names_the_role_missing_an_access_entry(runner: Runner) -> None:
     result = runner.script(
         "cluster-preflight.sh", "mlops-dev", "https://x.eks", FAKE_ACCESS_ENTRY="no"
