@@ -14,10 +14,14 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.errors import AppError, ConfigError, ModelNotFoundError
+from app.errors import AppError, ConfigError, InvalidRegistryEntryError, ModelNotFoundError
 from app.logs import configure_logging
 from app.settings import MODEL_NAME_PATTERN, Settings, load_settings
+
+if TYPE_CHECKING:
+    from app.registry import S3ModelRegistry
 
 log = logging.getLogger("app")
 DESCRIPTION = "Train, register, serve and retrain the model; manage its versions and data."
@@ -63,7 +67,7 @@ def _grid(text: str) -> tuple[object, ...]:
     return tuple(candidates)
 
 
-def _registry(settings: Settings):
+def _registry(settings: Settings) -> S3ModelRegistry:
     from app.aws import s3_client
     from app.registry import S3ModelRegistry
 
@@ -140,19 +144,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     registry = _registry(settings)
     alias = getattr(args, "alias", None) or settings.model_alias
     if args.models_command == "list":
-        current, _ = registry.find_alias(settings.model_alias)
-        rows = []
-        for version in registry.list_versions():
-            meta = registry.metadata(version)
-            rows.append(
-                {
-                    "version": version,
-                    "created_at": meta.created_at,
-                    meta.primary_metric: meta.metrics.get(meta.primary_metric),
-                    "alias": settings.model_alias if current and current.version == version else "",
-                }
-            )
-        _print(rows)
+        _print(_version_rows(registry, settings.model_alias))
     elif args.models_command == "show":
         version = args.version
         if version is None:
@@ -164,6 +156,40 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print(registry.rollback(alias).model_dump(mode="json"))
     return 0
+
+
+def _version_rows(registry: S3ModelRegistry, alias: str) -> list[dict[str, object]]:
+    """`models list`: every version, an invalid one marked with why, so one bad entry
+    never hides the others."""
+    try:
+        current, _ = registry.find_alias(alias)
+    except InvalidRegistryEntryError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        current = None
+    rows: list[dict[str, object]] = []
+    for entry in registry.entries():
+        aliased = alias if current is not None and current.version == entry.version else ""
+        meta = entry.metadata
+        if meta is None:
+            rows.append(
+                {
+                    "version": entry.version,
+                    "alias": aliased,
+                    "status": "invalid",
+                    "error": entry.problem,
+                }
+            )
+            continue
+        rows.append(
+            {
+                "version": entry.version,
+                "created_at": meta.created_at,
+                meta.primary_metric: meta.metrics.get(meta.primary_metric),
+                "alias": aliased,
+                "status": "valid",
+            }
+        )
+    return rows
 
 
 def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:

@@ -45,6 +45,12 @@ class ModelNotFoundError(AppError):
     code = "model_not_found"
 
 
+class AliasNotFoundError(ModelNotFoundError):
+    """The alias object does not exist (S3 404): nothing has been promoted to it yet."""
+
+    code = "alias_not_found"
+
+
 class PredictionNotFoundError(AppError):
     """Feedback names a prediction id the server does not remember."""
 
@@ -73,6 +79,21 @@ class PromotionRefusedError(AppError):
     code = "promotion_refused"
 
 
+class InvalidModelError(AppError):
+    """A version's content is unusable: non-finite metrics, or metadata that disagrees with
+    its ONNX graph. Refused at registration, promotion and load."""
+
+    status_code = 422
+    code = "invalid_model"
+
+
+class InvalidRegistryEntryError(AppError):
+    """A stored metadata or alias object is not valid JSON of its schema."""
+
+    status_code = 502
+    code = "invalid_registry_entry"
+
+
 class ArtifactIntegrityError(AppError):
     """An artifact's sha256 does not match its metadata; it is never loaded."""
 
@@ -87,8 +108,24 @@ class RegistryUnavailableError(AppError):
     code = "registry_unavailable"
 
 
+class RegistryAccessDeniedError(RegistryUnavailableError):
+    """S3 answered 403: the role lacks a permission (or the key is missing and the role may
+    not list the bucket, which makes S3 answer 403 instead of 404)."""
+
+    code = "access_denied"
+
+
 class ModelNotReadyError(AppError):
-    """No verified model is loaded yet."""
+    """No verified model is loaded yet.
+
+    `reason` replaces the code when the cause is known (e.g. `checksum_mismatch`), so a
+    probe's body says why the pod is not ready.
+    """
 
     status_code = 503
     code = "model_not_ready"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.code = reason

@@ -8,31 +8,46 @@ Layout (CONTRACTS.md):
 Every write is conditional, so concurrent writers never overwrite each other silently:
 versions with `If-None-Match: *` (create only), aliases with `If-Match: <etag>` (move only
 from the state we read). The loser gets VersionExistsError / AliasConflictError.
+
+Nothing unusable gets in, and nothing unusable stops the rest: a version is checked
+(`app.model_checks`) when it is registered and before an alias moves to it, and a stored object
+that does not parse raises InvalidRegistryEntryError naming its key, for that entry alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
 
+from app import model_checks, s3_objects
 from app.drift import FeatureReference
 from app.errors import (
     AliasConflictError,
+    AliasNotFoundError,
     ArtifactIntegrityError,
+    InvalidRegistryEntryError,
     ModelNotFoundError,
     PromotionRefusedError,
-    RegistryUnavailableError,
     VersionExistsError,
 )
+
+log = logging.getLogger(__name__)
 
 ARTIFACT = "model.onnx"
 METADATA = "metadata.json"
 ALIAS_HISTORY_LIMIT = 20
-REGISTER_ATTEMPTS = 5
+REGISTER_DEADLINE_SECONDS = 300.0
+"""How long `register` keeps trying for a free version number before giving up."""
+# Full-jitter exponential backoff between register attempts: base * 2**attempt, capped.
+_BACKOFF_BASE_SECONDS = 0.05
+_BACKOFF_CAP_SECONDS = 2.0
 
 
 class ModelMetadata(BaseModel):
@@ -60,156 +75,201 @@ class AliasRecord(BaseModel):
     updated_at: datetime
 
 
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+@dataclass(frozen=True)
+class VersionEntry:
+    """One completed version as `models list` shows it: its metadata, or why it has none."""
+
+    version: str
+    metadata: ModelMetadata | None
+    problem: str | None = None
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+_VERSION_FIX = (
+    "this version cannot be promoted or served; register a new one (`python -m app train`)"
+)
 
 
 class S3ModelRegistry:
     """Versions and aliases of one model in one bucket. Imports nothing from the web layer."""
 
-    def __init__(self, s3: Any, bucket: str, model_name: str) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        model_name: str,
+        register_deadline_seconds: float = REGISTER_DEADLINE_SECONDS,
+    ) -> None:
         self._s3 = s3
         self.bucket = bucket
         self.model_name = model_name
+        self.register_deadline_seconds = register_deadline_seconds
         self._prefix = f"models/{model_name}/"
+
+    def _url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _alias_key(self, alias: str) -> str:
+        return f"{self._prefix}aliases/{alias}.json"
 
     # -- reads -----------------------------------------------------------------------------
     def read_object(self, key: str) -> tuple[bytes, str]:
         """Bytes and ETag of any object in the bucket (also used for datasets)."""
-        try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=key)
-            return response["Body"].read(), response["ETag"]
-        except ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404") or _status(exc) == 404:
-                raise ModelNotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
-            raise RegistryUnavailableError(f"reading s3://{self.bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise RegistryUnavailableError(f"reading s3://{self.bucket}/{key}: {exc}") from exc
+        return s3_objects.read(self._s3, self.bucket, key)
 
     def list_versions(self) -> list[str]:
         """Completed versions (those with metadata.json), oldest first."""
         versions: list[str] = []
-        try:
-            pages = self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._prefix
-            )
-            for page in pages:
-                for obj in page.get("Contents", []):
-                    rest = obj["Key"][len(self._prefix) :]
-                    version, _, leaf = rest.partition("/")
-                    if leaf == METADATA and version.isdigit():
-                        versions.append(version)
-        except (ClientError, BotoCoreError) as exc:
-            raise RegistryUnavailableError(
-                f"listing s3://{self.bucket}/{self._prefix}: {exc}"
-            ) from exc
+        for key in s3_objects.list_names(self._s3, self.bucket, self._prefix):
+            version, _, leaf = key[len(self._prefix) :].partition("/")
+            if leaf == METADATA and version.isdigit():
+                versions.append(version)
         return sorted(versions, key=int)
 
+    def entries(self) -> list[VersionEntry]:
+        """Every completed version; an invalid one carries its problem instead of metadata,
+        so one bad version never hides the others."""
+        found: list[VersionEntry] = []
+        for version in self.list_versions():
+            try:
+                found.append(VersionEntry(version, self.metadata(version)))
+            except InvalidRegistryEntryError as exc:
+                found.append(VersionEntry(version, None, str(exc)))
+        return found
+
     def metadata(self, version: str) -> ModelMetadata:
+        """A version's metadata; InvalidRegistryEntryError naming the key when it is unusable."""
         if not version.isdigit():
             raise ModelNotFoundError(f"model version {version!r} is not a version number")
+        key = f"{self._prefix}{version}/{METADATA}"
         try:
-            raw, _ = self.read_object(f"{self._prefix}{version}/{METADATA}")
+            raw, _ = self.read_object(key)
         except ModelNotFoundError:
             raise ModelNotFoundError(
                 f"model {self.model_name!r} has no version {version!r}; "
                 "`python -m app models list` shows the versions"
             ) from None
-        return ModelMetadata.model_validate_json(raw)
+        meta = s3_objects.parse(
+            ModelMetadata, raw, self._url(key), "valid model metadata", _VERSION_FIX
+        )
+        problems = model_checks.metadata_problems(meta)
+        if meta.version != version:
+            problems.insert(0, f"version is {meta.version!r} but it is stored as {version!r}")
+        if problems:
+            raise InvalidRegistryEntryError(
+                f"{self._url(key)}: {'; '.join(problems)}; {_VERSION_FIX}"
+            )
+        return meta
 
     def artifact(self, version: str) -> tuple[bytes, ModelMetadata]:
         """The artifact and its metadata, after checking the artifact's sha256."""
         meta = self.metadata(version)
-        raw, _ = self.read_object(f"{self._prefix}{version}/{ARTIFACT}")
+        key = f"{self._prefix}{version}/{ARTIFACT}"
+        raw, _ = self.read_object(key)
         digest = hashlib.sha256(raw).hexdigest()
         if digest != meta.artifact_sha256:
             raise ArtifactIntegrityError(
-                f"{self.model_name} version {version}: artifact sha256 {digest} does not match "
-                f"metadata {meta.artifact_sha256}; refusing to load it"
+                f"{self._url(key)}: sha256 {digest} does not match metadata "
+                f"{meta.artifact_sha256}; refusing to load it; {_VERSION_FIX}"
             )
         return raw, meta
 
+    def verify(self, version: str) -> ModelMetadata:
+        """Metadata of `version` once its artifact matches its sha256 and its graph answers its
+        metadata: what an alias move checks first, whatever `force` says."""
+        raw, meta = self.artifact(version)
+        where = self._url(f"{self._prefix}{version}/{ARTIFACT}")
+        model_checks.open_session(raw, meta, where, "the alias was not moved; " + _VERSION_FIX)
+        return meta
+
     def alias(self, alias: str) -> tuple[AliasRecord, str]:
         """The alias record and its ETag (for a conditional move)."""
-        raw, etag = self.read_object(f"{self._prefix}aliases/{alias}.json")
-        return AliasRecord.model_validate_json(raw), etag
+        key = self._alias_key(alias)
+        try:
+            raw, etag = self.read_object(key)
+        except ModelNotFoundError:
+            raise AliasNotFoundError(
+                f"{self._url(key)} does not exist: no version of {self.model_name} has been "
+                f"promoted to alias {alias!r} yet; train and promote one with "
+                f"`python -m app train --promote` or `python -m app models promote VERSION`"
+            ) from None
+        fix = f"rewrite it with `python -m app models promote VERSION --alias {alias} --force`"
+        return s3_objects.parse(AliasRecord, raw, self._url(key), "a valid alias record", fix), etag
 
     def find_alias(self, alias: str) -> tuple[AliasRecord | None, str | None]:
         try:
             return self.alias(alias)
-        except ModelNotFoundError:
+        except AliasNotFoundError:
             return None, None
 
     # -- writes ----------------------------------------------------------------------------
-    def _put(self, key: str, body: bytes, condition: dict[str, str]) -> None:
-        try:
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, **condition)
-        except ClientError as exc:
-            if _status(exc) in (409, 412) or _code(exc) in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-            ):
-                raise
-            raise RegistryUnavailableError(f"writing s3://{self.bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise RegistryUnavailableError(f"writing s3://{self.bucket}/{key}: {exc}") from exc
-
-    def create_version(self, version: str, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
-        """Write one version; VersionExistsError when someone else created it first."""
+    def _prepare(self, artifact: bytes, meta: ModelMetadata, where: str) -> ModelMetadata:
+        """Metadata to store with `artifact`; InvalidModelError when either is unusable."""
         meta = meta.model_copy(
             update={
-                "version": version,
                 "model_name": self.model_name,
                 "artifact_sha256": hashlib.sha256(artifact).hexdigest(),
             }
         )
+        model_checks.open_session(artifact, meta, where, "nothing was registered")
+        return meta
+
+    def create_version(self, version: str, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
+        """Write one version; InvalidModelError when its content is unusable,
+        VersionExistsError when someone else created it first."""
+        prepared = self._prepare(artifact, meta, f"{self.model_name} version {version}")
+        return self._write_version(version, artifact, prepared)
+
+    def _write_version(self, version: str, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
+        meta = meta.model_copy(update={"version": version})
         base = f"{self._prefix}{version}/"
-        try:
-            # The artifact claims the version; metadata.json, written last, completes it.
-            self._put(base + ARTIFACT, artifact, {"IfNoneMatch": "*"})
-            self._put(
-                base + METADATA, meta.model_dump_json(indent=2).encode(), {"IfNoneMatch": "*"}
+        create_only = {"IfNoneMatch": "*"}
+        # The artifact claims the version; metadata.json, written last, completes it.
+        if not (
+            s3_objects.put(self._s3, self.bucket, base + ARTIFACT, artifact, create_only)
+            and s3_objects.put(
+                self._s3,
+                self.bucket,
+                base + METADATA,
+                meta.model_dump_json(indent=2).encode(),
+                create_only,
             )
-        except ClientError as exc:
+        ):
             raise VersionExistsError(
                 f"{self.model_name} version {version} already exists (created concurrently)"
-            ) from exc
+            )
         return meta
 
     def register(self, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
-        """Create the next version number, retrying past versions taken concurrently."""
-        for _ in range(REGISTER_ATTEMPTS):
-            existing = self._all_version_numbers()
-            version = str(max(existing, default=0) + 1)
+        """Create the next version number, checked first (InvalidModelError).
+
+        Of writers racing for one number exactly one wins; each loser waits a random delay
+        (full jitter, growing with its attempts, so the racers spread out instead of colliding
+        again in step), re-reads the highest number and tries the next, until the deadline.
+        """
+        prepared = self._prepare(artifact, meta, f"the new version of {self.model_name}")
+        deadline = time.monotonic() + self.register_deadline_seconds
+        lost = 0
+        while True:
+            version = str(max(self._all_version_numbers(), default=0) + 1)
             try:
-                return self.create_version(version, artifact, meta)
+                return self._write_version(version, artifact, prepared)
             except VersionExistsError:
-                continue
-        raise VersionExistsError(
-            f"could not claim a new version of {self.model_name} in {REGISTER_ATTEMPTS} attempts"
-        )
+                lost += 1
+            ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**lost)
+            delay = random.uniform(0, ceiling)  # noqa: S311 (spreads retries; not a secret)
+            if time.monotonic() + delay >= deadline:
+                raise VersionExistsError(
+                    f"could not claim a new version of {self.model_name} within "
+                    f"{self.register_deadline_seconds:g} s: {lost} numbers were taken by "
+                    "concurrent registrations; the model was not registered, train it again"
+                )
+            time.sleep(delay)
 
     def _all_version_numbers(self) -> list[int]:
         # Includes versions still being written (artifact without metadata yet).
-        numbers: list[int] = []
-        try:
-            pages = self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._prefix, Delimiter="/"
-            )
-            for page in pages:
-                for prefix in page.get("CommonPrefixes", []):
-                    name = prefix["Prefix"][len(self._prefix) :].rstrip("/")
-                    if name.isdigit():
-                        numbers.append(int(name))
-        except (ClientError, BotoCoreError) as exc:
-            raise RegistryUnavailableError(
-                f"listing s3://{self.bucket}/{self._prefix}: {exc}"
-            ) from exc
-        return numbers
+        folders = s3_objects.list_names(self._s3, self.bucket, self._prefix, folders=True)
+        names = (folder[len(self._prefix) :].rstrip("/") for folder in folders)
+        return [int(name) for name in names if name.isdigit()]
 
     def set_alias(self, alias: str, version: str, history: list[str], etag: str | None) -> None:
         record = AliasRecord(
@@ -219,48 +279,67 @@ class S3ModelRegistry:
             updated_at=datetime.now(UTC),
         )
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-        try:
-            self._put(
-                f"{self._prefix}aliases/{alias}.json",
-                record.model_dump_json(indent=2).encode(),
-                condition,
-            )
-        except ClientError as exc:
+        body = record.model_dump_json(indent=2).encode()
+        if not s3_objects.put(self._s3, self.bucket, self._alias_key(alias), body, condition):
             raise AliasConflictError(
                 f"alias {alias!r} of {self.model_name} changed while moving it; run again"
-            ) from exc
+            )
 
     def promote(self, version: str, alias: str = "production", force: bool = False) -> AliasRecord:
-        """Point `alias` at `version`; refused if its metric is worse than the current one's."""
-        candidate = self.metadata(version)
-        current, etag = self.find_alias(alias)
+        """Point `alias` at `version` once it is verified (checksum and graph, even with
+        `force`); refused if its metric is worse than the current one's, unless `force`:
+        force skips only that quality gate."""
+        candidate = self.verify(version)
+        current, etag = self._alias_to_move(alias, force)
         if current is not None and current.version == version:
             return current
         if current is not None and not force:
-            incumbent = self.metadata(current.version)
-            metric = candidate.primary_metric
-            new, old = (
-                candidate.metrics.get(metric, float("-inf")),
-                incumbent.metrics.get(metric, float("-inf")),
-            )
-            if new < old:
-                raise PromotionRefusedError(
-                    f"version {version} has {metric}={new:.4f}, worse than {alias} version "
-                    f"{current.version} ({old:.4f}); pass --force to promote it anyway"
-                )
+            self._quality_gate(candidate, current)
         history = [current.version, *current.history] if current else []
         self.set_alias(alias, version, history, etag)
         return self.alias(alias)[0]
 
+    def _alias_to_move(self, alias: str, force: bool) -> tuple[AliasRecord | None, str | None]:
+        """The record and ETag to move from; with `force`, an unreadable record is replaced
+        (its history is lost) instead of blocking every move of the alias."""
+        try:
+            return self.alias(alias)
+        except AliasNotFoundError:
+            return None, None
+        except InvalidRegistryEntryError as exc:
+            if not force:
+                raise
+            log.warning("replacing an unreadable alias record", extra={"error": str(exc)})
+            return None, self.read_object(self._alias_key(alias))[1]
+
+    def _quality_gate(self, candidate: ModelMetadata, current: AliasRecord) -> None:
+        try:
+            incumbent = self.metadata(current.version)
+        except (InvalidRegistryEntryError, ModelNotFoundError) as exc:
+            # An incumbent that cannot be read cannot be served either: a verified candidate
+            # is better than it, whatever its metric.
+            log.warning("the alias's version is unusable; replacing it", extra={"error": str(exc)})
+            return
+        metric = candidate.primary_metric
+        new, old = (
+            candidate.metrics.get(metric, float("-inf")),
+            incumbent.metrics.get(metric, float("-inf")),
+        )
+        if new < old:
+            raise PromotionRefusedError(
+                f"version {candidate.version} has {metric}={new:.4f}, worse than {current.alias} "
+                f"version {current.version} ({old:.4f}); pass --force to promote it anyway"
+            )
+
     def rollback(self, alias: str = "production") -> AliasRecord:
-        """Move `alias` back to the version it pointed at before."""
+        """Move `alias` back to the version it pointed at before, once that one is verified."""
         current, etag = self.alias(alias)
         if not current.history:
             raise ModelNotFoundError(
                 f"alias {alias!r} of {self.model_name} has no earlier version to roll back to"
             )
         previous, *rest = current.history
-        self.metadata(previous)
+        self.verify(previous)
         self.set_alias(alias, previous, rest, etag)
         return self.alias(alias)[0]
 
