@@ -40,6 +40,13 @@ MODEL_LOAD_FAILURES = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+MODEL_LOAD_ERROR = Gauge(
+    "mlops_model_load_error",
+    "1, labelled by reason, while the alias's version is not the one served (none promoted "
+    "yet, checksum mismatch, access denied, ...); no sample once it is.",
+    ["reason"],
+    registry=REGISTRY,
+)
 FEATURE_DRIFT_PSI = Gauge(
     "mlops_feature_drift_psi",
     "Population stability index of live inputs against the training reference.",

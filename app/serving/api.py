@@ -28,7 +28,6 @@ from app.errors import (
     AuthenticationError,
     InvalidInputError,
     ModelNotFoundError,
-    ModelNotReadyError,
 )
 from app.registry import S3ModelRegistry
 from app.serving.feedback import FeedbackTracker
@@ -43,6 +42,7 @@ from app.serving.schemas import (
     Prediction,
     PredictRequest,
     PredictResponse,
+    Readiness,
     Status,
 )
 from app.settings import Settings, get_settings
@@ -85,11 +85,10 @@ async def current_model(request: Request) -> LoadedModel:
 
 
 def _served(request: Request) -> LoadedModel:
-    # One read of the reference: a hot swap during the request cannot mix two models.
-    model = request.app.state.holder.current
-    if model is None:
-        raise ModelNotReadyError("no verified model is loaded yet; retry shortly")
-    return model
+    # One read of the reference (in `require`): a hot swap during the request cannot mix
+    # two models.
+    holder: ModelHolder = request.app.state.holder
+    return holder.require()
 
 
 Authorized = Depends(require_api_key)
@@ -200,10 +199,12 @@ def create_app(
     async def healthz() -> Status:
         return Status(status="ok")
 
-    @api.get("/readyz", responses={503: {"model": ErrorResponse}})
-    async def readyz(request: Request) -> Status:
-        model = _served(request)
-        return Status(status="ready", model_version=model.version)
+    # 200 also when no model has been promoted yet (a first deploy must become Available);
+    # 503 with the reason as the error code when the alias's version cannot be loaded.
+    @api.get("/readyz", response_model_exclude_none=True, responses={503: {"model": ErrorResponse}})
+    async def readyz(request: Request) -> Readiness:
+        holder: ModelHolder = request.app.state.holder
+        return holder.readiness()
 
     @api.get("/metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:

@@ -1,32 +1,47 @@
-"""The served model: loaded only after its sha256 checks out, swapped atomically on a new alias.
+"""The served model: loaded only after its sha256 and its graph check out, swapped atomically
+on a new alias.
 
 Requests read `holder.current` once and keep that object for the whole request, so a swap
 (one reference assignment) never drops or mixes an in-flight request.
+
+When the alias's version cannot be loaded, `holder.problem` says why (a reason code and a
+message) for `/readyz`, for prediction errors and for `mlops_model_load_error{reason}`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 import numpy as np
-import onnxruntime as ort
 
-from app import metrics
+from app import metrics, model_checks
 from app.drift import DriftMonitor
-from app.errors import AppError, ArtifactIntegrityError, ModelNotFoundError
+from app.errors import (
+    AliasNotFoundError,
+    AppError,
+    ArtifactIntegrityError,
+    ModelNotFoundError,
+    ModelNotReadyError,
+)
 from app.registry import ModelMetadata, S3ModelRegistry
+from app.serving.schemas import Readiness
 
 log = logging.getLogger(__name__)
+
+NO_MODEL_PROMOTED = "no_model_promoted"
+"""Reason when the alias object does not exist (S3 404): a first deploy, not a broken pod."""
 
 
 class LoadedModel:
     def __init__(self, artifact: bytes, meta: ModelMetadata, drift_window: int) -> None:
-        options = ort.SessionOptions()
-        # One thread per inference: requests are tiny, and the event loop is the parallelism.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(artifact, options, providers=["CPUExecutionProvider"])
+        self.session = model_checks.open_session(
+            artifact,
+            meta,
+            f"{meta.model_name} version {meta.version}",
+            "not loaded; promote a good version or roll back (`python -m app models rollback`)",
+        )
         self.meta = meta
         self.version = meta.version
         self.class_names = tuple(meta.class_names)
@@ -41,9 +56,17 @@ class LoadedModel:
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (rows, classes)."""
-        logits = np.asarray(self.session.run(["logits"], {"input": rows})[0])
+        logits = np.asarray(self.session.run([model_checks.OUTPUT], {model_checks.INPUT: rows})[0])
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """Why the alias's current version is not the one being served."""
+
+    reason: str
+    message: str
 
 
 class ModelHolder:
@@ -54,6 +77,7 @@ class ModelHolder:
         self.alias = alias
         self.drift_window = drift_window
         self.current: LoadedModel | None = None
+        self.problem: LoadProblem | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -62,16 +86,18 @@ class ModelHolder:
         try:
             record, _ = self.registry.alias(self.alias)
             if self.current is not None and self.current.version == record.version:
+                self._serving_the_alias()
                 return False
             artifact, meta = self.registry.artifact(record.version)
             loaded = LoadedModel(artifact, meta, self.drift_window)
         except AppError as exc:
             self._failed(_reason(exc), str(exc))
             return False
-        except Exception as exc:  # onnxruntime rejects an unreadable artifact with its own errors
-            self._failed("invalid_artifact", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a defect, not bad content: keep serving, say what happened
+            self._failed("load_error", f"{type(exc).__name__}: {exc}")
             return False
         previous, self.current = self.current, loaded
+        self._serving_the_alias()
         metrics.MODEL_INFO.clear()
         metrics.MODEL_INFO.labels(
             model_name=self.registry.model_name, model_version=meta.version
@@ -87,16 +113,58 @@ class ModelHolder:
         )
         return True
 
+    def require(self) -> LoadedModel:
+        """The served model, or ModelNotReadyError saying why there is none."""
+        model, problem = self.current, self.problem
+        if model is not None:
+            return model
+        if problem is None:
+            raise ModelNotReadyError("no verified model is loaded yet; retry shortly")
+        if problem.reason == NO_MODEL_PROMOTED:
+            raise ModelNotReadyError(
+                f"no model has been promoted to alias {self.alias!r} yet; train and promote "
+                "one: `python -m app train --promote` (or `python -m app models promote VERSION`)"
+            )
+        raise ModelNotReadyError(f"no model is loaded: {problem.message}")
+
+    def readiness(self) -> Readiness:
+        """`/readyz`: ready when a model is served or none has been promoted yet; otherwise
+        ModelNotReadyError whose code is the reason (a broken rollout never becomes ready)."""
+        model, problem = self.current, self.problem
+        if model is not None:
+            return Readiness(
+                status="ready",
+                model_version=model.version,
+                reason=problem.reason if problem else None,
+                message=f"{problem.message}; serving version {model.version}" if problem else None,
+            )
+        if problem is None:
+            raise ModelNotReadyError("no verified model is loaded yet; retry shortly")
+        if problem.reason == NO_MODEL_PROMOTED:
+            return Readiness(
+                status="no_model_promoted", reason=problem.reason, message=problem.message
+            )
+        raise ModelNotReadyError(problem.message, reason=problem.reason)
+
+    def _serving_the_alias(self) -> None:
+        self.problem = None
+        metrics.MODEL_LOAD_ERROR.clear()
+
     def _failed(self, reason: str, message: str) -> None:
+        if reason == NO_MODEL_PROMOTED:
+            message = f"no model promoted yet: {message}"
+        self.problem = LoadProblem(reason, message)
+        metrics.MODEL_LOAD_ERROR.clear()
+        metrics.MODEL_LOAD_ERROR.labels(reason=reason).set(1)
         metrics.MODEL_LOAD_FAILURES.labels(reason=reason).inc()
         metrics.MODEL_READY.set(1 if self.current is not None else 0)
-        log.error(
-            "model load failed; still serving the current model",
-            extra={
-                "reason": reason,
-                "error": message,
-                "serving_version": self.current.version if self.current else None,
-            },
+        serving = self.current.version if self.current else None
+        log.log(
+            logging.INFO if reason == NO_MODEL_PROMOTED else logging.ERROR,
+            "model load failed; still serving the current model"
+            if serving
+            else "model load failed; no model is served",
+            extra={"reason": reason, "error": message, "serving_version": serving},
         )
 
     def start_polling(self, interval: float) -> None:
@@ -114,6 +182,9 @@ class ModelHolder:
 
 
 def _reason(exc: AppError) -> str:
+    """The reason label: the error's code, with the names the dashboards already use."""
+    if isinstance(exc, AliasNotFoundError):
+        return NO_MODEL_PROMOTED
     if isinstance(exc, ArtifactIntegrityError):
         return "checksum_mismatch"
     if isinstance(exc, ModelNotFoundError):

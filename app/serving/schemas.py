@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -66,6 +66,18 @@ class FeedbackResponse(BaseModel):
 class Status(BaseModel):
     status: str
     model_version: str | None = None
+
+
+class Readiness(BaseModel):
+    """`/readyz` when it answers 200: a verified model is served, or none has been promoted
+    yet (a first deploy must become Available before anyone can promote a model)."""
+
+    status: Literal["ready", "no_model_promoted"]
+    model_version: str | None = None
+    reason: str | None = None
+    """Why the alias's version is not the one served, when it is not (e.g. checksum_mismatch
+    while an older model keeps serving)."""
+    message: str | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.dataset import packaged_dataset_bytes, parse_csv
-from app.errors import ModelNotFoundError
+from app.errors import AliasNotFoundError
 from app.registry import AliasRecord, ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
 from app.settings import Settings, get_settings
@@ -45,7 +45,7 @@ class MemoryRegistry(S3ModelRegistry):
 
     def alias(self, alias: str) -> tuple[AliasRecord, str]:
         if self.production is None:
-            raise ModelNotFoundError(f"alias {alias} not set")
+            raise AliasNotFoundError(f"alias {alias} not set")
         return AliasRecord(alias=alias, version=self.production, updated_at=datetime.now(UTC)), ""
 
     def artifact(self, version: str) -> tuple[bytes, ModelMetadata]:

@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import metrics
-from tests.app.conftest import MemoryRegistry
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 
@@ -149,23 +148,6 @@ def test_requests_are_counted_by_route_template(client: TestClient) -> None:
         "mlops_http_requests_total", {"route": "/v1/predict", "method": "POST", "status": "422"}
     )
     assert (after or 0) - (before or 0) == 1
-
-
-def test_not_ready_without_a_model(memory_registry: MemoryRegistry) -> None:
-    from app.serving.api import create_app
-    from app.settings import get_settings
-    from tests.app.conftest import API_KEY, make_settings
-
-    memory_registry.production = None
-    api = create_app(registry=memory_registry)
-    api.dependency_overrides[get_settings] = make_settings
-    with TestClient(api) as test_client:
-        assert test_client.get("/readyz").status_code == 503
-        response = test_client.post(
-            "/v1/predict", json={"features": SETOSA}, headers={"Authorization": f"Bearer {API_KEY}"}
-        )
-        assert response.status_code == 503
-        assert response.json()["error"]["code"] == "model_not_ready"
 
 
 def test_drift_gauges_appear_after_predictions(client: TestClient) -> None:

@@ -1,0 +1,119 @@
+"""S3 answers the registry cannot fix itself: a 403 names the permissions the role likely lacks,
+a missing bucket is a setting to fix (not an empty registry), and a registration that cannot
+claim a version number gives up at its deadline with a clear error.
+
+S3 is stubbed (botocore's Stubber): LocalStack does not enforce IAM, so it never answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from fastapi.testclient import TestClient
+
+from app.errors import RegistryAccessDeniedError, RegistryUnavailableError, VersionExistsError
+from app.registry import ModelMetadata, S3ModelRegistry
+from app.serving.api import create_app
+from app.settings import get_settings
+from tests.app.conftest import make_settings
+
+BUCKET = "models-bucket"
+ALIAS_KEY = "models/iris-classifier/aliases/production.json"
+
+
+@pytest.fixture
+def s3() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def _deny(stubber: Stubber, key: str) -> None:
+    stubber.add_client_error(
+        "get_object",
+        service_error_code="AccessDenied",
+        service_message="Access Denied",
+        http_status_code=403,
+        expected_params={"Bucket": BUCKET, "Key": key},
+    )
+
+
+def test_a_403_on_a_read_names_the_permissions_the_role_needs(
+    s3: tuple[Any, Stubber],
+) -> None:
+    client, stubber = s3
+    _deny(stubber, ALIAS_KEY)
+    registry = S3ModelRegistry(client, BUCKET, "iris-classifier")
+    with pytest.raises(RegistryAccessDeniedError) as raised:
+        registry.alias("production")
+    message = str(raised.value)
+    assert message.startswith(f"access denied reading s3://{BUCKET}/{ALIAS_KEY}: "), message
+    assert "s3:GetObject on the key and s3:ListBucket on the bucket" in message
+
+
+def test_a_pod_denied_its_alias_is_not_ready_and_says_access_denied(
+    s3: tuple[Any, Stubber],
+) -> None:
+    client, stubber = s3
+    _deny(stubber, ALIAS_KEY)
+    api = create_app(registry=S3ModelRegistry(client, BUCKET, "iris-classifier"))
+    api.dependency_overrides[get_settings] = make_settings
+    with TestClient(api) as test_client:
+        response = test_client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "access_denied"
+    assert "s3:ListBucket" in error["message"]
+
+
+def test_a_missing_bucket_is_not_mistaken_for_an_empty_registry(
+    s3: tuple[Any, Stubber],
+) -> None:
+    client, stubber = s3
+    stubber.add_client_error(
+        "get_object",
+        service_error_code="NoSuchBucket",
+        service_message="The specified bucket does not exist",
+        http_status_code=404,
+    )
+    api = create_app(registry=S3ModelRegistry(client, BUCKET, "iris-classifier"))
+    api.dependency_overrides[get_settings] = make_settings
+    with TestClient(api) as test_client:
+        response = test_client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "registry_unavailable"
+    assert "check MLOPS_BUCKET" in error["message"]
+
+
+def test_a_registration_that_keeps_losing_gives_up_at_its_deadline_naming_why(
+    s3: tuple[Any, Stubber], trained: tuple[bytes, ModelMetadata]
+) -> None:
+    client, stubber = s3
+    # Every number it reads as free is taken by the time it writes: a writer that never wins.
+    stubber.add_response("list_objects_v2", {"CommonPrefixes": [], "IsTruncated": False})
+    stubber.add_client_error(
+        "put_object", service_error_code="PreconditionFailed", http_status_code=412
+    )
+    registry = S3ModelRegistry(client, BUCKET, "iris-classifier", register_deadline_seconds=0)
+    with pytest.raises(VersionExistsError, match="could not claim a new version") as raised:
+        registry.register(*trained)
+    assert "the model was not registered" in str(raised.value)
+
+
+def test_a_403_on_a_write_names_put_permissions(
+    s3: tuple[Any, Stubber], trained: tuple[bytes, ModelMetadata]
+) -> None:
+    client, stubber = s3
+    stubber.add_response("list_objects_v2", {"CommonPrefixes": [], "IsTruncated": False})
+    stubber.add_client_error("put_object", service_error_code="AccessDenied", http_status_code=403)
+    registry = S3ModelRegistry(client, BUCKET, "iris-classifier")
+    with pytest.raises(RegistryUnavailableError, match="the role needs s3:PutObject"):
+        registry.register(*trained)
