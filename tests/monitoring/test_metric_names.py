@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ def app_metric_names() -> set[str]:
         for suffix in _SUFFIXES.get(family.type, ("",)):
             names.add(family.name + suffix)
     return names
+
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "CONTRACTS.md"
 
 
 def exporter_metric_names() -> set[str]:
@@ -70,4 +74,16 @@ def test_query_uses_only_known_metrics(where: str, expr: str) -> None:
     assert not unknown, (
         f"{where} queries {sorted(unknown)}, which neither app.metrics.REGISTRY nor "
         f"{Path(files.MONITORING_DIR, 'exporter-metrics.yaml')} knows"
+    )
+
+
+def test_contracts_lists_every_app_metric_and_no_other() -> None:
+    from app.metrics import REGISTRY
+
+    section = CONTRACTS.read_text(encoding="utf-8").split("## App metrics")[1].split("\n## ")[0]
+    documented = set(re.findall(r"`(mlops_[a-z_]+)", section))
+    exposed = {f.name + ("_total" if f.type == "counter" else "") for f in REGISTRY.collect()}
+    assert documented == exposed, (
+        f"{CONTRACTS.name} 'App metrics' lacks {sorted(exposed - documented)} and lists "
+        f"{sorted(documented - exposed)}, which app.metrics does not define"
     )
