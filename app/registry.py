@@ -189,8 +189,8 @@ class S3ModelRegistry:
         except ModelNotFoundError:
             raise AliasNotFoundError(
                 f"{self._url(key)} does not exist: no version of {self.model_name} has been "
-                f"promoted to alias {alias!r} yet; train and promote one with "
-                f"`python -m app train --promote` or `python -m app models promote VERSION`"
+                f"promoted to alias {alias!r} yet; promote one with "
+                f"`python -m app models promote VERSION --alias {alias}`"
             ) from None
         fix = f"rewrite it with `python -m app models promote VERSION --alias {alias} --force`"
         return s3_objects.parse(AliasRecord, raw, self._url(key), "a valid alias record", fix), etag
