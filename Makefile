@@ -93,7 +93,7 @@ clean: ## remove build output (keeps the venvs and LocalStack cache)
 	rm -rf build
 
 .PHONY: bench
-bench: venv ## load-test POST /v1/predict (uvicorn in a second process); figures in the README
+bench: venv ## load-test POST /v1/predict (the model server in a second process); figures in the README
 	$(PY) -m bench.loadgen
 
 .PHONY: bench-synth

@@ -1,4 +1,4 @@
-"""Load test of POST /v1/predict: a uvicorn server in a second process, 32 keep-alive clients.
+"""Load test of POST /v1/predict: the model server in a second process, 32 keep-alive clients.
 
     .venv/bin/python -m bench.loadgen [--rate R ...] [--requests 20000] [--seconds 20]
                                       [--open-seconds 10] [--concurrency 32]

@@ -1,4 +1,4 @@
-"""The API under uvicorn, serving a model from a local directory (`python -m app train --output`).
+"""The API under its production server, serving a model from a local directory (`train --output`).
 
 Benchmarks need no bucket: the registry's read side is replaced by the directory; everything
 else (auth, validation, metrics, drift, feedback) is the production code path.

@@ -1,7 +1,8 @@
-"""Pure ASGI middleware: request metrics and a request body size limit."""
+"""Pure ASGI middleware: request metrics and request body size and time limits."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import metrics
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 
 
 class MetricsMiddleware:
@@ -63,7 +65,12 @@ class MetricsMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 before the app parses a body larger than `app.state.max_body_bytes`."""
+    """Reads the body before the app does, within `app.state.max_body_bytes` (else 413) and
+    `app.state.body_timeout_seconds` (else 408), then replays it to the app.
+
+    The time bound matters because connections are capped (app.serving.server): without it,
+    a few clients sending their bodies a byte at a time would hold every connection slot.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,30 +80,23 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         # Set by the app's lifespan from settings; Starlette puts the app into the scope.
-        limit: int = getattr(scope["app"].state, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+        state = scope["app"].state
+        limit: int = getattr(state, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+        timeout: float = getattr(state, "body_timeout_seconds", DEFAULT_BODY_TIMEOUT_SECONDS)
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > limit:
-                await _reject(send, limit)
-                return
-            await self.app(scope, receive, send)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _reject(send, 413, "body_too_large", _too_large(limit))
             return
-        # No Content-Length (chunked): read up to the limit, then replay to the app.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await _reject(send, limit)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        try:
+            async with asyncio.timeout(timeout):
+                body = await _read_body(receive, limit)
+        except TimeoutError:
+            message = f"request body not received within {timeout:g} s; send it at once"
+            await _reject(send, 408, "body_timeout", message)
+            return
+        if body is None:
+            await _reject(send, 413, "body_too_large", _too_large(limit))
+            return
         sent = False
 
         async def replay() -> Message:
@@ -109,23 +109,39 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-async def _reject(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "body_too_large",
-                "message": f"request body is larger than {limit} bytes; send smaller batches",
-                "details": [],
-            }
-        }
-    ).encode()
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> str:
+    return f"request body is larger than {limit} bytes; send smaller batches"
+
+
+async def _reject(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                # The rest of the body may still be on its way: do not reuse the connection.
+                (b"connection", b"close"),
             ],
         }
     )

@@ -1,22 +1,111 @@
-"""How the API runs under uvicorn: the options `serve` and the benchmark share."""
+"""How the HTTP apps run: Granian, embedded in this process, with the limits below.
+
+The model server (`serve`, the benchmark) and the retrain trigger both run through `run`.
+The load balancer passes raw TCP through, so the pod itself must bound what one client can
+hold: Granian (hyper underneath) answers 431 to a request head over `max_head_bytes` and
+closes a connection whose head is not complete `header_timeout_seconds` after it became
+idle: a new connection that sends nothing, one that trickles a head (slowloris), and an idle
+keep-alive connection alike. uvicorn with httptools bounds none of these.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
+import uvloop
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server.embed import Server
 
-# uvloop and httptools are the C event loop and HTTP parser; with the access log off (the
-# metrics middleware counts every request) they roughly halve uvicorn's own per-request cost.
-# log_config=None keeps the app's JSON logging (app.logs) instead of uvicorn's formatter.
-UVICORN_OPTIONS: dict[str, Any] = {
-    "loop": "uvloop",
-    "http": "httptools",
-    "access_log": False,
-    "log_config": None,
-}
+log = logging.getLogger(__name__)
 
 
-def run(api: Any, host: str, port: int) -> None:
-    """Serve `api` on host:port in this process (one worker: see the README, The app: Benchmark)."""
-    uvicorn.run(api, host=host, port=port, **UVICORN_OPTIONS)
+class ServerError(Exception):
+    """The server stopped on its own, e.g. the app's lifespan startup failed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerLimits:
+    """What one client can hold on the server; README, The app: Security limits."""
+
+    max_head_bytes: int = 16 * 1024
+    """Request line plus headers; larger heads get 431. hyper's floor is 8 KiB."""
+    header_timeout_seconds: float = 5.0
+    """A head must be complete this long after the connection became idle (new or kept
+    alive), or the connection is closed. Also the keep-alive idle timeout."""
+    max_connections: int = 256
+    """Connections served at once; further ones wait in the listen backlog. With the body
+    limit this bounds request memory: 256 x 1 MB bodies at most."""
+    backlog: int = 1024
+    """Connections the kernel queues while all `max_connections` are busy."""
+
+    def __post_init__(self) -> None:
+        if self.max_head_bytes < 8192:
+            raise ValueError(
+                f"max_head_bytes={self.max_head_bytes} is below 8192, the least the HTTP/1 "
+                "parser accepts; use 8192 or more"
+            )
+        if not 0 < self.header_timeout_seconds <= 300:
+            raise ValueError(
+                f"header_timeout_seconds={self.header_timeout_seconds} must be in (0, 300]"
+            )
+        if self.max_connections < 1 or self.backlog < 1:
+            raise ValueError("max_connections and backlog must be at least 1")
+
+
+MODEL_SERVER_LIMITS = ServerLimits()
+# The trigger (192 Mi pod) only hears from Alertmanager: a few connections are plenty.
+TRIGGER_LIMITS = ServerLimits(max_connections=32, backlog=128)
+
+
+def _server(api: Any, host: str, port: int, limits: ServerLimits) -> Server:
+    return Server(
+        api,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        # HTTP/1.1 only: in `auto` mode the connection sniffs for an HTTP/2 preface first,
+        # and a connection that sends nothing at all is then never timed out.
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=limits.backlog,
+        backpressure=limits.max_connections,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=round(limits.header_timeout_seconds * 1000),
+            keep_alive=True,
+            max_buffer_size=limits.max_head_bytes,
+        ),
+        # Granian's records go to the root logger (app.logs' JSON handler); no access log:
+        # the metrics middleware counts every request.
+        log_dictconfig={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "loggers": {"_granian": {"handlers": [], "propagate": True}},
+        },
+        log_level=LogLevels(logging.getLevelName(logging.getLogger().level).lower()),
+        log_access=False,
+    )
+
+
+async def _serve(api: Any, host: str, port: int, limits: ServerLimits) -> None:
+    server = _server(api, host, port, limits)
+    loop = asyncio.get_running_loop()
+    # The embedded server leaves signals to its host; SIGTERM is how Kubernetes stops a pod.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stop)
+    await server.serve()
+    if server.interrupt_children:
+        raise ServerError(f"the server on {host}:{port} stopped on its own; see the log above")
+
+
+def run(api: Any, host: str, port: int, limits: ServerLimits = MODEL_SERVER_LIMITS) -> None:
+    """Serve the ASGI app `api` on host:port in this process until SIGTERM or SIGINT.
+
+    One worker, on uvloop: see the README, The app: Benchmark.
+    """
+    uvloop.run(_serve(api, host, port, limits))
