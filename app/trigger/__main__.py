@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
-import uvicorn
 from pydantic import ValidationError
 
+from app.logs import configure_logging
+from app.serving.server import TRIGGER_LIMITS, run
 from app.trigger.api import create_app
 from app.trigger.jobs import RetrainLauncher
 from app.trigger.kube import KubernetesApi
 from app.trigger.settings import TriggerSettings
+
+log = logging.getLogger("app.trigger")
 
 
 def main() -> int:
@@ -25,6 +29,7 @@ def main() -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_level)
     account = settings.service_account_dir
     ca_file = account / "ca.crt"
     api = KubernetesApi(
@@ -33,7 +38,11 @@ def main() -> int:
     launcher = RetrainLauncher(
         api, settings.namespace, settings.cronjob, settings.dedupe_window_seconds
     )
-    uvicorn.run(create_app(token, launcher), host=settings.host, port=settings.port)
+    log.info(
+        "retrain trigger starting",
+        extra={"namespace": settings.namespace, "cronjob": settings.cronjob},
+    )
+    run(create_app(token, launcher), settings.host, settings.port, TRIGGER_LIMITS)
     return 0
 
 

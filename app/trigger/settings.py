@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,8 @@ class TriggerSettings(BaseSettings):
     """Address to bind; the Deployment sets 0.0.0.0."""
     port: int = Field(default=8080, ge=1, le=65535)
     """Port to listen on."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Level of the JSON logs on stderr (each retrain decision is logged at INFO)."""
 
     def read_token(self) -> str:
         token = self.token_file.read_text(encoding="utf-8").strip()

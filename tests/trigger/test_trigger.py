@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.trigger.api import create_app
+from app.trigger.api import MAX_BODY_BYTES, create_app
 from app.trigger.jobs import RetrainLauncher
 from app.trigger.kube import KubernetesApi
 from tests.trigger.fake_kubernetes import CRONJOB, NAMESPACE, TEMPLATE_LABELS, TOKEN, FakeKubernetes
@@ -151,24 +152,74 @@ def test_malformed_payload_is_422(client: TestClient, kube: FakeKubernetes) -> N
     assert kube.jobs == {}
 
 
-def test_unreachable_api_is_502_naming_it(tmp_path: Path) -> None:
+def test_a_422_never_repeats_the_input(client: TestClient, kube: FakeKubernetes) -> None:
+    marker = "caller-data-" + "x" * 5000
+    body = {"version": "4", "status": marker, "alerts": [{"status": marker, "labels": {marker: 1}}]}
+    response = post(client, body)
+    assert response.status_code == 422
+    assert "caller-data" not in response.text, response.text[:300]
+    assert len(response.content) < 2000, "the error names where, not what"
+
+
+def test_invalid_json_is_422_without_the_input(client: TestClient) -> None:
+    response = client.post(
+        "/v1/alerts",
+        content=b'{"version": "caller-data-' + b"x" * 5000,
+        headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "caller-data" not in response.text
+
+
+def test_a_body_over_one_mib_is_413(client: TestClient, kube: FakeKubernetes) -> None:
+    huge = {**alert(), "padding": "x" * MAX_BODY_BYTES}
+    response = post(client, huge)
+    assert response.status_code == 413
+    assert kube.requests == []
+
+
+def test_a_chunked_body_over_one_mib_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+
+    response = client.post(
+        "/v1/alerts", content=chunks(), headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    )
+    assert response.status_code == 413
+
+
+def test_no_token_is_401_even_with_an_oversized_body(client: TestClient) -> None:
+    response = client.post("/v1/alerts", content=b"x" * (2 * MAX_BODY_BYTES))
+    assert response.status_code == 401, "the token is checked before the body"
+
+
+def test_unreachable_api_is_502_and_the_cause_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     api = KubernetesApi("http://127.0.0.1:9", token_file, None, timeout=2)
     client = TestClient(create_app(WEBHOOK_TOKEN, RetrainLauncher(api, NAMESPACE, CRONJOB, 600)))
-    response = post(client, alert())
+    with caplog.at_level(logging.ERROR, logger="app.trigger"):
+        response = post(client, alert())
     assert response.status_code == 502
-    assert "unreachable" in response.json()["detail"]
+    assert "127.0.0.1:9" not in response.text, "the API's address stays server-side"
+    assert "127.0.0.1:9 unreachable" in caplog.text
 
 
-def test_api_refusing_the_service_account_is_502(kube: FakeKubernetes, tmp_path: Path) -> None:
+def test_the_api_s_error_body_is_not_returned(
+    kube: FakeKubernetes, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("not-the-token")
     api = KubernetesApi(kube.url, token_file, None)
     client = TestClient(create_app(WEBHOOK_TOKEN, RetrainLauncher(api, NAMESPACE, CRONJOB, 600)))
-    response = post(client, alert())
+    with caplog.at_level(logging.ERROR, logger="app.trigger"):
+        response = post(client, alert())
     assert response.status_code == 502
-    assert "401" in response.json()["detail"]
+    assert "401" not in response.json()["detail"]
+    assert "Kubernetes API 401" in caplog.text
     assert kube.jobs == {}
 
 
