@@ -7,6 +7,10 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+# At DEBUG the AWS SDK logs every request it signs: access key id, session token and
+# signature included. These loggers stay at WARNING whatever MLOPS_LOG_LEVEL says.
+CREDENTIAL_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
+
 
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
@@ -19,8 +23,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # uvicorn installs its own plain-text handlers; route its records through ours.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+    for name in CREDENTIAL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
