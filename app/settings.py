@@ -10,13 +10,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.errors import ConfigError
 
 # S3 key segments: a model name ends up in object keys and metric labels.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# Memory of one remembered prediction (id, class, dict entry), measured as the server's RSS
+# growth per entry; pending predictions may take at most PENDING_MEMORY_SHARE of the pod's
+# memory limit (the model, drift windows and in-flight requests need the rest).
+PENDING_ENTRY_BYTES = 280
+PENDING_MEMORY_SHARE = 0.25
+MIB = 1024 * 1024
+
+
+def max_pending_predictions(memory_limit_mib: int) -> int:
+    """The most pending predictions a pod with this memory limit may remember."""
+    return int(memory_limit_mib * MIB * PENDING_MEMORY_SHARE) // PENDING_ENTRY_BYTES
 
 
 class Settings(BaseSettings):
@@ -46,12 +57,19 @@ class Settings(BaseSettings):
     """Most instances in one /v1/predict request."""
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=50_000_000)
     """Largest accepted request body; larger bodies get 413."""
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Time a client has to send the whole request body once its headers are in; else 408."""
     drift_window: int = Field(default=1000, ge=10, le=1_000_000)
     """Live inputs per feature kept for drift statistics (sliding window)."""
     feedback_window: int = Field(default=500, ge=1, le=1_000_000)
     """Labelled predictions in the rolling accuracy."""
-    pending_predictions: int = Field(default=100_000, ge=1, le=10_000_000)
-    """Predictions remembered for later feedback; the oldest are forgotten first."""
+    memory_limit_mib: int = Field(default=1024, ge=128, le=1_048_576)
+    """The pod's memory limit in MiB (default: the serving pod's 1Gi); bounds
+    `pending_predictions`."""
+    pending_predictions: int = Field(default=100_000, ge=1)
+    """Predictions remembered for later feedback; the oldest are forgotten first. At most
+    `max_pending_predictions(memory_limit_mib)`: 958,698 for 1Gi (280 B each, a quarter
+    of the limit)."""
     code_version: str = "unknown"
     """Code version recorded with each trained model (the image sets the git SHA)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -60,10 +78,30 @@ class Settings(BaseSettings):
     """Address the server binds; the image sets 0.0.0.0."""
     port: int = Field(default=8080, ge=1, le=65535)
     """Port the server listens on."""
+    docs_enabled: bool = False
+    """Serve Swagger UI at `/docs` (its scripts come from a public CDN): for local
+    development only. `/openapi.json` is always served."""
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Port training serves `/metrics` on (primary rank only); unset: no endpoint."""
     metrics_linger_seconds: float = Field(default=0.0, ge=0, le=3600)
     """How long training keeps `/metrics` up after it ends, so a scrape sees the final values."""
+
+    @field_validator("pending_predictions")
+    @classmethod
+    def _fits_in_memory(cls, value: int, info: ValidationInfo) -> int:
+        limit_mib = info.data.get("memory_limit_mib")
+        if limit_mib is None:  # memory_limit_mib itself was invalid; that error is reported
+            return value
+        most = max_pending_predictions(limit_mib)
+        if value > most:
+            raise ValueError(
+                f"{value} pending predictions take about {value * PENDING_ENTRY_BYTES / 1e6:,.0f}"
+                f" MB ({PENDING_ENTRY_BYTES} B each); with MLOPS_MEMORY_LIMIT_MIB={limit_mib} "
+                f"the most is {most} (a quarter of the memory limit); lower "
+                "MLOPS_PENDING_PREDICTIONS, or raise the pod's memory limit and "
+                "MLOPS_MEMORY_LIMIT_MIB with it"
+            )
+        return value
 
     def require_bucket(self) -> str:
         if not self.bucket:

@@ -15,6 +15,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -48,8 +49,9 @@ from app.serving.schemas import (
 from app.settings import Settings, get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+# 400: a body FastAPI cannot decode at all (e.g. not UTF-8); 422: JSON of the wrong shape.
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 503)
 }
 
 
@@ -117,6 +119,8 @@ def create_app(
         api.state.feedback = FeedbackTracker(config.pending_predictions, config.feedback_window)
         api.state.max_batch_size = config.max_batch_size
         api.state.max_body_bytes = config.max_body_bytes
+        api.state.body_timeout_seconds = config.body_timeout_seconds
+        api.state.docs_enabled = config.docs_enabled
         metrics.MODEL_READY.set(0)
         holder.refresh()
         holder.start_polling(config.poll_interval_seconds)
@@ -130,6 +134,10 @@ def create_app(
         version=app.__version__,
         description="Predictions from the model registry's production alias.",
         lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load their scripts from a public CDN; `/docs` below
+        # is served only where settings.docs_enabled allows it.
+        docs_url=None,
+        redoc_url=None,
     )
     api.add_middleware(MetricsMiddleware)
     api.add_middleware(BodyLimitMiddleware)
@@ -195,6 +203,12 @@ def create_app(
             prediction_id=body.prediction_id, correct=correct, live_accuracy=accuracy
         )
 
+    @api.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        if not request.app.state.docs_enabled:
+            raise StarletteHTTPException(404, "Not Found")
+        return get_swagger_ui_html(openapi_url=api.openapi_url or "", title=f"{api.title} docs")
+
     @api.get("/healthz")
     async def healthz() -> Status:
         return Status(status="ok")
@@ -240,4 +254,6 @@ def _install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http_error", str(exc.detail))
+        # exc.headers carries e.g. `Allow` on 405, which RFC 9110 requires.
+        headers = dict(exc.headers) if exc.headers else None
+        return _error(exc.status_code, "http_error", str(exc.detail), headers=headers)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from app.errors import ConfigError
-from app.settings import Settings, load_settings
+from app.settings import Settings, load_settings, max_pending_predictions
 
 
 def test_env_variables_fill_the_fields(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,3 +68,23 @@ def test_unreadable_key_file_names_the_path(tmp_path: Path) -> None:
 def test_api_keys_are_not_printed() -> None:
     settings = Settings.model_validate({"api_keys": "secret-key-0123456789abcdef"})
     assert "secret-key" not in repr(settings)
+
+
+def test_pending_predictions_beyond_the_memory_limit_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLOPS_PENDING_PREDICTIONS", "10000000")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert "MLOPS_PENDING_PREDICTIONS" in message
+    assert "the most is 958698" in message, "the bound for the default 1Gi pod"
+    assert "MLOPS_MEMORY_LIMIT_MIB" in message, "the fix names the other setting"
+
+
+def test_the_pending_bound_follows_the_memory_limit() -> None:
+    assert max_pending_predictions(2048) == 2 * max_pending_predictions(1024)
+    settings = Settings.model_validate({"memory_limit_mib": 4096, "pending_predictions": 3_000_000})
+    assert settings.pending_predictions == 3_000_000
+    with pytest.raises(ValidationError, match="pending_predictions"):
+        Settings.model_validate({"memory_limit_mib": 1024, "pending_predictions": 3_000_000})

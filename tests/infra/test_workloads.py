@@ -108,6 +108,16 @@ def test_deployment_env_names_are_exactly_app_settings(stack: Graph) -> None:
     assert str(settings.api_keys_file).startswith("/var/run/secrets/")
 
 
+def test_server_learns_its_memory_limit_from_its_own_container(stack: Graph) -> None:
+    (container,) = pod_spec(stack.manifest("Deployment", "model-server"))["containers"]
+    (env,) = [env for env in container["env"] if env["name"] == "MLOPS_MEMORY_LIMIT_MIB"]
+    assert env["valueFrom"]["resourceFieldRef"] == {
+        "containerName": container["name"],
+        "resource": "limits.memory",
+        "divisor": "1Mi",
+    }, "pending predictions are bounded by this limit"
+
+
 def test_trainer_env_names_are_app_settings(stack: Graph) -> None:
     (container,) = pod_spec(stack.manifest("CronJob", "retrain"))["containers"]
     app_names = {env["name"] for env in container["env"] if env["name"].startswith("MLOPS_")}

@@ -17,7 +17,7 @@ from infra.components.workloads.exposure import (
     load_balancer_service,
     serving_network_policy,
 )
-from infra.components.workloads.settings_env import env_name, settings_env
+from infra.components.workloads.settings_env import env_name, memory_limit_env, settings_env
 from infra.config.workloads import AppConfig
 
 NAME = "model-server"
@@ -144,17 +144,21 @@ class Serving(pulumi.ComponentResource):
         labels: dict[str, str],
     ) -> k8s.core.v1.PodSpecArgs:
         app = args.app
-        env = settings_env(
-            {
-                "bucket": args.bucket,
-                "aws_region": args.region,
-                "model_name": app.model_name,
-                "model_alias": app.model_alias,
-                "api_keys_file": f"{API_KEYS_DIR}/{API_KEYS_FILE}",
-                "host": "0.0.0.0",  # noqa: S104 - inside the pod; the NetworkPolicy admits clients
-                "port": str(common.APP_PORT),
-            }
-        )
+        env = [
+            *settings_env(
+                {
+                    "bucket": args.bucket,
+                    "aws_region": args.region,
+                    "model_name": app.model_name,
+                    "model_alias": app.model_alias,
+                    "api_keys_file": f"{API_KEYS_DIR}/{API_KEYS_FILE}",
+                    # Every address inside the pod; the NetworkPolicy admits the clients.
+                    "host": "0.0.0.0",  # noqa: S104
+                    "port": str(common.APP_PORT),
+                }
+            ),
+            memory_limit_env(NAME),
+        ]
         probe_port = "http"
         container = k8s.core.v1.ContainerArgs(
             name=NAME,

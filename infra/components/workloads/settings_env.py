@@ -34,3 +34,18 @@ def settings_env(
         k8s.core.v1.EnvVarArgs(name=env_name(field, settings), value=value)
         for field, value in sorted(values.items())
     ]
+
+
+def memory_limit_env(
+    container: str, settings: type[BaseSettings] = Settings
+) -> k8s.core.v1.EnvVarArgs:
+    """`MLOPS_MEMORY_LIMIT_MIB` from the container's own memory limit (downward API), so the
+    app's memory-derived bounds (e.g. pending predictions) follow the stack's resources."""
+    return k8s.core.v1.EnvVarArgs(
+        name=env_name("memory_limit_mib", settings),
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            resource_field_ref=k8s.core.v1.ResourceFieldSelectorArgs(
+                container_name=container, resource="limits.memory", divisor="1Mi"
+            )
+        ),
+    )
