@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
+import io
 import warnings
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -40,21 +39,26 @@ def build_classifier(
 
 
 def export_onnx(model: nn.Module, features: int) -> bytes:
-    """ONNX bytes with a dynamic batch axis: input `input` (N, features), output `logits`."""
+    """ONNX bytes with a dynamic batch axis: input `input` (N, features), output `logits`.
+
+    Exported into memory: a file, even in a temporary directory, outlives a killed run.
+    """
     model = model.cpu().eval()
+    buffer = io.BytesIO()
     # The TorchScript exporter (dynamo=False) needs only `onnx`, no onnxscript, and is exact
     # for a plain MLP; its deprecation warning is expected.
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.onnx"
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             model,
             (torch.zeros(1, features),),
-            path,
+            # The TorchScript exporter writes to file-like objects; only the annotation says
+            # str | PathLike.
+            buffer,  # pyright: ignore[reportArgumentType]
             dynamo=False,
             input_names=["input"],
             output_names=["logits"],
             dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
             opset_version=17,
         )
-        return path.read_bytes()
+    return buffer.getvalue()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,8 +102,24 @@ def register(
 def write_local(directory: Path, artifact: bytes, meta: ModelMetadata) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     meta = meta.model_copy(update={"artifact_sha256": hashlib.sha256(artifact).hexdigest()})
-    (directory / "model.onnx").write_bytes(artifact)
-    (directory / "metadata.json").write_text(meta.model_dump_json(indent=2), encoding="utf-8")
+    _write_atomically(directory / "model.onnx", artifact)
+    _write_atomically(directory / "metadata.json", meta.model_dump_json(indent=2).encode())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """`path` holds either its old content or all of `data`, never a part of it."""
+    with tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    ) as tmp:
+        try:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
+    os.replace(tmp.name, path)
 
 
 def train_to_artifact(
