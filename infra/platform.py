@@ -9,8 +9,9 @@ from __future__ import annotations
 import pulumi
 
 from infra.components.cluster_platform import declare_cluster_platform
+from infra.components.log_store import LogStore, LogStoreArgs
 from infra.components.model_store import ModelStore, ModelStoreArgs
-from infra.components.monitoring import Monitoring, monitoring_args
+from infra.components.monitoring import GrafanaLogs, Monitoring, monitoring_args
 from infra.components.network import Network, NetworkArgs
 from infra.components.workloads import WorkloadInputs, declare_workloads
 from infra.config import load_stack_config
@@ -24,6 +25,20 @@ def declare_platform() -> None:
     prefix = f"mlops-{config.environment}"
 
     net = config.network
+    # One KMS key for every log group of the stack; the container group the shipper fills.
+    log_store = (
+        LogStore(
+            prefix,
+            LogStoreArgs(
+                region=config.aws.region,
+                retention_days=config.logs.retention_days,
+                key_deletion_days=config.model_store.key_deletion_days,
+            ),
+            on_aws,
+        )
+        if config.cluster.enabled or net.flow_logs
+        else None
+    )
     network = Network(
         prefix,
         NetworkArgs(
@@ -34,6 +49,7 @@ def declare_platform() -> None:
             region=config.aws.region,
             flow_logs=net.flow_logs,
             flow_log_retention_days=net.flow_log_retention_days,
+            log_key_arn=log_store.key_arn if log_store else None,
         ),
         on_aws,
     )
@@ -59,12 +75,14 @@ def declare_platform() -> None:
     pulumi.export("modelKeyArn", store.key_arn)
     if store.repository_url is not None:
         pulumi.export("ecrRepositoryUrl", store.repository_url)
+    if log_store is not None:
+        pulumi.export("logKeyArn", log_store.key_arn)
 
     # EKS and everything on it; absent on the local stack (no EKS on LocalStack community).
     # Components that run on the cluster use `cluster.kubernetes_provider` and `roles`.
     platform = (
-        declare_cluster_platform(prefix, config, network, store, on_aws)
-        if config.cluster.enabled
+        declare_cluster_platform(prefix, config, network, store, log_store, on_aws)
+        if config.cluster.enabled and log_store is not None
         else None
     )
     if platform is not None:
@@ -75,6 +93,7 @@ def declare_platform() -> None:
         pulumi.export("servingRoleArn", roles.serving.role_arn)
         pulumi.export("trainingRoleArn", roles.training.role_arn)
         pulumi.export("gpuNodePoolName", platform.capacity.gpu_pool_name)
+        pulumi.export("containerLogGroup", platform.log_store.container_log_group.name)
         # What the serving pods load; the deploy job seeds a first model under these names.
         pulumi.export("modelName", config.app.model_name)
         pulumi.export("modelAlias", config.app.model_alias)
@@ -102,6 +121,11 @@ def declare_platform() -> None:
                     serving_namespace=workloads.namespaces.serving,
                     training_namespace=workloads.namespaces.training,
                     retrain_webhook_url=workloads.trigger.url,
+                    logs=GrafanaLogs(
+                        region=config.aws.region,
+                        log_group_name=platform.log_store.container_log_group.name,
+                        reader_role_arn=platform.logs.reader_role_arn,
+                    ),
                 ),
                 # Prometheus' volumes need the EBS CSI driver and the gp3 class; the charts need
                 # nodes and cluster DNS: all of it comes with the node pools and add-ons.

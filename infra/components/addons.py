@@ -53,12 +53,12 @@ class ClusterAddonsArgs:
     """The GPU pool attaches Elastic Fabric Adapters: install their device plugin."""
 
 
-def _values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
+def chart_values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
     values = cast(dict[str, Any], yaml.safe_load((VALUES / file).read_text()))
     return {**values, **extra}
 
 
-def _kube_system_release(
+def kube_system_release(
     resource_name: str,
     release: str,
     pinned_chart: tuple[str, str, str],
@@ -159,12 +159,12 @@ class ClusterAddons(pulumi.ComponentResource):
                 lambda cluster: policy_document(autoscaler_statements(cluster))
             ),
         )
-        _kube_system_release(
+        kube_system_release(
             f"{name}-cluster-autoscaler",
             "cluster-autoscaler",
             AUTOSCALER_CHART,
             pulumi.Output.all(args.cluster_name, autoscaler_role.role_arn).apply(
-                lambda pair: _values(
+                lambda pair: chart_values(
                     "cluster-autoscaler.yaml",
                     {
                         "awsRegion": args.region,
@@ -191,11 +191,11 @@ class ClusterAddons(pulumi.ComponentResource):
             chart_opts,
         )
 
-        _kube_system_release(
+        kube_system_release(
             f"{name}-nvidia-device-plugin",
             "nvidia-device-plugin",
             DEVICE_PLUGIN_CHART,
-            _values(
+            chart_values(
                 "nvidia-device-plugin.yaml",
                 {
                     "nodeSelector": scheduling.GPU_NODE_SELECTOR,
@@ -226,7 +226,7 @@ class ClusterAddons(pulumi.ComponentResource):
             chart_opts,
         )
         if args.efa:
-            _kube_system_release(
+            kube_system_release(
                 f"{name}-efa-device-plugin",
                 "aws-efa-k8s-device-plugin",
                 EFA_DEVICE_PLUGIN_CHART,

@@ -23,6 +23,8 @@ from infra.components.iam import (
     serving_statements,
     training_statements,
 )
+from infra.components.log_shipping import LogShipping, LogShippingArgs
+from infra.components.log_store import LogStore
 from infra.components.model_store import ModelStore
 from infra.components.network import Network
 from infra.config import PROJECT, StackConfig
@@ -43,6 +45,8 @@ class ClusterPlatform:
     capacity: Capacity
     addons: ClusterAddons
     roles: WorkloadRoles
+    log_store: LogStore
+    logs: LogShipping
 
 
 def _pool(pool: NodePoolConfig) -> PoolArgs:
@@ -60,6 +64,7 @@ def declare_cluster_platform(
     config: StackConfig,
     network: Network,
     store: ModelStore,
+    log_store: LogStore,
     opts: pulumi.ResourceOptions,
 ) -> ClusterPlatform:
     settings = config.cluster
@@ -75,6 +80,7 @@ def declare_cluster_platform(
             public_access_cidrs=settings.public_access_cidrs,
             control_plane_logging=settings.control_plane_logging,
             log_retention_days=settings.log_retention_days,
+            log_key_arn=log_store.key_arn,
             admin_role_arns=settings.admin_role_arns,
             deletion_protection=settings.deletion_protection,
         ),
@@ -146,4 +152,17 @@ def declare_cluster_platform(
             training_statements,
         ),
     )
-    return ClusterPlatform(cluster, capacity, addons, roles)
+    logs = LogShipping(
+        name,
+        LogShippingArgs(
+            region=config.aws.region,
+            log_group_name=log_store.container_log_group.name,
+            log_group_arn=log_store.container_log_group.arn,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            kubernetes_provider=cluster.kubernetes_provider,
+            depends_on=[capacity, addons],
+        ),
+        opts,
+    )
+    return ClusterPlatform(cluster, capacity, addons, roles, log_store, logs)

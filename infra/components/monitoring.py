@@ -50,6 +50,16 @@ RETRAIN_WEBHOOK_URL = f"http://retrain-trigger.{TRAINING_NAMESPACE}.svc:8080/v1/
 
 
 @dataclass(frozen=True, kw_only=True)
+class GrafanaLogs:
+    """The container logs Grafana shows beside the metrics (CloudWatch Logs Insights)."""
+
+    region: str
+    log_group_name: pulumi.Input[str]
+    reader_role_arn: pulumi.Input[str]
+    """IRSA role of Grafana's service account: may query that group only."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
     k8s_provider: pulumi.ProviderResource
     """Provider of the EKS cluster."""
@@ -85,6 +95,8 @@ class MonitoringArgs:
     """Where alerts go besides retraining. Default nowhere (UI only)."""
     grafana: GrafanaConfig = field(default_factory=GrafanaConfig)
     """How Grafana is reached. Default port-forward only."""
+    logs: GrafanaLogs | None = None
+    """The logs data source. Default none (no log panels can load)."""
     gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: dict(GPU_NODE_SELECTOR))
     """Where the DCGM exporter runs. Default the GPU pool."""
     gpu_tolerations: Sequence[Mapping[str, str]] = field(
@@ -144,7 +156,7 @@ class Monitoring(pulumi.ComponentResource):
                 version=STACK_CHART_VERSION,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=STACK_REPO),
                 namespace=args.namespace,
-                values=files.chart_values(STACK_CHART, _stack_values(args)),
+                values=_with_logs(files.chart_values(STACK_CHART, _stack_values(args)), args.logs),
                 # CRDs and the operator must be up before monitors and rules are applied.
                 timeout=900,
             ),
@@ -300,6 +312,18 @@ def _stack_values(args: MonitoringArgs) -> dict[str, Any]:
     return values
 
 
+def _with_logs(values: dict[str, Any], logs: GrafanaLogs | None) -> pulumi.Input[dict[str, Any]]:
+    """Grafana's CloudWatch data source (uid `cloudwatch`, which the dashboards' log panels
+    name) with the stack's log group as its default, and the role that may read it."""
+    if logs is None:
+        return values
+    return pulumi.Output.all(logs.log_group_name, logs.reader_role_arn).apply(
+        lambda pair: files.deep_merge(
+            values, {"grafana": files.grafana_logs_values(logs.region, *pair)}
+        )
+    )
+
+
 def monitoring_args(
     config: MonitoringConfig,
     secrets: StackSecrets,
@@ -309,6 +333,7 @@ def monitoring_args(
     serving_namespace: pulumi.Input[str] = SERVING_NAMESPACE,
     training_namespace: pulumi.Input[str] = TRAINING_NAMESPACE,
     retrain_webhook_url: pulumi.Input[str] = RETRAIN_WEBHOOK_URL,
+    logs: GrafanaLogs | None = None,
 ) -> MonitoringArgs:
     """The stack's `mlops-platform:monitoring` section and secrets as component args.
 
@@ -333,4 +358,5 @@ def monitoring_args(
         drift_minutes=config.drift_minutes,
         receivers=config.receivers,
         grafana=config.grafana,
+        logs=logs,
     )

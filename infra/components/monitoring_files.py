@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import yaml
 
+from infra.components.scheduling import GRAFANA_SERVICE_ACCOUNT, ROLE_ARN_ANNOTATION
 from infra.components.workloads.exposure import LB_ANNOTATION
 from infra.config.monitoring import GrafanaConfig, ReceiversConfig
 
@@ -160,6 +161,35 @@ def alertmanager_config(
         {"name": "null"},
     ]
     return config
+
+
+LOGS_DATASOURCE_UID = "cloudwatch"
+"""uid of Grafana's CloudWatch data source; the dashboards' log panels name it."""
+
+
+def grafana_logs_values(region: str, log_group_name: str, role_arn: str) -> dict[str, Any]:
+    """Grafana's service account with the log-reader role, and the CloudWatch data source."""
+    return {
+        "serviceAccount": {
+            "create": True,
+            "name": GRAFANA_SERVICE_ACCOUNT,
+            "annotations": {ROLE_ARN_ANNOTATION: role_arn},
+        },
+        "additionalDataSources": [
+            {
+                "name": "CloudWatch Logs",
+                "uid": LOGS_DATASOURCE_UID,
+                "type": "cloudwatch",
+                "access": "proxy",
+                # `default`: the SDK's chain, i.e. the IRSA web identity token of the pod.
+                "jsonData": {
+                    "authType": "default",
+                    "defaultRegion": region,
+                    "logGroups": [{"name": log_group_name}],
+                },
+            }
+        ],
+    }
 
 
 def grafana_load_balancer_values(grafana: GrafanaConfig) -> dict[str, Any]:

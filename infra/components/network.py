@@ -34,6 +34,8 @@ class NetworkArgs:
     """Send VPC flow logs to CloudWatch Logs. Default on."""
     flow_log_retention_days: int = 90
     """Days CloudWatch keeps the flow logs. Default 90."""
+    log_key_arn: pulumi.Input[str] | None = None
+    """KMS key of the flow-log group (the stack's LogStore key). Default AWS-owned encryption."""
     extra_tags: dict[str, str] = field(default_factory=dict[str, str])
     """Tags on every subnet besides the provider's default tags. Default none."""
 
@@ -182,7 +184,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         if args.flow_logs:
-            self._flow_logs(name, vpc, args.flow_log_retention_days)
+            self._flow_logs(name, vpc, args.flow_log_retention_days, args.log_key_arn)
 
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*(s.id for s in public_subnets))
@@ -196,12 +198,19 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int) -> None:
+    def _flow_logs(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        retention_days: int,
+        key_arn: pulumi.Input[str] | None,
+    ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=f"/mlops-platform/{name}/vpc-flow-logs",
             retention_in_days=retention_days,
+            kms_key_id=key_arn,
             opts=child,
         )
         account_id = aws.get_caller_identity_output(

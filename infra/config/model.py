@@ -10,6 +10,7 @@ from infra.config.aws import AwsProviderConfig
 from infra.config.base import ConfigModel, Environment
 from infra.config.capacity import CapacityConfig
 from infra.config.cluster import ClusterConfig
+from infra.config.logs import LogsConfig
 from infra.config.monitoring import MonitoringConfig
 from infra.config.network import NetworkConfig
 from infra.config.storage import ModelStoreConfig
@@ -39,6 +40,8 @@ class StackConfig(ConfigModel):
     """The model-serving app and its training jobs on the cluster."""
     monitoring: MonitoringConfig = MonitoringConfig()
     """Prometheus, Alertmanager and Grafana."""
+    logs: LogsConfig = LogsConfig()
+    """Container logs shipped to CloudWatch Logs (with the cluster)."""
 
     @field_validator("owner", "cost_center")
     @classmethod
@@ -55,6 +58,19 @@ class StackConfig(ConfigModel):
             raise ValueError(
                 "monitoring.enabled=true needs cluster.enabled=true (monitoring runs on EKS); "
                 "set monitoring.enabled to false or enable the cluster"
+            )
+        exposure = self.app.exposure
+        if (
+            self.environment == "prod"
+            and self.cluster.enabled
+            and exposure.mode == "internal"
+            and exposure.certificate_arn is None
+            and not exposure.allow_plain_http
+        ):
+            raise ValueError(
+                "app.exposure: mode=internal without certificateArn serves plain HTTP in prod, "
+                "so API keys cross the VPC in clear; set app.exposure.certificateArn to an ACM "
+                "certificate, or allowPlainHttp: true with a WARNING: comment saying why"
             )
         if self.cluster.enabled and not self.model_store.image_repository:
             raise ValueError(

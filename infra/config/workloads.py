@@ -99,6 +99,9 @@ class ExposureConfig(ConfigModel):
     """ACM certificate the public NLB terminates TLS with; required when mode is public."""
     source_cidrs: list[str] = Field(default_factory=list)
     """Client ranges admitted by the load balancer; empty means the VPC (internal) only."""
+    allow_plain_http: bool = False
+    """Accept an internal load balancer without TLS in prod (bearer keys in clear inside the
+    VPC). Default off: prod needs certificateArn."""
 
     @field_validator("certificate_arn")
     @classmethod
@@ -123,6 +126,11 @@ class ExposureConfig(ConfigModel):
             raise ValueError(
                 "mode=clusterIp has no load balancer, so certificateArn and sourceCidrs would "
                 "be ignored; remove them or use mode internal or public"
+            )
+        if self.allow_plain_http and (self.mode != "internal" or self.certificate_arn):
+            raise ValueError(
+                "allowPlainHttp applies to an internal load balancer without certificateArn "
+                "only; remove it"
             )
         if self.mode == "public" and self.certificate_arn is None:
             raise ValueError(

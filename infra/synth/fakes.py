@@ -96,6 +96,12 @@ def _eks_node_group(name: str, inputs: dict[str, Any], region: str) -> dict[str,
     return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]}
 
 
+def _log_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # The provider strips the API's trailing `:*` from a log group's ARN.
+    group = inputs.get("name", name)
+    return {"arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}", "name": group}
+
+
 def _launch_template(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     return {"latestVersion": 1}
 
@@ -116,6 +122,7 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:ec2/instance:Instance": _ec2_instance,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
 }
 
 

@@ -164,6 +164,26 @@ def cron_job(*containers: dict[str, Any]) -> Resource:
     )
 
 
+def log_group(**inputs: Any) -> Resource:
+    base = {"name": "/mlops-platform/x/containers", "retentionInDays": 90, "kmsKeyId": "key-arn"}
+    return make("aws:cloudwatch/logGroup:LogGroup", "containers", {**base, **inputs})
+
+
+def load_balancer(annotations: dict[str, str]) -> Resource:
+    lb = "service.beta.kubernetes.io/aws-load-balancer"
+    return make(
+        "kubernetes:core/v1:Service",
+        "model-server-nlb",
+        {
+            "metadata": {
+                "name": "model-server-nlb",
+                "annotations": {f"{lb}-type": "nlb", **annotations},
+            },
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+        },
+    )
+
+
 def sg(port: int, cidr: str = "0.0.0.0/0") -> Resource:
     return make(
         "aws:ec2/securityGroup:SecurityGroup",
@@ -287,5 +307,16 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "required-tags": (
         [make("aws:kms/key:Key", "key", {"enableKeyRotation": True, "tags": {"owner": ""}})],
         [make("aws:kms/key:Key", "key", {"enableKeyRotation": True})],
+    ),
+    "log-group-retention-kms": (
+        [log_group(retentionInDays=None), log_group(kmsKeyId=None)],
+        [log_group()],
+    ),
+    "prod-load-balancer-tls": (
+        [load_balancer({})],
+        [
+            load_balancer({"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn"}),
+            load_balancer({"mlops-platform/plain-http-accepted": "true"}),
+        ],
     ),
 }

@@ -40,6 +40,8 @@ def test_dev_components_view_has_one_box_per_component_and_no_resource_nodes(
             "Training",
             "RetrainTrigger",
             "Monitoring",
+            "LogStore",
+            "LogShipping",
         ]
     ), titles
     node_ids = set(re.findall(r"^\s*(\w+) \[", dot, re.MULTILINE)) - {"node", "edge"}

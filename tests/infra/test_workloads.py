@@ -200,8 +200,8 @@ def test_network_policies_admit_only_clients_and_prometheus(stack: Graph) -> Non
 
 
 def test_load_balancer_is_internal_by_default(prod: Graph) -> None:
-    # Prod does not set app.exposure: this is the default.
-    assert "exposure" not in app_config("prod")
+    # Prod sets only the certificate: internal is the default mode.
+    assert set(app_config("prod")["exposure"]) == {"certificateArn"}
     service = prod.manifest("Service", "model-server-nlb")
     annotations = service["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"

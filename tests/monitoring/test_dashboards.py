@@ -11,9 +11,9 @@ import pytest
 from infra.components import monitoring_files as files
 
 EXPECTED_PANELS = {
-    "serving.json": ["Requests per second", "p50 / p99", "Error rate", "Model version"],
+    "serving.json": ["Requests per second", "p50 / p99", "Error rate", "Model version", "Logs"],
     "model-quality.json": ["drift (PSI)", "Prediction distribution", "Live accuracy"],
-    "gpu-training.json": ["GPU utilisation", "GPU memory", "GPU power", "job duration"],
+    "gpu-training.json": ["GPU utilisation", "GPU memory", "GPU power", "job duration", "Logs"],
     "platform-cost.json": ["GPU node-hours", "Nodes by pool"],
 }
 
@@ -32,7 +32,10 @@ def test_every_panel_has_a_query(path: Path) -> None:
     board = _board(path)
     assert board["panels"], f"{path.name} has no panels"
     for panel in board["panels"]:
-        exprs = [t.get("expr", "").strip() for t in panel.get("targets", [])]
+        # PromQL in `expr`; CloudWatch Logs Insights in `expression`.
+        exprs = [
+            (t.get("expr") or t.get("expression") or "").strip() for t in panel.get("targets", [])
+        ]
         assert exprs and all(exprs), f"{path.name}: panel {panel.get('title')!r} has no query"
 
 
@@ -50,3 +53,16 @@ def test_dashboard_has_its_promised_panels(name: str, titles: list[str]) -> None
     present = [panel["title"] for panel in _board(files.DASHBOARDS_DIR / name)["panels"]]
     for title in titles:
         assert any(title in p for p in present), f"{name}: no panel about {title!r}: {present}"
+
+
+@pytest.mark.parametrize("path", files.dashboard_files(), ids=lambda p: p.name)
+def test_log_panels_query_the_data_source_the_stack_provisions(path: Path) -> None:
+    """A log panel loads only from the CloudWatch data source Grafana is given (its uid), and
+    reads the workload's namespace from the stack's container log group."""
+    for panel in _board(path)["panels"]:
+        if panel["type"] != "logs":
+            continue
+        assert panel["datasource"]["uid"] == files.LOGS_DATASOURCE_UID, panel["title"]
+        for target in panel["targets"]:
+            assert target["queryMode"] == "Logs", panel["title"]
+            assert "kubernetes.namespace_name" in target["expression"], panel["title"]

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from infra.components.workloads.serving import ServingArgs
 
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer"
+PLAIN_HTTP_ACCEPTED = "mlops-platform/plain-http-accepted"
+"""On a load balancer without TLS whose stack file accepts that (app.exposure.allowPlainHttp),
+so a reviewer and the guardrails see the decision on the resource itself."""
 ANYWHERE = "0.0.0.0/0"
 
 
@@ -55,6 +58,8 @@ def load_balancer_service(
         annotations[f"{LB_ANNOTATION}-ssl-cert"] = exposure.certificate_arn
         annotations[f"{LB_ANNOTATION}-ssl-ports"] = "https"
         port = 443
+    elif exposure.allow_plain_http:
+        annotations[PLAIN_HTTP_ACCEPTED] = "true"
     return k8s.core.v1.Service(
         f"{name}-nlb",
         metadata=common.metadata(

@@ -1,6 +1,15 @@
 """The guardrail rules: one set of functions, run offline by `check` and by the policy pack."""
 
-from infra.guardrails.rules import cluster, compute, iam, kubernetes, registry, storage, tags
+from infra.guardrails.rules import (
+    cluster,
+    compute,
+    iam,
+    kubernetes,
+    logs,
+    registry,
+    storage,
+    tags,
+)
 from infra.guardrails.rules.base import Finding, Resource, Rule, Severity, StackView
 
 RULES: tuple[Rule, ...] = (
@@ -10,6 +19,7 @@ RULES: tuple[Rule, ...] = (
     *iam.RULES,
     *registry.RULES,
     *kubernetes.RULES,
+    *logs.RULES,
     *tags.RULES,
 )
 
