@@ -12,6 +12,17 @@ from infra.verify.report import Mismatch, VerifyError
 HTTP_TIMEOUT_S = 5.0
 # One iris flower: the smallest request the platform's default model answers.
 DEFAULT_PREDICT_BODY = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+# `/readyz` status of a healthy server before the first model is promoted (app.serving.schemas
+# Readiness): a first deploy, whose first training is still running, is not a failed deploy.
+NO_MODEL_PROMOTED = "no_model_promoted"
+
+
+def _readiness_status(text: str) -> str | None:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    return str(body.get("status")) if isinstance(body, dict) else None
 
 
 def _request(url: str, body: Any = None, api_key: str | None = None) -> tuple[int, str]:
@@ -39,6 +50,9 @@ def check_app(base_url: str, api_key: str, body: Any = DEFAULT_PREDICT_BODY) -> 
     status, text = _request(f"{base}/readyz")
     if status != 200:
         problems.append(Mismatch(f"app {base}", "GET /readyz", "200", f"{status} {text[:200]}"))
+    elif _readiness_status(text) == NO_MODEL_PROMOTED:
+        # Nothing to predict with yet; the predictions are checked on the next deploy.
+        return problems
     status, text = _request(f"{base}/v1/predict", body, api_key)
     if status != 200:
         problems.append(
