@@ -104,3 +104,12 @@ def test_alert_has_severity_summary_value_and_runbook(rule: dict[str, Any]) -> N
 def test_alert_has_a_runbook_section_in_the_docs(rule: dict[str, Any]) -> None:
     headings = re.findall(r"^#+\s+(\S+)\s*$", DOCS.read_text(), re.M)
     assert str(rule["alert"]) in headings, f"docs/monitoring.md has no section {rule['alert']}"
+
+
+def test_model_not_ready_spares_exactly_the_apps_empty_registry_reason() -> None:
+    """The rule's label value must be the one the app sets while nothing is promoted yet, or
+    every fresh stack pages someone while its first model trains."""
+    from app.serving.model import NO_MODEL_PROMOTED
+
+    (rule,) = [r for r in _alerts() if r["alert"] == "ModelNotReady"]
+    assert f'mlops_model_load_error{{reason="{NO_MODEL_PROMOTED}"}}' in str(rule["expr"])
