@@ -52,11 +52,11 @@ localstack-stop: venv ## stop the embedded AWS started by `make localstack`
 
 .PHONY: synth
 synth: venv ## synthesize STACK offline into OUT (default build/synth/STACK)
-	$(PY) -m infra synth --stack $(STACK) --out $(OUT)
+	$(PY) -m infra_tools synth --stack $(STACK) --out $(OUT)
 
 .PHONY: preview
 preview: venv ## summarize what STACK declares, offline
-	$(PY) -m infra preview --stack $(STACK)
+	$(PY) -m infra_tools preview --stack $(STACK)
 
 .PHONY: pulumi-cli
 pulumi-cli: venv ## install the pinned Pulumi CLI into .cache/tools unless `pulumi` is on PATH
@@ -76,7 +76,7 @@ lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff format --check .
 
 .PHONY: typecheck
-typecheck: venv ## pyright (strict on infra/)
+typecheck: venv ## pyright (strict on infra/ and infra_tools/)
 	$(VENV)/bin/pyright
 
 .PHONY: pytest
@@ -97,7 +97,7 @@ bench: venv ## load-test POST /v1/predict (the model server in a second process)
 	$(PY) -m bench.loadgen
 
 .PHONY: bench-synth
-bench-synth: venv ## time `python -m infra synth` per stack (cold processes); figures in the README
+bench-synth: venv ## time `python -m infra_tools synth` per stack (cold processes); figures in the README
 	$(PY) -m bench.synth
 
 .PHONY: docs

@@ -1,4 +1,4 @@
-"""Benchmark: wall time of `python -m infra synth` per stack, each run a cold process.
+"""Benchmark: wall time of `python -m infra_tools synth` per stack, each run a cold process.
 
 Run with `python -m bench.synth [--runs N]`; the figures go into the README. Cold processes
 include the interpreter start and the SDK imports, which is what a user waits for.
@@ -21,7 +21,7 @@ STACKS = ("dev", "prod", "local")
 def time_synth(stack: str, out: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "infra", "synth", "--stack", stack, "--out", str(out)],
+        [sys.executable, "-m", "infra_tools", "synth", "--stack", stack, "--out", str(out)],
         cwd=PROJECT_ROOT,
         check=True,
         capture_output=True,

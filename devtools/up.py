@@ -102,7 +102,16 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> No
         url = f"http://127.0.0.1:{APP_PORT}"
         _wait_ready(url, server)
         print(f"    ready in {time.perf_counter() - started:.1f}s", flush=True)
-        verify = [python, "-m", "infra", "verify", "--stack", stack, "--outputs", str(OUTPUTS_FILE)]
+        verify = [
+            python,
+            "-m",
+            "infra_tools",
+            "verify",
+            "--stack",
+            stack,
+            "--outputs",
+            str(OUTPUTS_FILE),
+        ]
         step("verify", [*verify, "--app-url", url, "--api-key-env", "MLOPS_UP_API_KEY"], app_env)
     finally:
         server.terminate()

@@ -1,4 +1,8 @@
-"""Entry point of both `pulumi up` (Pulumi.yaml `main: infra/`) and `python -m infra <command>`."""
+"""The Pulumi program's entry (Pulumi.yaml `main: infra/`): declare the platform.
+
+The offline tools that read this program (synth, check, cost, verify, ...) are a separate
+package: `python -m infra_tools <command>`.
+"""
 
 import sys
 from pathlib import Path
@@ -9,11 +13,12 @@ if not __package__:
 
 from pulumi.runtime.settings import get_monitor
 
-from infra.cli import main
 from infra.platform import declare_platform
 
-if get_monitor() is not None:
-    # Started by the Pulumi engine: declare the stack's resources.
-    declare_platform()
-else:
-    sys.exit(main())
+if get_monitor() is None:
+    # Without the engine the program would fail on missing stack config, which misleads.
+    sys.exit(
+        "infra/ is the Pulumi program and runs under the Pulumi CLI (`pulumi up`); "
+        "the offline tools are `python -m infra_tools <command>`"
+    )
+declare_platform()

@@ -1,7 +1,7 @@
-# Guardrails: graphviz for `python -m infra diagram`, checkov in its own virtualenv (it pins a
+# Guardrails: graphviz for `python -m infra_tools diagram`, checkov in its own virtualenv (it pins a
 # `packaging` that conflicts with pulumi's), both needed by the test suite.
 CHECKOV_VENV := .cache/checkov
-CHECKOV_REQUIREMENTS := infra/guardrails/checkov-requirements.txt
+CHECKOV_REQUIREMENTS := infra_tools/guardrails/checkov-requirements.txt
 TEST_TOOLS += graphviz $(CHECKOV_VENV)/.installed
 
 .PHONY: graphviz
@@ -24,12 +24,12 @@ checkov: $(CHECKOV_VENV)/.installed ## install checkov (pinned) into its own vir
 
 .PHONY: check
 check: venv ## run the guardrail rules over STACK (exit 1 on a mandatory violation)
-	$(PY) -m infra check --stack $(STACK)
+	$(PY) -m infra_tools check --stack $(STACK)
 
 .PHONY: cost
 cost: venv ## estimate STACK's monthly cost, idle and busy
-	$(PY) -m infra cost --stack $(STACK)
+	$(PY) -m infra_tools cost --stack $(STACK)
 
 .PHONY: diagram
 diagram: venv graphviz ## draw docs/architecture-dev.svg from the dev stack
-	$(PY) -m infra diagram --stack dev --out docs/architecture-dev.svg
+	$(PY) -m infra_tools diagram --stack dev --out docs/architecture-dev.svg

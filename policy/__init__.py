@@ -1,1 +1,1 @@
-"""The Pulumi policy pack wrapping infra.guardrails.rules (see __main__.py)."""
+"""The Pulumi policy pack wrapping infra_tools.guardrails.rules (see __main__.py)."""

@@ -14,7 +14,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra.guardrails.rules import RULES, Resource, Rule, StackView
+from infra_tools.guardrails.rules import RULES, Resource, Rule, StackView
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
 

@@ -7,8 +7,8 @@ import json
 import secrets
 from typing import Any
 
-from infra.verify import Declared
-from infra.verify.declared import (
+from infra_tools.verify import Declared
+from infra_tools.verify.declared import (
     BUCKET,
     BUCKET_POLICY,
     ENCRYPTION,

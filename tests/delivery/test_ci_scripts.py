@@ -14,7 +14,7 @@ import yaml
 
 from infra.components.scheduling import TRAINING_NAMESPACE
 from infra.components.workloads.training import CRONJOB
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth.stackfile import PROJECT_ROOT
 
 SCRIPTS = PROJECT_ROOT / ".github" / "scripts"
 FAKES = Path(__file__).resolve().parent / "fakes"

@@ -1,4 +1,4 @@
-"""`python -m infra verify` against the embedded AWS, with the local stack's declared graph.
+"""`python -m infra_tools verify` against the embedded AWS, with the local stack's declared graph.
 
 Each test deploys its own copy, told apart by an extra `verify-run` tag, so tests sharing one
 LocalStack never see each other's resources.
@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from infra.cli import main
-from infra.synth import synthesize
-from infra.verify import Declared, Target, target_for, verify_declared
-from infra.verify.declared import BUCKET, KMS_KEY, NAT_GATEWAY, SUBNET, VPC
+from infra_tools.cli import main
+from infra_tools.synth import synthesize
+from infra_tools.verify import Declared, Target, target_for, verify_declared
+from infra_tools.verify.declared import BUCKET, KMS_KEY, NAT_GATEWAY, SUBNET, VPC
 from tests.conftest import EmbeddedAws
 from tests.delivery.deploy import deploy
 

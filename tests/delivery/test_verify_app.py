@@ -1,4 +1,4 @@
-"""`infra verify --app-url`: a deployed server must be ready and answer a prediction; a first
+"""`infra_tools verify --app-url`: a deployed server must be ready and answer a prediction; a first
 deploy whose first model is still training is healthy, not a failed deploy to roll back."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.serving.schemas import Readiness
-from infra.verify import check_app
+from infra_tools.verify import check_app
 
 Answers = dict[str, tuple[int, str]]
 

@@ -102,7 +102,7 @@ def test_deploy_sets_the_commit_sha_verifies_and_rolls_back() -> None:
     runs = "\n".join(step.get("run", "") for step in steps)
     assert 'app.imageTag" "$IMAGE_TAG"' in runs
     assert _load("deploy.yml")["jobs"]["deploy"]["env"]["IMAGE_TAG"] == "${{ github.sha }}"
-    assert 'python -m infra verify --stack "$STACK"' in runs
+    assert 'python -m infra_tools verify --stack "$STACK"' in runs
     rollback = [step for step in steps if "roll back" in step.get("name", "")]
     assert len(rollback) == 1 and rollback[0]["if"].startswith("failure()")
     # Rolls back only what this run deployed: after `pulumi up` or its verification failed.
@@ -114,7 +114,7 @@ def test_deploy_sets_the_commit_sha_verifies_and_rolls_back() -> None:
     assert '"$PREVIOUS"' in script and "pulumi up" in script
     # The verification after the rollback reads outputs written after it, not stale ones.
     assert script.index("pulumi up") < script.index("pulumi stack output --json")
-    assert script.index("pulumi stack output --json") < script.index("infra verify")
+    assert script.index("pulumi stack output --json") < script.index("infra_tools verify")
     pushed = {
         s["with"]["target"]: s["with"] for s in steps if "build-push-action" in s.get("uses", "")
     }
@@ -133,7 +133,7 @@ def test_pull_requests_run_make_test_build_images_without_pushing_and_comment_th
     ]
     assert builds and all(build["push"] is False for build in builds)
     diff = "\n".join(step.get("run", "") for step in jobs["synth-diff"]["steps"])
-    assert "python -m infra diff" in diff and "gh pr comment" in diff
+    assert "python -m infra_tools diff" in diff and "gh pr comment" in diff
     assert "vars.AWS_PREVIEW_ROLE_ARN != ''" in jobs["preview-dev"]["if"]
     assert jobs["preview-dev"]["permissions"]["id-token"] == "write"
 
@@ -146,7 +146,7 @@ def test_localstack_workflow_pins_a_tokenless_localstack_and_destroys_what_it_ma
     assert (int(match.group(1)), int(match.group(2))) <= (4, 14), f"{image}: newer needs a token"
     runs = [step.get("run", "") for step in job["steps"]]
     assert any("pulumi up --stack local" in run for run in runs)
-    assert any("python -m infra verify --stack local" in run for run in runs)
+    assert any("python -m infra_tools verify --stack local" in run for run in runs)
     destroy = [s for s in job["steps"] if "pulumi destroy" in s.get("run", "")]
     assert destroy and destroy[0]["if"] == "always()"
 

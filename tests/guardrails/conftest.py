@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.synth import Synthesis, synthesize, write_synthesis
+from infra_tools.synth import Synthesis, synthesize, write_synthesis
 
 STACKS = ("dev", "prod", "local")
 

@@ -1,4 +1,4 @@
-"""`python -m infra check` over the real stacks, and over a deliberately broken one."""
+"""`python -m infra_tools check` over the real stacks, and over a deliberately broken one."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.commands.check import report
-from infra.synth import Synthesis, synthesize
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.commands.check import report
+from infra_tools.synth import Synthesis, synthesize
+from infra_tools.synth.stackfile import PROJECT_ROOT
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
@@ -40,7 +40,7 @@ def test_check_fails_on_a_prod_stack_without_access_logging(tmp_path: Path) -> N
 def test_check_cli_prints_a_table_and_sets_the_exit_code(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from infra.cli import main
+    from infra_tools.cli import main
 
     exit_code = main(["check", "--stack", "local"])
     out = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""`python -m infra cost`: per-resource lines, idle and busy totals, clear errors."""
+"""`python -m infra_tools cost`: per-resource lines, idle and busy totals, clear errors."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from infra.guardrails.cost import CostError, as_table, estimate, price_table
-from infra.synth import Synthesis
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.guardrails.cost import CostError, as_table, estimate, price_table
+from infra_tools.synth import Synthesis
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.guardrails.cases import make
 
 
@@ -114,7 +114,7 @@ def test_dev_idle_stays_at_or_under_the_120_dollar_target(
 
 def test_cost_command_reports_dev_idle_within_target() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "infra", "cost", "--stack", "dev", "--json"],
+        [sys.executable, "-m", "infra_tools", "cost", "--stack", "dev", "--json"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""`python -m infra diagram`: one box per component by default, every resource on request."""
+"""`python -m infra_tools diagram`: one box per component by default, every resource on request."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.guardrails.diagram import DiagramError, render, to_dot
-from infra.synth import Synthesis
+from infra_tools.cli import main
+from infra_tools.guardrails.diagram import DiagramError, render, to_dot
+from infra_tools.synth import Synthesis
 from tests.guardrails.cases import make
 
 _NODE = re.compile(r"^\s*(c\d+) \[label=<<b>([^<]+)</b>", re.MULTILINE)

@@ -1,4 +1,4 @@
-"""`python -m infra diff`: added, removed and changed resources between two synth outputs."""
+"""`python -m infra_tools diff`: added, removed and changed resources between two synth outputs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.guardrails.diff import as_markdown, diff
+from infra_tools.cli import main
+from infra_tools.guardrails.diff import as_markdown, diff
 from tests.guardrails.cases import make
 
 
@@ -49,7 +49,7 @@ def test_missing_synth_dir_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["diff", str(tmp_path / "nope"), str(tmp_path)]) == 2
-    assert "run `python -m infra synth` first" in capsys.readouterr().err
+    assert "run `python -m infra_tools synth` first" in capsys.readouterr().err
 
 
 def test_changed_options_are_shown(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from infra.guardrails.rules import RULES
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.guardrails.rules import RULES
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from policy.adapter import stack_policies, to_resources
 
 POLICY_DIR = PROJECT_ROOT / "policy"

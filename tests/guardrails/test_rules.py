@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.guardrails.evaluate import evaluate, has_mandatory
-from infra.guardrails.rules import RULES, Rule
+from infra_tools.guardrails.evaluate import evaluate, has_mandatory
+from infra_tools.guardrails.rules import RULES, Rule
 from tests.guardrails.cases import CASES, bucket_set, make, provider
 
 BY_NAME = {rule.name: rule for rule in RULES}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.guardrails.manifests import validate_manifest, validate_manifests
-from infra.guardrails.scanners import ScannerMissingError, checkov, hadolint, skips
-from infra.synth import Synthesis
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.guardrails.manifests import validate_manifest, validate_manifests
+from infra_tools.guardrails.scanners import ScannerMissingError, checkov, hadolint, skips
+from infra_tools.synth import Synthesis
+from infra_tools.synth.stackfile import PROJECT_ROOT
 
 DOCKERFILE = PROJECT_ROOT / "app" / "Dockerfile"
 
@@ -35,7 +35,7 @@ def test_a_custom_resource_without_a_vendored_schema_fails_with_the_fix() -> Non
     found = validate_manifest(
         {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "n"}}
     )
-    assert "infra/guardrails/schemas" in found[0]
+    assert "infra_tools/guardrails/schemas" in found[0]
 
 
 def test_every_skip_has_a_reason() -> None:

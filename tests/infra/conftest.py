@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.synth import synthesize
+from infra_tools.synth import synthesize
 from tests.infra.graph import Graph
 
 STACKS = ("dev", "prod", "local")

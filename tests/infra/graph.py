@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.synth import Synthesis
+from infra_tools.synth import Synthesis
 
 
 @dataclass(frozen=True)

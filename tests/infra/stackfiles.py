@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth.stackfile import PROJECT_ROOT
 
 
 def stack_root_with(tmp_path: Path, stack: str, changes: dict[str, Any]) -> Path:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from infra.components import scheduling
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

@@ -13,8 +13,8 @@ import yaml
 
 from infra.config import ConfigError
 from infra.config.network import plan_subnets
-from infra.synth import synthesize
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth import synthesize
+from infra_tools.synth.stackfile import PROJECT_ROOT
 
 NS = "mlops-platform"
 
@@ -142,7 +142,7 @@ def test_synth_command_exits_2_with_the_message(
 ) -> None:
     root = _stack_copy(tmp_path, stack, section, changes)
     result = subprocess.run(
-        [sys.executable, "-m", "infra", "synth", "--stack", stack,
+        [sys.executable, "-m", "infra_tools", "synth", "--stack", stack,
          "--project-dir", str(root), "--out", str(tmp_path / "out")],
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip

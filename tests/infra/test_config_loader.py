@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError
-from infra.synth import synthesize
+from infra_tools.synth import synthesize
 from tests.infra.stackfiles import stack_root_with
 
 

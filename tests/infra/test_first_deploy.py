@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infra.synth import synthesize
-from infra.verify.bootstrap import bootstrap_targets
+from infra_tools.ci.bootstrap import bootstrap_targets
+from infra_tools.synth import synthesize
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 

@@ -13,9 +13,9 @@ import pytest
 from infra.components import monitoring_files as files
 from infra.components import scheduling
 from infra.config import ConfigError
-from infra.guardrails.evaluate import evaluate
-from infra.guardrails.rules import RULES
-from infra.synth import synthesize
+from infra_tools.guardrails.evaluate import evaluate
+from infra_tools.guardrails.rules import RULES
+from infra_tools.synth import synthesize
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError
-from infra.synth import synthesize
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth import synthesize
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
@@ -104,7 +104,7 @@ def test_single_nat_gateway_mode_still_shares_one_gateway(tmp_path: Path) -> Non
 def test_prod_refuses_a_single_egress_point_with_exit_2(tmp_path: Path, mode: str) -> None:
     root = stack_root_with(tmp_path, "prod", {"mlops-platform:network.natGateways": mode})
     result = subprocess.run(
-        [sys.executable, "-m", "infra", "synth", "--stack", "prod",
+        [sys.executable, "-m", "infra_tools", "synth", "--stack", "prod",
          "--project-dir", str(root), "--out", str(tmp_path / "out")],
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -1,8 +1,8 @@
-"""`python -m infra preview`: the human summary of a stack."""
+"""`python -m infra_tools preview`: the human summary of a stack."""
 
 from __future__ import annotations
 
-from infra.commands.preview import summarize
+from infra_tools.commands.preview import summarize
 from tests.infra.graph import Graph
 
 

@@ -1,4 +1,4 @@
-"""`python -m infra synth`: the offline graph of a stack, as files a reviewer and tools read."""
+"""`python -m infra_tools synth`: a stack's offline graph, as files reviewers and tools read."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
 
 def run_infra(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infra", *args],
+        [sys.executable, "-m", "infra_tools", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

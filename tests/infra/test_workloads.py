@@ -12,8 +12,8 @@ from app.settings import Settings
 from app.trigger.settings import TriggerSettings
 from infra.components.scheduling import GPU_TAINT_KEY, POOL_LABEL
 from infra.config import ConfigError
-from infra.synth import synthesize
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth import synthesize
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 

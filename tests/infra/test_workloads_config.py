@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError
-from infra.synth import synthesize
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth import synthesize
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.infra.stackfiles import stack_root_with
 
 APP = "mlops-platform:app"
@@ -45,7 +45,7 @@ def test_empty_image_tag_exits_2_from_the_cli(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "infra",
+            "infra_tools",
             "synth",
             "--stack",
             "dev",

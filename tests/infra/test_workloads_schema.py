@@ -11,8 +11,8 @@ import yaml
 from kubernetes_validate.utils import all_versions, major_minor
 from packaging.version import Version
 
-from infra.synth.recorder import SECRET
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth.recorder import SECRET
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from tests.infra.graph import Graph
 
 # Custom resources of operators the stack installs; the core schema cannot know them

@@ -17,7 +17,7 @@ from infra.components.monitoring import (
     STACK_CHART_VERSION,
 )
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TAINT_KEY
-from infra.synth import synthesize
+from infra_tools.synth import synthesize
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.synth.stackfile import PROJECT_ROOT
+from infra_tools.synth.stackfile import PROJECT_ROOT
 
 
 def run_trigger(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,255 @@
+"""Monthly cost of a synthesized stack from the price table in prices.yaml.
+
+Two totals: idle (every node pool at its minimum) and busy (every pool at its maximum).
+Usage-priced items (NAT data, storage, logs) use the volumes stated in prices.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra_tools.guardrails.rules.base import Resource, StackView, as_list, identifiers, mapping
+
+PRICES = Path(__file__).with_name("prices.yaml")
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Mi|Gi|Ti|M|G|T)?$")
+_GIB = {
+    "Mi": 1 / 1024,
+    "M": 1 / 1024,
+    "Gi": 1.0,
+    "G": 1.0,
+    "Ti": 1024.0,
+    "T": 1024.0,
+    None: 1 / 2**30,
+}
+
+
+class CostError(ValueError):
+    """The graph holds something the price table cannot price."""
+
+
+@dataclass(frozen=True)
+class Line:
+    resource: str
+    type: str
+    item: str
+    idle: float
+    busy: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    stack: str
+    lines: list[Line]
+
+    @property
+    def idle(self) -> float:
+        return round(sum(line.idle for line in self.lines), 2)
+
+    @property
+    def busy(self) -> float:
+        return round(sum(line.busy for line in self.lines), 2)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "currency": "USD",
+            "period": "month",
+            "idleTotal": self.idle,
+            "busyTotal": self.busy,
+            "lines": [asdict(line) for line in self.lines],
+        }
+
+
+@cache
+def price_table(path: Path = PRICES) -> dict[str, Any]:
+    table: dict[str, Any] = yaml.safe_load(path.read_text())
+    return table
+
+
+class _Pricer:
+    def __init__(self, table: dict[str, Any]) -> None:
+        self.table = table
+        self.hours = float(table["hoursPerMonth"])
+
+    def price(self, key: str) -> float:
+        return float(self.table["prices"][key]["usd"])
+
+    def usage(self, key: str) -> float:
+        return float(self.table["usage"][key]["value"])
+
+    def hourly(self, key: str, count: float = 1) -> float:
+        return self.price(key) * self.hours * count
+
+    def instance(self, instance_type: str, capacity: str, owner: str) -> float:
+        row = self.table["instances"].get(instance_type)
+        if row is None:
+            raise CostError(
+                f"{owner}: instance type {instance_type!r} has no price; add it under "
+                "'instances' in infra_tools/guardrails/prices.yaml (on-demand and spot, "
+                "with source)"
+            )
+        return float(row["spot" if capacity == "SPOT" else "onDemand"]) * self.hours
+
+
+def _gib(quantity: Any) -> float:
+    match = _QUANTITY.match(str(quantity))
+    return float(match.group(1)) * _GIB[match.group(2)] if match else 0.0
+
+
+def _line(resource: Resource, item: str, idle: float, busy: float | None = None) -> Line:
+    busy = idle if busy is None else busy
+    return Line(
+        resource["name"], resource["type"].rsplit(":", 1)[-1], item, round(idle, 2), round(busy, 2)
+    )
+
+
+def _launch_template(stack: StackView, group: Resource) -> Resource | None:
+    reference = mapping(group["inputs"].get("launchTemplate"))
+    wanted = {reference.get("id"), reference.get("name")} - {None}
+    for template in stack.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        if identifiers(template) & wanted or template["urn"] in group.get("dependencies", []):
+            return template
+    return None
+
+
+def _node_group(stack: StackView, pricer: _Pricer, group: Resource) -> Iterator[Line]:
+    inputs = group["inputs"]
+    scaling = mapping(inputs.get("scalingConfig"))
+    low, high = int(scaling.get("minSize", 0)), int(scaling.get("maxSize", 0))
+    template = _launch_template(stack, group)
+    template_inputs = mapping(template["inputs"] if template else None)
+    types = as_list(inputs.get("instanceTypes")) or as_list(template_inputs.get("instanceType"))
+    if not types:
+        raise CostError(
+            f"node group {group['name']}: no instance type in the group or its launch template"
+        )
+    capacity = str(inputs.get("capacityType", "ON_DEMAND"))
+    node = pricer.instance(str(types[0]), capacity, f"node group {group['name']}")
+    yield _line(group, f"{low}-{high} x {types[0]} {capacity.lower()}", low * node, high * node)
+    disk = float(inputs.get("diskSize") or 0)
+    for device in as_list(template_inputs.get("blockDeviceMappings")):
+        disk += float(mapping(mapping(device).get("ebs")).get("volumeSize") or 0)
+    disk = disk or 20.0  # the EKS AMI's default root volume
+    volume = disk * pricer.price("ebsGp3GbMonth")
+    yield _line(group, f"{low}-{high} x {disk:g} GiB gp3 root volume", low * volume, high * volume)
+
+
+def _instance(pricer: _Pricer, instance: Resource) -> Iterator[Line]:
+    """A standalone EC2 instance (the dev NAT instance): always on, on-demand, its root volume."""
+    inputs = instance["inputs"]
+    instance_type = str(inputs.get("instanceType", ""))
+    if not instance_type:
+        raise CostError(f"instance {instance['name']}: no instance type")
+    hourly = pricer.instance(instance_type, "ON_DEMAND", f"instance {instance['name']}")
+    yield _line(instance, f"{instance_type} on-demand", hourly)
+    root = mapping(inputs.get("rootBlockDevice"))
+    # Without a size the volume takes the AMI snapshot's (8 GiB for Amazon Linux).
+    size = float(root.get("volumeSize") or 8)
+    yield _line(instance, f"{size:g} GiB gp3 root volume", size * pricer.price("ebsGp3GbMonth"))
+
+
+def _log_targets(stack: StackView) -> set[str]:
+    targets = {
+        log["inputs"].get("targetBucket")
+        for log in stack.of_type("aws:s3/bucketLogging:BucketLogging")
+    }
+    return {
+        bucket["urn"]
+        for bucket in stack.of_type("aws:s3/bucket:Bucket")
+        if identifiers(bucket) & targets
+    }
+
+
+def _logs(pricer: _Pricer) -> float:
+    gb = pricer.usage("logGbPerGroup")
+    return gb * (pricer.price("logsIngestGb") + pricer.price("logsStorageGbMonth"))
+
+
+def _lines(stack: StackView, pricer: _Pricer) -> Iterator[Line]:
+    log_targets = _log_targets(stack)
+    for resource in stack.resources:
+        kind, inputs = resource["type"], resource["inputs"]
+        if kind == "aws:eks/cluster:Cluster":
+            yield _line(resource, "EKS control plane", pricer.hourly("eksControlPlaneHour"))
+            if inputs.get("enabledClusterLogTypes"):
+                yield _line(resource, "control-plane logs (CloudWatch)", _logs(pricer))
+        elif kind == "aws:eks/nodeGroup:NodeGroup":
+            yield from _node_group(stack, pricer, resource)
+        elif kind == "aws:ec2/natGateway:NatGateway":
+            data = pricer.usage("natGbPerMonth") * pricer.price("natGatewayGb")
+            yield _line(
+                resource, "NAT gateway hours + data", pricer.hourly("natGatewayHour") + data
+            )
+        elif kind == "aws:ec2/instance:Instance":
+            yield from _instance(pricer, resource)
+        elif kind == "aws:ec2/eip:Eip":
+            yield _line(resource, "public IPv4 address", pricer.hourly("publicIpv4Hour"))
+        elif (
+            kind == "aws:ec2/vpcEndpoint:VpcEndpoint"
+            and inputs.get("vpcEndpointType") == "Interface"
+        ):
+            zones = max(len(as_list(inputs.get("subnetIds"))), 1)
+            yield _line(
+                resource,
+                f"interface endpoint x {zones} AZ",
+                pricer.hourly("interfaceEndpointHour", zones),
+            )
+        elif kind in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
+            kind = "nlbHour" if inputs.get("loadBalancerType") == "network" else "albHour"
+            lcu = pricer.hourly("lcuHour", pricer.usage("lcuPerLoadBalancer"))
+            yield _line(resource, "load balancer + LCU", pricer.hourly(kind) + lcu)
+        elif (
+            kind == "kubernetes:core/v1:Service"
+            and mapping(inputs.get("spec")).get("type") == "LoadBalancer"
+        ):
+            yield _line(resource, "NLB for Service type LoadBalancer", pricer.hourly("nlbHour"))
+        elif kind == "kubernetes:core/v1:PersistentVolumeClaim":
+            size = _gib(
+                mapping((mapping(inputs.get("spec"))).get("resources"))
+                .get("requests", {})
+                .get("storage")
+            )
+            yield _line(resource, f"{size:g} GiB gp3 volume", size * pricer.price("ebsGp3GbMonth"))
+        elif kind == "aws:kms/key:Key":
+            yield _line(resource, "customer-managed KMS key", pricer.price("kmsKeyMonth"))
+        elif kind in ("aws:cloudwatch/logGroup:LogGroup", "aws:ec2/flowLog:FlowLog"):
+            if kind == "aws:ec2/flowLog:FlowLog" and inputs.get("logDestinationType") == "s3":
+                continue
+            yield _line(resource, "CloudWatch logs", _logs(pricer))
+        elif kind == "aws:s3/bucket:Bucket":
+            key = "logBucketGb" if resource["urn"] in log_targets else "modelStorageGb"
+            gb = pricer.usage(key)
+            yield _line(resource, f"{gb:g} GB S3 Standard", gb * pricer.price("s3StandardGbMonth"))
+        elif kind == "aws:ecr/repository:Repository":
+            gb = pricer.usage("ecrStorageGb")
+            yield _line(resource, f"{gb:g} GB ECR storage", gb * pricer.price("ecrStorageGbMonth"))
+
+
+def estimate(
+    stack: str, resources: list[Resource], table: dict[str, Any] | None = None
+) -> Estimate:
+    pricer = _Pricer(table or price_table())
+    return Estimate(stack, list(_lines(StackView(resources), pricer)))
+
+
+def as_table(estimate: Estimate) -> str:
+    width = max([len(line.resource) for line in estimate.lines] + [8])
+    item_width = max([len(line.item) for line in estimate.lines] + [4])
+    header = f"{'RESOURCE':<{width}}  {'ITEM':<{item_width}}  {'IDLE $/mo':>10}  {'BUSY $/mo':>10}"
+    rows = [
+        f"{line.resource:<{width}}  {line.item:<{item_width}}  "
+        f"{line.idle:>10.2f}  {line.busy:>10.2f}"
+        for line in estimate.lines
+    ]
+    total = (
+        f"{'TOTAL':<{width}}  {'':<{item_width}}  {estimate.idle:>10.2f}  {estimate.busy:>10.2f}"
+    )
+    note = "idle: every node pool at its minimum; busy: every pool at its maximum (us-east-1)."
+    return "\n".join([f"Stack {estimate.stack} monthly cost (USD)", header, *rows, total, note])

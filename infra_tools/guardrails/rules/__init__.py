@@ -1,0 +1,26 @@
+"""The guardrail rules: one set of functions, run offline by `check` and by the policy pack."""
+
+from infra_tools.guardrails.rules import (
+    cluster,
+    compute,
+    iam,
+    kubernetes,
+    logs,
+    registry,
+    storage,
+    tags,
+)
+from infra_tools.guardrails.rules.base import Finding, Resource, Rule, Severity, StackView
+
+RULES: tuple[Rule, ...] = (
+    *storage.RULES,
+    *compute.RULES,
+    *cluster.RULES,
+    *iam.RULES,
+    *registry.RULES,
+    *kubernetes.RULES,
+    *logs.RULES,
+    *tags.RULES,
+)
+
+__all__ = ["RULES", "Finding", "Resource", "Rule", "Severity", "StackView"]

@@ -1,0 +1,76 @@
+"""EKS control plane: private endpoint in prod, envelope-encrypted secrets, audit logs in prod."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from infra_tools.guardrails.rules.base import Finding, Rule, StackView, as_list, label, mapping
+
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
+
+
+def _private_endpoint(stack: StackView) -> Iterator[Finding]:
+    if stack.environment() != "prod":
+        return
+    for cluster in stack.of_type(EKS_CLUSTER):
+        vpc = mapping(cluster["inputs"].get("vpcConfig"))
+        # Both unset means AWS's default: public on, private off.
+        if (
+            vpc.get("endpointPublicAccess", True) is not False
+            or vpc.get("endpointPrivateAccess") is not True
+        ):
+            yield Finding(
+                cluster,
+                f"{label(cluster)} has a public API endpoint in prod; set vpc_config "
+                "endpoint_private_access=True, endpoint_public_access=False "
+                "(cluster.endpointPublicAccess: false)",
+            )
+
+
+def _secrets_encryption(stack: StackView) -> Iterator[Finding]:
+    for cluster in stack.of_type(EKS_CLUSTER):
+        config = mapping(cluster["inputs"].get("encryptionConfig"))
+        key = mapping(config.get("provider")).get("keyArn")
+        if "secrets" not in as_list(config.get("resources")) or not key:
+            yield Finding(
+                cluster,
+                f"{label(cluster)} does not envelope-encrypt Kubernetes secrets; set "
+                "encryption_config with resources=['secrets'] and a customer-managed KMS key ARN",
+            )
+
+
+def _control_plane_logging(stack: StackView) -> Iterator[Finding]:
+    if stack.environment() != "prod":
+        return
+    for cluster in stack.of_type(EKS_CLUSTER):
+        enabled = set(as_list(cluster["inputs"].get("enabledClusterLogTypes")))
+        missing = [kind for kind in REQUIRED_LOG_TYPES if kind not in enabled]
+        if missing:
+            yield Finding(
+                cluster,
+                f"{label(cluster)} does not log {missing} in prod; add them to "
+                "enabled_cluster_log_types (cluster.controlPlaneLogging: true)",
+            )
+
+
+RULES = (
+    Rule(
+        "eks-private-endpoint-prod",
+        "Prod EKS API endpoints are private only.",
+        "mandatory",
+        _private_endpoint,
+    ),
+    Rule(
+        "eks-secrets-encryption",
+        "EKS encrypts Kubernetes secrets with a customer-managed KMS key.",
+        "mandatory",
+        _secrets_encryption,
+    ),
+    Rule(
+        "eks-control-plane-logging-prod",
+        "Prod EKS control planes log api, audit and authenticator events.",
+        "mandatory",
+        _control_plane_logging,
+    ),
+)

@@ -1,0 +1,277 @@
+"""One-line summaries of a component's key resources, read from their synthesized inputs.
+
+The components view of the diagram lists these lines inside each component's box. Summaries
+are keyed by resource type, never by stack, so every stack gets the same vocabulary ("3 NAT
+gateways" in prod, "NAT instance t4g.nano" in dev). Types without a summariser are counted
+in a final "+N more resources" line instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from infra_tools.guardrails.rules.base import (
+    Resource,
+    StackView,
+    as_list,
+    mapping,
+    policy_document,
+    statements,
+    truthy,
+)
+
+_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+Summariser = Callable[[list[Resource], StackView], list[str]]
+
+
+def _meta(resource: Resource) -> dict[str, Any]:
+    return mapping(resource["inputs"].get("metadata"))
+
+
+def _spec(resource: Resource) -> dict[str, Any]:
+    return mapping(resource["inputs"].get("spec"))
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _vpc(found: list[Resource], _: StackView) -> list[str]:
+    return [f"VPC {r['inputs'].get('cidrBlock', '')}".strip() for r in found]
+
+
+def _subnets(found: list[Resource], _: StackView) -> list[str]:
+    # Public subnets carry the ELB role tag (or auto-assign public IPs); the rest are private.
+    def public(subnet: Resource) -> bool:
+        tags = mapping(subnet["inputs"].get("tags"))
+        return "kubernetes.io/role/elb" in tags or truthy(
+            subnet["inputs"].get("mapPublicIpOnLaunch")
+        )
+
+    publics = sum(1 for subnet in found if public(subnet))
+    zones = {str(subnet["inputs"].get("availabilityZone")) for subnet in found}
+    return [f"{publics} public + {len(found) - publics} private subnets, {len(zones)} AZs"]
+
+
+def _nat_gateways(found: list[Resource], _: StackView) -> list[str]:
+    return [_plural(len(found), "NAT gateway")]
+
+
+def _instances(found: list[Resource], _: StackView) -> list[str]:
+    # An instance that forwards others' traffic has the source/destination check off.
+    return [
+        f"{'NAT' if r['inputs'].get('sourceDestCheck') is False else 'EC2'} instance "
+        f"{r['inputs'].get('instanceType', '?')}"
+        for r in found
+    ]
+
+
+def _endpoints(found: list[Resource], _: StackView) -> list[str]:
+    return [
+        f"{str(r['inputs'].get('serviceName', '')).rsplit('.', 1)[-1].upper()} "
+        f"{str(r['inputs'].get('vpcEndpointType', 'Gateway')).lower()} endpoint"
+        for r in found
+    ]
+
+
+def _buckets(found: list[Resource], view: StackView) -> list[str]:
+    lines: list[str] = []
+    for bucket in found:
+        traits: list[str] = []
+        for versioning in view.attached(
+            bucket, "aws:s3/bucketVersioning:BucketVersioning", "bucket"
+        ):
+            config = mapping(versioning["inputs"].get("versioningConfiguration"))
+            if config.get("status") == "Enabled":
+                traits.append("versioned")
+        for encryption in view.attached(bucket, _SSE, "bucket"):
+            for rule in as_list(encryption["inputs"].get("rules")):
+                default = mapping(mapping(rule).get("applyServerSideEncryptionByDefault"))
+                traits.append("SSE-KMS" if "kms" in str(default.get("sseAlgorithm")) else "SSE-S3")
+        if view.attached(bucket, "aws:s3/bucketLogging:BucketLogging", "bucket"):
+            traits.append("access-logged")
+        lines.append(f"S3 bucket {bucket['name']} ({', '.join(traits) or 'defaults'})")
+    return lines
+
+
+def _repositories(found: list[Resource], _: StackView) -> list[str]:
+    lines: list[str] = []
+    for repo in found:
+        inputs = repo["inputs"]
+        traits = ["immutable tags"] if inputs.get("imageTagMutability") == "IMMUTABLE" else []
+        if mapping(inputs.get("imageScanningConfiguration")).get("scanOnPush"):
+            traits.append("scan on push")
+        lines.append(f"ECR {inputs.get('name', repo['name'])} ({', '.join(traits) or 'defaults'})")
+    return lines
+
+
+def _keys(found: list[Resource], _: StackView) -> list[str]:
+    rotated = all(r["inputs"].get("enableKeyRotation") for r in found)
+    return [f"{_plural(len(found), 'KMS key')}{' (rotated)' if rotated else ''}"]
+
+
+def _clusters(found: list[Resource], _: StackView) -> list[str]:
+    lines: list[str] = []
+    for cluster in found:
+        inputs = cluster["inputs"]
+        vpc = mapping(inputs.get("vpcConfig"))
+        endpoint = "public" if vpc.get("endpointPublicAccess", True) else "private"
+        lines.append(f"EKS {inputs.get('version', '?')}, {endpoint} API endpoint")
+        if inputs.get("encryptionConfig"):
+            lines.append("secrets encrypted with KMS")
+        if inputs.get("enabledClusterLogTypes"):
+            lines.append("control-plane logs on")
+    return lines
+
+
+def _node_groups(found: list[Resource], _: StackView) -> list[str]:
+    lines: list[str] = []
+    for group in found:
+        inputs = group["inputs"]
+        scaling = mapping(inputs.get("scalingConfig"))
+        pool = mapping(inputs.get("labels")).get("mlops-platform/pool") or group["name"]
+        types = "/".join(str(t) for t in as_list(inputs.get("instanceTypes")))
+        market = "spot" if inputs.get("capacityType") == "SPOT" else "on-demand"
+        size = f"{scaling.get('minSize', '?')}-{scaling.get('maxSize', '?')}"
+        lines.append(f"pool {pool}: {size} x {types} {market}")
+    return lines
+
+
+def _addons(found: list[Resource], _: StackView) -> list[str]:
+    return ["add-ons: " + ", ".join(sorted(str(r["inputs"].get("addonName")) for r in found))]
+
+
+def _releases(found: list[Resource], _: StackView) -> list[str]:
+    return [
+        f"Helm {r['inputs'].get('chart')} {r['inputs'].get('version', '')}".strip() for r in found
+    ]
+
+
+def _storage_classes(found: list[Resource], _: StackView) -> list[str]:
+    return [f"StorageClass {_meta(r).get('name', r['name'])}" for r in found]
+
+
+def _roles(found: list[Resource], _: StackView) -> list[str]:
+    lines: list[str] = []
+    for role in found:
+        for statement in statements(policy_document(role["inputs"].get("assumeRolePolicy"))):
+            principal = mapping(statement.get("Principal"))
+            if "Federated" in principal:
+                conditions = mapping(mapping(statement.get("Condition")).get("StringEquals"))
+                subjects = [str(v) for k, v in conditions.items() if k.endswith(":sub")]
+                who = subjects[0].rsplit(":", 2)[-2:] if subjects else ["?"]
+                lines.append(f"IRSA role for SA {'/'.join(who)}")
+            for service in as_list(principal.get("Service")):
+                lines.append(f"IAM role for {str(service).split('.')[0]}")
+    return lines
+
+
+def _role_policies(found: list[Resource], _: StackView) -> list[str]:
+    actions: dict[str, set[str]] = {}
+    for policy in found:
+        for statement in statements(policy_document(policy["inputs"].get("policy"))):
+            if statement.get("Effect") == "Allow":
+                for action in as_list(statement.get("Action")):
+                    service, _sep, verb = str(action).partition(":")
+                    actions.setdefault(service, set()).add(verb)
+    parts = [
+        f"{service} {'/'.join(sorted(verbs)) if len(verbs) <= 3 else _plural(len(verbs), 'action')}"
+        for service, verbs in sorted(actions.items())
+    ]
+    return ["allows " + "; ".join(parts)] if parts else []
+
+
+def _log_groups(found: list[Resource], _: StackView) -> list[str]:
+    days = sorted({str(r["inputs"].get("retentionInDays", "?")) for r in found})
+    return [f"{_plural(len(found), 'log group')} ({'/'.join(days)} days)"]
+
+
+def _namespaces(found: list[Resource], _: StackView) -> list[str]:
+    return [
+        f"ns {_meta(r).get('name')} "
+        f"(PSS {mapping(_meta(r).get('labels')).get('pod-security.kubernetes.io/enforce', '-')})"
+        for r in found
+    ]
+
+
+def _deployments(found: list[Resource], _: StackView) -> list[str]:
+    return [
+        f"Deployment {_meta(r).get('name')}"
+        + (f" x{_spec(r)['replicas']}" if "replicas" in _spec(r) else "")
+        for r in found
+    ]
+
+
+def _autoscalers(found: list[Resource], _: StackView) -> list[str]:
+    return [
+        f"HPA {_spec(r).get('minReplicas', 1)}-{_spec(r).get('maxReplicas')} replicas"
+        for r in found
+    ]
+
+
+def _cron_jobs(found: list[Resource], _: StackView) -> list[str]:
+    lines: list[str] = []
+    for job in found:
+        workers = mapping(mapping(_spec(job).get("jobTemplate")).get("spec")).get("parallelism", 1)
+        schedule = _spec(job).get("schedule", "?")
+        lines.append(f"CronJob {_meta(job).get('name')} '{schedule}', {_plural(workers, 'worker')}")
+    return lines
+
+
+def _services(found: list[Resource], _: StackView) -> list[str]:
+    def kind(spec: dict[str, Any]) -> str:
+        return "headless" if spec.get("clusterIP") == "None" else str(spec.get("type", "ClusterIP"))
+
+    return [f"Service {_meta(r).get('name')} ({kind(_spec(r))})" for r in found]
+
+
+def _counted(noun: str) -> Summariser:
+    return lambda found, _: [_plural(len(found), noun)]
+
+
+# Order here is the order of lines inside a box: the defining resource first.
+SUMMARISERS: dict[str, Summariser] = {
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/subnet:Subnet": _subnets,
+    "aws:ec2/natGateway:NatGateway": _nat_gateways,
+    "aws:ec2/instance:Instance": _instances,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoints,
+    "aws:ec2/flowLog:FlowLog": _counted("VPC flow log"),
+    "aws:eks/cluster:Cluster": _clusters,
+    "aws:eks/nodeGroup:NodeGroup": _node_groups,
+    "aws:eks/addon:Addon": _addons,
+    "kubernetes:helm.sh/v3:Release": _releases,
+    "kubernetes:storage.k8s.io/v1:StorageClass": _storage_classes,
+    "aws:s3/bucket:Bucket": _buckets,
+    "aws:ecr/repository:Repository": _repositories,
+    "aws:kms/key:Key": _keys,
+    "aws:iam/role:Role": _roles,
+    "aws:iam/rolePolicy:RolePolicy": _role_policies,
+    "aws:cloudwatch/logGroup:LogGroup": _log_groups,
+    "kubernetes:core/v1:Namespace": _namespaces,
+    "kubernetes:apps/v1:Deployment": _deployments,
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": _autoscalers,
+    "kubernetes:batch/v1:CronJob": _cron_jobs,
+    "kubernetes:core/v1:Service": _services,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": _counted("NetworkPolicy"),
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _counted("ServiceMonitor"),
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor": _counted("PodMonitor"),
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _counted("PrometheusRule"),
+    "kubernetes:core/v1:ConfigMap": _counted("ConfigMap"),
+}
+
+
+def summarise(resources: list[Resource], view: StackView, limit: int = 8) -> list[str]:
+    """The key lines for one component's resources: at most `limit`, then what was left out."""
+    lines: list[str] = []
+    for token, summariser in SUMMARISERS.items():
+        found = [r for r in resources if r["type"] == token]
+        if found:
+            lines += summariser(found, view)
+    rest = sum(1 for r in resources if r["type"] not in SUMMARISERS)
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"+{len(lines) - limit} more lines"]
+    if rest:
+        lines.append(f"+{rest} more resources (--detail resources)")
+    return lines
