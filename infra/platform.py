@@ -121,9 +121,11 @@ def declare_platform() -> None:
                     serving_namespace=workloads.namespaces.serving,
                     training_namespace=workloads.namespaces.training,
                     retrain_webhook_url=workloads.trigger.url,
+                    vpc_cidr=config.network.cidr,
                     logs=GrafanaLogs(
                         region=config.aws.region,
                         log_group_name=platform.log_store.container_log_group.name,
+                        log_group_arn=platform.log_store.container_log_group.arn,
                         reader_role_arn=platform.logs.reader_role_arn,
                     ),
                 ),

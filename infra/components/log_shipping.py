@@ -55,7 +55,8 @@ def reader_statements(group_arn: str) -> list[Statement]:
         {"Sid": "QueryContainerLogs", "Effect": "Allow",
          "Action": ["logs:StartQuery", "logs:GetLogEvents", "logs:FilterLogEvents",
                     "logs:GetLogGroupFields"],
-         "Resource": [group_arn, f"{group_arn}:log-stream:*"]},
+         # Logs Insights authorizes on the group ARN with its `:*` suffix.
+         "Resource": [group_arn, f"{group_arn}:*", f"{group_arn}:log-stream:*"]},
         # These take no resource: results are fetched by query id, groups listed by prefix.
         {"Sid": "ReadQueryResults", "Effect": "Allow",
          "Action": ["logs:GetQueryResults", "logs:StopQuery", "logs:DescribeLogGroups"],

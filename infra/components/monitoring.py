@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -55,6 +56,7 @@ class GrafanaLogs:
 
     region: str
     log_group_name: pulumi.Input[str]
+    log_group_arn: pulumi.Input[str]
     reader_role_arn: pulumi.Input[str]
     """IRSA role of Grafana's service account: may query that group only."""
 
@@ -97,6 +99,8 @@ class MonitoringArgs:
     """How Grafana is reached. Default port-forward only."""
     logs: GrafanaLogs | None = None
     """The logs data source. Default none (no log panels can load)."""
+    vpc_cidr: str
+    """The VPC's range: who may reach an internal Grafana load balancer."""
     gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: dict(GPU_NODE_SELECTOR))
     """Where the DCGM exporter runs. Default the GPU pool."""
     gpu_tolerations: Sequence[Mapping[str, str]] = field(
@@ -235,6 +239,12 @@ class Monitoring(pulumi.ComponentResource):
                 opts=opts,
             )
 
+    @staticmethod
+    def _dashboard_data(path: Path, logs: GrafanaLogs | None) -> pulumi.Input[str]:
+        if logs is None or not files.has_log_panels(path):
+            return files.dashboard_json(path)
+        return _log_group(logs).apply(lambda group: files.dashboard_json(path, group))
+
     def _dashboards(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
         # Plain ConfigMaps: the Grafana sidecar picks them up by label, no chart change needed.
         for path in files.dashboard_files():
@@ -246,7 +256,7 @@ class Monitoring(pulumi.ComponentResource):
                     labels={**_labels(), DASHBOARD_LABEL: "1"},
                     annotations={"grafana_folder": "MLOps"},
                 ),
-                data={path.name: files.dashboard_json(path)},
+                data={path.name: self._dashboard_data(path, args.logs)},
                 opts=opts,
             )
 
@@ -308,7 +318,7 @@ def _stack_values(args: MonitoringArgs) -> dict[str, Any]:
         "grafana": {"admin": {"existingSecret": GRAFANA_ADMIN_SECRET}},
     }
     if args.grafana.load_balancer:
-        values["grafana"].update(files.grafana_load_balancer_values(args.grafana))
+        values["grafana"].update(files.grafana_load_balancer_values(args.grafana, args.vpc_cidr))
     return values
 
 
@@ -317,10 +327,16 @@ def _with_logs(values: dict[str, Any], logs: GrafanaLogs | None) -> pulumi.Input
     name) with the stack's log group as its default, and the role that may read it."""
     if logs is None:
         return values
-    return pulumi.Output.all(logs.log_group_name, logs.reader_role_arn).apply(
+    return pulumi.Output.all(_log_group(logs), logs.reader_role_arn).apply(
         lambda pair: files.deep_merge(
-            values, {"grafana": files.grafana_logs_values(logs.region, *pair)}
+            values, {"grafana": files.grafana_logs_values(logs.region, pair[0], pair[1])}
         )
+    )
+
+
+def _log_group(logs: GrafanaLogs) -> pulumi.Output[files.LogGroupRef]:
+    return pulumi.Output.all(logs.log_group_name, logs.log_group_arn).apply(
+        lambda pair: files.LogGroupRef(name=pair[0], arn=pair[1])
     )
 
 
@@ -334,6 +350,7 @@ def monitoring_args(
     training_namespace: pulumi.Input[str] = TRAINING_NAMESPACE,
     retrain_webhook_url: pulumi.Input[str] = RETRAIN_WEBHOOK_URL,
     logs: GrafanaLogs | None = None,
+    vpc_cidr: str,
 ) -> MonitoringArgs:
     """The stack's `mlops-platform:monitoring` section and secrets as component args.
 
@@ -359,4 +376,5 @@ def monitoring_args(
         receivers=config.receivers,
         grafana=config.grafana,
         logs=logs,
+        vpc_cidr=vpc_cidr,
     )

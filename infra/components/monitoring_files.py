@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -82,9 +83,36 @@ def dashboard_files() -> list[Path]:
     return sorted(DASHBOARDS_DIR.glob("*.json"))
 
 
-def dashboard_json(path: Path) -> str:
-    """The dashboard re-serialised compactly, failing early on a file that is not JSON."""
-    return json.dumps(json.loads(path.read_text()), separators=(",", ":"), sort_keys=True)
+def dashboard_json(path: Path, log_group: LogGroupRef | None = None) -> str:
+    """The dashboard re-serialised compactly, failing early on a file that is not JSON.
+
+    With `log_group`, every CloudWatch Logs query names it: Grafana drops a logs query that
+    names no log group (the data source's default is not applied to saved panels).
+    """
+    board = json.loads(path.read_text())
+    if log_group is not None:
+        for panel in board.get("panels", []):
+            for target in panel.get("targets", []):
+                if target.get("queryMode") == "Logs":
+                    target["logGroups"] = [log_group_entry(log_group)]
+    return json.dumps(board, separators=(",", ":"), sort_keys=True)
+
+
+def has_log_panels(path: Path) -> bool:
+    return any(panel.get("type") == "logs" for panel in json.loads(path.read_text())["panels"])
+
+
+@dataclass(frozen=True)
+class LogGroupRef:
+    name: str
+    arn: str
+    """As the provider reports it: without the API's `:*` suffix."""
+
+
+def log_group_entry(group: LogGroupRef) -> dict[str, str]:
+    """How Grafana's CloudWatch data source names a log group: the ARN as DescribeLogGroups
+    returns it (with `:*`), and its name."""
+    return {"arn": f"{group.arn}:*", "name": group.name}
 
 
 def required_secret_keys(receivers: ReceiversConfig) -> list[str]:
@@ -167,7 +195,7 @@ LOGS_DATASOURCE_UID = "cloudwatch"
 """uid of Grafana's CloudWatch data source; the dashboards' log panels name it."""
 
 
-def grafana_logs_values(region: str, log_group_name: str, role_arn: str) -> dict[str, Any]:
+def grafana_logs_values(region: str, log_group: LogGroupRef, role_arn: str) -> dict[str, Any]:
     """Grafana's service account with the log-reader role, and the CloudWatch data source."""
     return {
         "serviceAccount": {
@@ -185,14 +213,14 @@ def grafana_logs_values(region: str, log_group_name: str, role_arn: str) -> dict
                 "jsonData": {
                     "authType": "default",
                     "defaultRegion": region,
-                    "logGroups": [{"name": log_group_name}],
+                    "logGroups": [log_group_entry(log_group)],
                 },
             }
         ],
     }
 
 
-def grafana_load_balancer_values(grafana: GrafanaConfig) -> dict[str, Any]:
+def grafana_load_balancer_values(grafana: GrafanaConfig, vpc_cidr: str) -> dict[str, Any]:
     """A TLS-only Network Load Balancer in front of Grafana's own login (anonymous access off).
 
     Provisioned by the service controller EKS runs in its control plane, as the model server's
@@ -205,6 +233,9 @@ def grafana_load_balancer_values(grafana: GrafanaConfig) -> dict[str, Any]:
             "port": 443,
             "targetPort": 3000,
             "portName": "https",
+            # Without source ranges the controller opens the node port to 0.0.0.0/0 in the
+            # nodes' security group; internal means the VPC only.
+            "loadBalancerSourceRanges": [] if grafana.internet_facing else [vpc_cidr],
             "annotations": {
                 f"{LB_ANNOTATION}-type": "nlb",
                 f"{LB_ANNOTATION}-internal": "false" if grafana.internet_facing else "true",

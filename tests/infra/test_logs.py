@@ -149,14 +149,23 @@ def test_grafana_reads_the_logs_with_a_role_that_cannot_write(
     # The dashboards' log panels name this uid.
     assert source["uid"] == files.LOGS_DATASOURCE_UID
     group = graph.one(LOG_GROUP, f"mlops-{stack}-containers")["inputs"]["name"]
-    assert source["jsonData"]["logGroups"] == [{"name": group}]
+    arn = _group_arn(group)
+    # Grafana names a group by its ARN as DescribeLogGroups returns it, with `:*`.
+    assert source["jsonData"]["logGroups"] == [{"arn": f"{arn}:*", "name": group}]
+    for board in ("serving", "gpu-training"):
+        (config_map,) = [
+            m for m in graph.manifests("ConfigMap") if m["metadata"]["name"] == f"dashboard-{board}"
+        ]
+        panels = json.loads(config_map["data"][f"{board}.json"])["panels"]
+        logs = [t for p in panels if p["type"] == "logs" for t in p["targets"]]
+        # Grafana drops a saved logs query that names no log group.
+        assert logs and all(t["logGroups"] == [{"arn": f"{arn}:*", "name": group}] for t in logs)
     assert source["jsonData"]["authType"] == "default"
     account = grafana["serviceAccount"]
     assert _trusted_account(graph, "log-reader") == (
         f"system:serviceaccount:{scheduling.MONITORING_NAMESPACE}:{account['name']}"
     )
     statements = _policy(graph, "log-reader")
-    arn = _group_arn(group)
     assert _allows(statements, "logs:StartQuery", arn)
     for action in ("logs:PutLogEvents", "logs:DeleteLogGroup", "logs:PutRetentionPolicy"):
         assert not _allows(statements, action, arn), action

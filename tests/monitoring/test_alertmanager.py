@@ -38,6 +38,7 @@ def test_a_receiver_without_its_secret_is_rejected_with_the_fix() -> None:
             training_namespace="training",
             retrain_webhook_url="u",
             retrain_webhook_token="t",
+            vpc_cidr="10.0.0.0/16",
             grafana_admin_password="p",
             receivers=ReceiversConfig(slack=SlackReceiverConfig(channel="#ml")),
         )

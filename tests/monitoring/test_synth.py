@@ -97,6 +97,8 @@ def test_published_grafana_is_served_by_the_controller_the_cluster_runs(tmp_path
         assert service["annotations"][key] == serving[key], key
     assert service["annotations"][f"{lb}-ssl-cert"] == grafana["certificateArn"]
     assert service["annotations"][f"{lb}-ssl-ports"] == service["portName"]
+    # Internal means the VPC only: no source ranges would open the node port to the world.
+    assert service["loadBalancerSourceRanges"] == ["10.30.0.0/16"]
     assert values["grafana.ini"]["server"]["root_url"] == "https://grafana.ml.example.com"
 
 
