@@ -5,22 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infra_tools.ci.bootstrap import bootstrap_targets
 from infra_tools.synth import synthesize
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
 REPOSITORY = "aws:ecr/repository:Repository"
-
-
-def test_the_image_repository_stage_targets_exactly_the_repository(dev: Graph) -> None:
-    """The deploy job's first `pulumi up` (`--target` these, `--target-dependencies`) must
-    create the repository the first images are pushed to, and nothing on the cluster."""
-    targets = bootstrap_targets(dev.resources)
-    assert targets == [r["urn"] for r in dev.of_type(REPOSITORY)] and len(targets) == 1
-    repository = dev.by_urn(targets[0])
-    for urn in repository["dependencies"]:
-        assert not dev.by_urn(urn)["type"].startswith("kubernetes:"), urn
 
 
 def test_prods_network_stage_declares_the_vpc_and_stores_but_no_cluster(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from infra_tools.cli import main
 from infra_tools.guardrails.diagram import DiagramError, render, to_dot
 from infra_tools.synth import Synthesis
-from tests.guardrails.cases import make
+from tests.infra_tools.guardrails.cases import make
 
 _NODE = re.compile(r"^\s*(c\d+) \[label=<<b>([^<]+)</b>", re.MULTILINE)
 _EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.MULTILINE)

@@ -1,4 +1,5 @@
-"""Each real stack is synthesized once per session and written to disk like `infra synth` does."""
+"""Each real stack is synthesized once per session, as graphs and written to disk like
+`python -m infra_tools synth` does."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from infra_tools.synth import Synthesis, synthesize, write_synthesis
+from tests.infra.conftest import dev, graphs, local, prod
+
+__all__ = ["dev", "graphs", "local", "prod"]
 
 STACKS = ("dev", "prod", "local")
 

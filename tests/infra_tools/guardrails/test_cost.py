@@ -11,7 +11,7 @@ import pytest
 from infra_tools.guardrails.cost import CostError, as_table, estimate, price_table
 from infra_tools.synth import Synthesis
 from infra_tools.synth.stackfile import PROJECT_ROOT
-from tests.guardrails.cases import make
+from tests.infra_tools.guardrails.cases import make
 
 
 def _node_group(

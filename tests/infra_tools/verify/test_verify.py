@@ -20,7 +20,7 @@ from infra_tools.synth import synthesize
 from infra_tools.verify import Declared, Target, target_for, verify_declared
 from infra_tools.verify.declared import BUCKET, KMS_KEY, NAT_GATEWAY, SUBNET, VPC
 from tests.conftest import EmbeddedAws
-from tests.delivery.deploy import deploy
+from tests.infra_tools.verify.deploy import deploy
 
 
 @pytest.fixture(scope="module")

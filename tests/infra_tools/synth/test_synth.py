@@ -15,7 +15,7 @@ from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
 
-def run_infra(*args: str) -> subprocess.CompletedProcess[str]:
+def run_tools(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "infra_tools", *args],
         cwd=PROJECT_ROOT,
@@ -28,7 +28,7 @@ def run_infra(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_synth_writes_resources_outputs_and_manifests(stack: str, tmp_path: Path) -> None:
-    result = run_infra("synth", "--stack", stack, "--out", str(tmp_path))
+    result = run_tools("synth", "--stack", stack, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     resources = json.loads((tmp_path / "resources.json").read_text())
     outputs = json.loads((tmp_path / "outputs.json").read_text())
@@ -43,20 +43,6 @@ def test_synth_writes_resources_outputs_and_manifests(stack: str, tmp_path: Path
     for manifest_file in (tmp_path / "manifests").glob("*.yaml"):
         manifest = yaml.safe_load(manifest_file.read_text())
         assert {"apiVersion", "kind", "metadata"} <= manifest.keys(), manifest_file.name
-
-
-def test_every_aws_resource_uses_the_stacks_explicit_provider(dev: Graph) -> None:
-    provider = dev.one("pulumi:providers:aws")
-    for resource in dev.resources:
-        if resource["type"].startswith("aws:"):
-            assert resource["provider"] is not None, f"{resource['urn']} has no explicit provider"
-            assert resource["provider"].startswith(provider["urn"] + "::"), resource["urn"]
-
-
-def test_provider_tags_every_resource_with_owner_and_cost_center(prod: Graph) -> None:
-    tags = prod.one("pulumi:providers:aws")["inputs"]["defaultTags"]["tags"]
-    assert tags["environment"] == "prod"
-    assert {"project", "environment", "owner", "cost-center"} <= tags.keys()
 
 
 def test_integral_numbers_stay_integers(graphs: dict[str, Graph]) -> None:
@@ -75,7 +61,7 @@ def test_integral_numbers_stay_integers(graphs: dict[str, Graph]) -> None:
 
 
 def test_secrets_are_masked_in_the_written_graph(tmp_path: Path) -> None:
-    result = run_infra("synth", "--stack", "local", "--out", str(tmp_path))
+    result = run_tools("synth", "--stack", "local", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "resources.json").read_text() + (tmp_path / "outputs.json").read_text()
     assert "synth-placeholder-secret" not in text
@@ -88,7 +74,7 @@ def test_secrets_are_masked_in_the_written_graph(tmp_path: Path) -> None:
 
 
 def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path) -> None:
-    result = run_infra("synth", "--stack", "staging", "--out", str(tmp_path))
+    result = run_tools("synth", "--stack", "staging", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "there is no Pulumi.staging.yaml; known stacks: dev, local, prod" in result.stderr
     assert "Traceback" not in result.stderr
@@ -96,7 +82,7 @@ def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path) -> None:
 
 def test_bad_stack_value_exits_2_with_key_rule_and_fix(tmp_path: Path) -> None:
     root = stack_root_with(tmp_path, "prod", {"mlops-platform:network.azCount": 1})
-    result = run_infra(
+    result = run_tools(
         "synth", "--stack", "prod", "--project-dir", str(root), "--out", str(tmp_path / "out")
     )
     assert result.returncode == 2
@@ -105,16 +91,3 @@ def test_bad_stack_value_exits_2_with_key_rule_and_fix(tmp_path: Path) -> None:
         "(high availability); set it to 2 or 3"
     )
     assert not (tmp_path / "out" / "resources.json").exists(), "nothing is written on bad config"
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_aws_stacks_may_use_an_instance_profile_for_credentials(
-    graphs: dict[str, Graph], stack: str
-) -> None:
-    """A self-hosted runner or an admin host on EC2 deploys with its instance profile; a
-    provider that skips the metadata API check never asks IMDS for those credentials."""
-    inputs = graphs[stack].one("pulumi:providers:aws")["inputs"]
-    assert inputs.get("skipMetadataApiCheck") in (None, False, "false"), (
-        f"stack {stack}: the AWS provider skips the metadata API (skipMetadataApiCheck="
-        f"{inputs.get('skipMetadataApiCheck')!r}); only the local stack may"
-    )

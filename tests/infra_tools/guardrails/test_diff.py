@@ -9,7 +9,7 @@ import pytest
 
 from infra_tools.cli import main
 from infra_tools.guardrails.diff import as_markdown, diff
-from tests.guardrails.cases import make
+from tests.infra_tools.guardrails.cases import make
 
 
 def test_added_removed_and_changed_inputs_are_listed() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from infra_tools.guardrails.evaluate import evaluate, has_mandatory
 from infra_tools.guardrails.rules import RULES, Rule
-from tests.guardrails.cases import CASES, bucket_set, make, provider
+from tests.infra_tools.guardrails.cases import CASES, bucket_set, make, provider
 
 BY_NAME = {rule.name: rule for rule in RULES}
 
@@ -16,7 +16,9 @@ def _run(rule: Rule, resources: list[dict[str, object]]) -> list[str]:
 
 
 def test_every_rule_has_a_case() -> None:
-    assert sorted(BY_NAME) == sorted(CASES), "add a fire/quiet case to tests/guardrails/cases.py"
+    assert sorted(BY_NAME) == sorted(CASES), (
+        "add a fire/quiet case to tests/infra_tools/guardrails/cases.py"
+    )
 
 
 def test_rules_have_unique_names_and_descriptions() -> None:
