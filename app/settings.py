@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     """Code version recorded with each trained model (the image sets the git SHA)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the JSON logs."""
+    request_log_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of requests that get a request log line (server errors always do). Default 1."""
     host: str = "127.0.0.1"
     """Address the server binds; the image sets 0.0.0.0."""
     port: int = Field(default=8080, ge=1, le=65535)

@@ -121,6 +121,7 @@ def create_app(
         api.state.max_body_bytes = config.max_body_bytes
         api.state.body_timeout_seconds = config.body_timeout_seconds
         api.state.docs_enabled = config.docs_enabled
+        api.state.request_log_sample_rate = config.request_log_sample_rate
         metrics.MODEL_READY.set(0)
         holder.refresh()
         holder.start_polling(config.poll_interval_seconds)
@@ -188,6 +189,9 @@ def create_app(
                     probabilities=dict(zip(model.class_names, probs, strict=True)),
                 )
             )
+        # For the request log line (app.serving.middleware): what was served, never inputs.
+        request.state.model_version = model.version
+        request.state.prediction_ids = [p.prediction_id for p in predictions]
         answer = PredictResponse.model_construct(
             model_name=model.meta.model_name, model_version=model.version, predictions=predictions
         )
@@ -198,6 +202,7 @@ def create_app(
     @api.post("/v1/feedback", dependencies=[Authorized], responses=_ERRORS)
     async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
         tracker: FeedbackTracker = request.app.state.feedback
+        request.state.prediction_ids = [body.prediction_id]
         correct, accuracy = tracker.label(body.prediction_id, body.true_label)
         return FeedbackResponse(
             prediction_id=body.prediction_id, correct=correct, live_accuracy=accuracy

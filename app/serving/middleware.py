@@ -1,9 +1,11 @@
-"""Pure ASGI middleware: request metrics and request body size and time limits."""
+"""Pure ASGI middleware: request metrics and logs, and request body size and time limits."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import random
 import time
 from typing import Any
 
@@ -16,8 +18,18 @@ DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 
 
+request_log = logging.getLogger("app.requests")
+
+
 class MetricsMiddleware:
-    """Counts and times every request by route template (not raw path: bounded cardinality)."""
+    """Counts and times every request by route template (not raw path: bounded cardinality),
+    and writes one structured log line per request (a sampled share of them, and every
+    server error).
+
+    The line carries what an operator correlates: method, route, status, latency, the model
+    version and the prediction ids a handler put in `request.state`. Never the body, the
+    query or the headers: inputs and API keys stay out of the logs.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,11 +54,16 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            elapsed = time.perf_counter() - start
             # FastAPI puts the matched route into the (shared) scope while routing.
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            self._timer(path).observe(time.perf_counter() - start)
+            self._timer(path).observe(elapsed)
             self._counter(path, scope["method"], status).inc()
+            # Set by the app's lifespan from settings (MLOPS_REQUEST_LOG_SAMPLE_RATE).
+            rate: float = getattr(scope["app"].state, "request_log_sample_rate", 1.0)
+            if status >= 500 or random.random() < rate:  # noqa: S311 - sampling, not secrecy
+                _log_request(scope, path, status, elapsed)
 
     def _counter(self, route: str, method: str, status: int) -> Counter:
         key = (route, method, status)
@@ -62,6 +79,22 @@ class MetricsMiddleware:
             timer = metrics.HTTP_DURATION.labels(route=route)
             self._timers[route] = timer
         return timer
+
+
+def _log_request(scope: Scope, route: str, status: int, elapsed: float) -> None:
+    # Handlers record what they served in request.state, which Starlette keeps in scope.
+    state: dict[str, Any] = scope.get("state") or {}
+    request_log.info(
+        "request",
+        extra={
+            "method": scope["method"],
+            "route": route,
+            "status": status,
+            "latency_ms": round(elapsed * 1000, 3),
+            "model_version": state.get("model_version"),
+            "prediction_ids": state.get("prediction_ids"),
+        },
+    )
 
 
 class BodyLimitMiddleware:
