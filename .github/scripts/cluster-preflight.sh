@@ -19,14 +19,16 @@ if ! curl --silent --insecure --max-time 10 --output /dev/null "$endpoint/versio
 fi
 
 caller=$(aws sts get-caller-identity --query Arn --output text)
-# arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION -> arn:aws:iam::ACCOUNT:role/NAME
-role=$(sed -E 's#^arn:([^:]+):sts::([0-9]+):assumed-role/([^/]+)/.*$#arn:\1:iam::\2:role/\3#' \
-  <<<"$caller")
-if ! aws eks describe-access-entry --cluster-name "$cluster" --principal-arn "$role" \
-  >/dev/null 2>&1; then
-  echo "::error::$role has no access entry on $cluster, so it cannot deploy to Kubernetes." \
-    "Add it to cluster.adminRoleArns in Pulumi.$STACK.yaml and run one \`pulumi up\` as" \
-    "an admin (see the README, Deploying from CI)." >&2
+# arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION: the role's name, but not its path, which an
+# access entry's principal ARN keeps (arn:aws:iam::ACCOUNT:role/some/path/NAME).
+role_name=$(sed -E 's#^arn:[^:]+:sts::[0-9]+:assumed-role/([^/]+)/.*$#\1#' <<<"$caller")
+# Failures here (AccessDenied, throttling) are reported as they are, not as a missing entry.
+entries=$(aws eks list-access-entries --cluster-name "$cluster" --query 'accessEntries[]' \
+  --output text)
+if ! tr '\t' '\n' <<<"$entries" | grep -Eq ":role/(.+/)?${role_name}\$"; then
+  echo "::error::the role $role_name (this job's $caller) has no access entry on $cluster, so" \
+    "it cannot deploy to Kubernetes. Add its ARN to cluster.adminRoleArns in" \
+    "Pulumi.$STACK.yaml and run one \`pulumi up\` as an admin (see the README, Deploying)." >&2
   exit 1
 fi
-echo "cluster $cluster: reachable, $role may deploy"
+echo "cluster $cluster: reachable, role $role_name may deploy"

@@ -25,6 +25,16 @@ if ! exists "$dataset_key"; then
   echo "no dataset at s3://$bucket/$dataset_key: uploading the example dataset"
   MLOPS_BUCKET=$bucket "${PYTHON:-.venv/bin/python}" -m app data upload --key "$dataset_key"
 fi
-job="first-model-${GITHUB_RUN_ID:-$(date +%s)}"
+# A training already running (an earlier run's first model, or the schedule) will promote;
+# a second one would double the GPU nodes and race it. Jobs made from the CronJob by hand
+# escape its concurrencyPolicy, so this is checked here.
+active=$(kubectl get jobs --namespace training --selector app.kubernetes.io/component=training \
+  --output jsonpath='{range .items[?(@.status.active)]}{.metadata.name}{"\n"}{end}')
+if [ -n "$active" ]; then
+  echo "training Job(s) already running, not starting another: $active"
+  exit 0
+fi
+# The attempt too: "Re-run jobs" keeps the run id, and a Job name can be used once.
+job="first-model-${GITHUB_RUN_ID:-$(date +%s)}-${GITHUB_RUN_ATTEMPT:-1}"
 kubectl create job "$job" --from=cronjob/retrain --namespace training
 echo "started training Job $job; follow it with: kubectl logs -n training -f job/$job"

@@ -152,19 +152,33 @@ def test_prod_on_a_self_hosted_runner_goes_ahead(runner: Runner) -> None:
 
 def test_preflight_names_the_role_missing_an_access_entry(runner: Runner) -> None:
     result = runner.script(
-        "cluster-preflight.sh", "mlops-dev", "https://x.eks", FAKE_ACCESS_ENTRY="no"
+        "cluster-preflight.sh", "mlops-dev", "https://x.eks", FAKE_ACCESS_ENTRY="other"
     )
     assert result.returncode != 0
     # The role, not the session: that is what cluster.adminRoleArns must list.
-    assert "arn:aws:iam::123456789012:role/github-deploy has no access entry" in result.stderr
+    assert "the role github-deploy" in result.stderr and "has no access entry" in result.stderr
     assert "cluster.adminRoleArns" in result.stderr
 
 
-def test_preflight_passes_a_reachable_cluster_with_an_access_entry(runner: Runner) -> None:
-    result = runner.script("cluster-preflight.sh", "mlops-dev", "https://x.eks")
+@pytest.mark.parametrize("entries", ["yes", "with-path"])
+def test_preflight_passes_a_reachable_cluster_with_an_access_entry(
+    runner: Runner, entries: str
+) -> None:
+    """The assumed-role ARN carries no role path; an entry for a role under a path counts."""
+    result = runner.script(
+        "cluster-preflight.sh", "mlops-dev", "https://x.eks", FAKE_ACCESS_ENTRY=entries
+    )
     assert result.returncode == 0, result.stderr
-    (entry,) = [c for c in runner.calls("aws") if "describe-access-entry" in c]
-    assert "--principal-arn arn:aws:iam::123456789012:role/github-deploy" in entry
+    assert "role github-deploy may deploy" in result.stdout
+
+
+def test_preflight_reports_a_refused_lookup_as_it_is(runner: Runner) -> None:
+    result = runner.script(
+        "cluster-preflight.sh", "mlops-dev", "https://x.eks", FAKE_ACCESS_ENTRY="denied"
+    )
+    assert result.returncode != 0
+    assert "AccessDeniedException" in result.stderr
+    assert "has no access entry" not in result.stderr
 
 
 def test_first_model_seeds_data_and_starts_one_training_job(runner: Runner) -> None:
@@ -172,16 +186,38 @@ def test_first_model_seeds_data_and_starts_one_training_job(runner: Runner) -> N
     assert result.returncode == 0, result.stderr
     (upload,) = runner.calls("python")
     assert "-m app data upload" in upload
-    (job,) = runner.calls("kubectl")
+    (job,) = [c for c in runner.calls("kubectl") if "create job" in c]
     # The Job comes from the CronJob the workloads declare, in their namespace.
     assert f"--from=cronjob/{CRONJOB} --namespace {TRAINING_NAMESPACE}" in job
+
+
+def test_first_model_never_starts_a_second_training_beside_a_running_one(
+    runner: Runner,
+) -> None:
+    """A re-run, or the next push, while the first training still runs: a Job made by hand
+    escapes the CronJob's concurrencyPolicy, so the script must not add one."""
+    result = runner.script(
+        "first-model.sh", "b", "m", "production", FAKE_ACTIVE_JOBS="first-model-7-1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in runner.calls("kubectl") if "create job" in c]
+    assert "already running" in result.stdout
+
+
+def test_first_model_names_the_job_after_the_run_attempt(runner: Runner) -> None:
+    result = runner.script(
+        "first-model.sh", "b", "m", "production", GITHUB_RUN_ID="7", GITHUB_RUN_ATTEMPT="2"
+    )
+    assert result.returncode == 0, result.stderr
+    (create,) = [c for c in runner.calls("kubectl") if "create job" in c]
+    assert "create job first-model-7-2 " in create
 
 
 def test_first_model_keeps_an_uploaded_dataset(runner: Runner) -> None:
     result = runner.script("first-model.sh", "b", "m", "production", FAKE_DATASET="exists")
     assert result.returncode == 0, result.stderr
     assert not runner.calls("python")
-    assert len(runner.calls("kubectl")) == 1
+    assert len([c for c in runner.calls("kubectl") if "create job" in c]) == 1
 
 
 def test_first_model_does_nothing_once_a_model_is_promoted(runner: Runner) -> None:
@@ -194,4 +230,4 @@ def test_first_model_stops_on_a_forbidden_read_instead_of_retraining(runner: Run
     result = runner.script("first-model.sh", "b", "m", "production", FAKE_ALIAS="denied")
     assert result.returncode != 0
     assert "cannot read s3://b/models/m/aliases/production.json" in result.stderr
-    assert not runner.calls("kubectl")
+    assert not [c for c in runner.calls("kubectl") if "create job" in c]
