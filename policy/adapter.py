@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -14,19 +12,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra_tools.guardrails.rules import RULES, Resource, Rule, StackView
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.guardrails.rules import RULES, Rule
+from infra_tools.inputs import decoded_setting
 
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
-
-
-def _decoded(value: Any) -> Any:
-    # The engine hands provider settings (e.g. defaultTags) to policies as JSON text.
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def to_resource(resource: PolicyResource) -> Resource:
@@ -64,7 +54,7 @@ def to_resources(resources: list[PolicyResource]) -> list[Resource]:
                     "provider": None,
                     "dependencies": [],
                     "options": {},
-                    "inputs": {key: _decoded(value) for key, value in provider.props.items()},
+                    "inputs": {key: decoded_setting(v) for key, v in provider.props.items()},
                 }
             )
     return converted
@@ -72,7 +62,7 @@ def to_resources(resources: list[PolicyResource]) -> list[Resource]:
 
 def _validation(rule: Rule) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for finding in rule.evaluate(StackView(to_resources(args.resources))):
+        for finding in rule.evaluate(ResourceGraph(to_resources(args.resources))):
             report_violation(finding.message, finding.resource["urn"])
 
     return validate

@@ -13,8 +13,9 @@ import argparse
 import sys
 
 from infra_tools.synth import synthesize
+from infra_tools.type_tokens import ECR_REPOSITORY
 
-REPOSITORY = "aws:ecr/repository:Repository"
+REPOSITORY = ECR_REPOSITORY
 
 
 def bootstrap_targets(resources: list[dict[str, object]]) -> list[str]:

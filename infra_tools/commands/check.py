@@ -26,7 +26,8 @@ def register(subparsers: Subparsers) -> None:
 def report(synthesis: Synthesis, as_json_output: bool = False) -> tuple[int, str]:
     """(exit code, printed report) for one synthesized stack."""
     violations = evaluate(synthesis.resources)
-    schema_errors = validate_manifests(synthesis.manifests())
+    manifests = synthesis.graph.manifests()
+    schema_errors = validate_manifests(manifests)
     failed = has_mandatory(violations) or bool(schema_errors)
     if as_json_output:
         document = as_json(synthesis.stack, violations)
@@ -34,7 +35,7 @@ def report(synthesis: Synthesis, as_json_output: bool = False) -> tuple[int, str
         document["passed"] = not failed
         return int(failed), json.dumps(document, indent=2)
     lines = [as_table(synthesis.stack, violations)]
-    lines.append(f"manifests: {len(synthesis.manifests())} checked, {len(schema_errors)} invalid")
+    lines.append(f"manifests: {len(manifests)} checked, {len(schema_errors)} invalid")
     lines += [f"MANDATORY manifest-schema: {error}" for error in schema_errors]
     return int(failed), "\n".join(lines)
 

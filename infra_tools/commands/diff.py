@@ -8,13 +8,13 @@ from pathlib import Path
 
 from infra_tools.commands import Subparsers
 from infra_tools.guardrails.diff import as_markdown, as_text, diff
-from infra_tools.synth import load_resources
+from infra_tools.synth import load_graph
 
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "diff",
-        help="compare two synth outputs (added, removed and changed resources)",
+        help="compare two synth outputs (resources added, removed and changed; outputs changed)",
         description="Compare BEFORE_DIR and AFTER_DIR, each written by "
         "`python -m infra_tools synth`.",
     )
@@ -26,7 +26,7 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        before, after = load_resources(args.before), load_resources(args.after)
+        before, after = load_graph(args.before), load_graph(args.after)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,14 @@ from collections import Counter
 from typing import Any
 
 from infra_tools.commands import Subparsers, add_stack_arguments, synthesize_stack
-from infra_tools.synth import Synthesis
+from infra_tools.graph import ResourceGraph
+from infra_tools.type_tokens import (
+    EC2_INSTANCE,
+    EC2_NAT_GATEWAY,
+    EC2_SUBNET,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+)
 
 
 def register(subparsers: Subparsers) -> None:
@@ -21,38 +28,38 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def summarize(synthesis: Synthesis) -> str:
-    custom = [resource for resource in synthesis.resources if resource["custom"]]
+def summarize(graph: ResourceGraph) -> str:
+    custom = [resource for resource in graph.resources if resource["custom"]]
     counts = Counter(resource["type"] for resource in custom)
     protected = sorted(resource["name"] for resource in custom if resource["options"]["protect"])
-    lines = [f"Stack {synthesis.stack}: {len(custom)} resources", ""]
+    lines = [f"Stack {graph.stack}: {len(custom)} resources", ""]
     width = max((len(token) for token in counts), default=10)
     lines += [f"  {count:>4}  {token:<{width}}".rstrip() for token, count in sorted(counts.items())]
-    lines += ["", "Key settings:", *[f"  {line}" for line in key_settings(custom)]]
+    lines += ["", "Key settings:", *[f"  {line}" for line in key_settings(graph)]]
     lines += ["", "Protected from deletion: " + (", ".join(protected) or "none"), "", "Outputs:"]
-    lines += [f"  {key} = {_short(value)}" for key, value in sorted(synthesis.outputs.items())]
+    lines += [f"  {key} = {_short(value)}" for key, value in sorted(graph.outputs.items())]
     return "\n".join(lines)
 
 
-def key_settings(resources: list[dict[str, Any]]) -> list[str]:
+def key_settings(graph: ResourceGraph) -> list[str]:
     """The settings a reviewer asks about first, read off the declared graph."""
 
     def of_type(token: str) -> list[dict[str, Any]]:
-        return [r["inputs"] for r in resources if r["type"] == token]
+        return [resource["inputs"] for resource in graph.of_type(token)]
 
-    subnets = of_type("aws:ec2/subnet:Subnet")
-    nat_gateways = len(of_type("aws:ec2/natGateway:NatGateway"))
-    nat_instances = len(of_type("aws:ec2/instance:Instance"))
+    subnets = of_type(EC2_SUBNET)
+    nat_gateways = len(of_type(EC2_NAT_GATEWAY))
+    nat_instances = len(of_type(EC2_INSTANCE))
     lines = [
         f"zones: {len({s.get('availabilityZone') for s in subnets})}, "
         f"NAT gateways: {nat_gateways}, NAT instances: {nat_instances}"
     ]
-    for cluster in of_type("aws:eks/cluster:Cluster"):
+    for cluster in of_type(EKS_CLUSTER):
         public = cluster.get("vpcConfig", {}).get("endpointPublicAccess", False)
         lines.append(
             f"EKS {cluster.get('version')}, API endpoint {'public' if public else 'private'}"
         )
-    for pool in of_type("aws:eks/nodeGroup:NodeGroup"):
+    for pool in of_type(EKS_NODE_GROUP):
         scaling = pool.get("scalingConfig", {})
         lines.append(
             f"node pool {pool.get('nodeGroupName')}: {scaling.get('minSize')}-"
@@ -68,5 +75,5 @@ def _short(value: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(summarize(synthesize_stack(args)))
+    print(summarize(synthesize_stack(args).graph))
     return 0

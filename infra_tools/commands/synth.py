@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     for notice in synthesis.notices:
         print(f"note: {notice}", file=sys.stderr)
     elapsed = time.perf_counter() - started
-    manifests = len(synthesis.manifests())
+    manifests = len(synthesis.graph.manifests())
     print(
         f"synthesized stack {args.stack}: {len(synthesis.resources)} resources, "
         f"{manifests} Kubernetes objects -> {args.out} ({elapsed:.1f}s)"

@@ -11,18 +11,23 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 
-from infra_tools.guardrails.rules.base import (
-    Resource,
-    StackView,
-    as_list,
-    mapping,
-    policy_document,
-    provider_urn,
-    statements,
-)
+from infra_tools.graph import Resource, ResourceGraph, provider_urn
 from infra_tools.guardrails.summaries import summarise
+from infra_tools.inputs import as_list, mapping
+from infra_tools.policy_documents import allows, policy_document
+from infra_tools.type_tokens import (
+    AWS_PROVIDER,
+    EKS_PREFIX,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    KMS_KEY,
+    KUBERNETES_PREFIX,
+    PROVIDER_PREFIX,
+    S3_BUCKET,
+    STACK,
+)
 
-_SKIP = ("pulumi:providers:", "pulumi:pulumi:Stack")
+_SKIP = (PROVIDER_PREFIX, STACK)
 # (layer, title, fill colour) from the outside in; each layer nests inside the previous one.
 _LAYERS = (
     ("aws", "AWS account", "#fdf6ec"),
@@ -53,9 +58,9 @@ def is_component(resource: Resource) -> bool:
 
 def _layer(resources: list[Resource]) -> str:
     tokens = [r["type"] for r in resources]
-    if any(token.startswith("aws:eks/") for token in tokens):
+    if any(token.startswith(EKS_PREFIX) for token in tokens):
         return "cluster"
-    if tokens and all(token.startswith("kubernetes:") for token in tokens):
+    if tokens and all(token.startswith(KUBERNETES_PREFIX) for token in tokens):
         return "workloads"
     return "aws"
 
@@ -63,15 +68,14 @@ def _layer(resources: list[Resource]) -> str:
 def _flow(source: Resource, target: Resource) -> str | None:
     """The data flow a dependency stands for, or None when it is only an ordering."""
     annotations = mapping(mapping(source["inputs"].get("metadata")).get("annotations"))
-    if target["type"] == "aws:iam/role:Role" and "eks.amazonaws.com/role-arn" in annotations:
+    if target["type"] == IAM_ROLE and "eks.amazonaws.com/role-arn" in annotations:
         return "assumes role (IRSA)"
-    if source["type"] != "aws:iam/rolePolicy:RolePolicy":
+    if source["type"] != IAM_ROLE_POLICY:
         return None
-    service = {"aws:s3/bucket:Bucket": "s3", "aws:kms/key:Key": "kms"}.get(target["type"])
+    service = {S3_BUCKET: "s3", KMS_KEY: "kms"}.get(target["type"])
     verbs = [
         str(action).partition(":")[2]
-        for statement in statements(policy_document(source["inputs"].get("policy")))
-        if statement.get("Effect") == "Allow"
+        for statement in allows(policy_document(source["inputs"].get("policy")))
         for action in as_list(statement.get("Action"))
         if str(action).startswith(f"{service}:")
     ]
@@ -104,7 +108,7 @@ class _Graph:
     """Top-level components, their custom resources, and the edges between them."""
 
     def __init__(self, resources: list[Resource]) -> None:
-        self.view = StackView([r for r in resources if not r["type"].startswith(_SKIP)])
+        self.view = ResourceGraph([r for r in resources if not r["type"].startswith(_SKIP)])
         self.top: dict[str, str] = {}
         self.members: dict[str, list[Resource]] = defaultdict(list)
         self.components: dict[str, Resource] = {}
@@ -119,10 +123,10 @@ class _Graph:
 
     def _root(self, resource: Resource) -> Resource | None:
         found = resource if is_component(resource) else None
-        parent = self.view.by_urn(resource.get("parent"))
+        parent = self.view.get(resource.get("parent"))
         while parent is not None:
             found = parent if is_component(parent) else found
-            parent = self.view.by_urn(parent.get("parent"))
+            parent = self.view.get(parent.get("parent"))
         return found
 
     def edges(self) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[str]]]:
@@ -132,7 +136,7 @@ class _Graph:
         for resource in self.view.resources:
             source = self.top.get(resource["urn"])
             for dependency in resource.get("dependencies", []):
-                target_resource = self.view.by_urn(provider_urn(dependency))
+                target_resource = self.view.get(provider_urn(dependency))
                 target = self.top.get(target_resource["urn"]) if target_resource else None
                 if source is None or target is None or source == target:
                     continue
@@ -187,7 +191,7 @@ def components_dot(stack_name: str, resources: list[Resource]) -> str:
         (
             str(p["inputs"].get("region"))
             for p in resources
-            if p["type"] == "pulumi:providers:aws" and p["inputs"].get("region")
+            if p["type"] == AWS_PROVIDER and p["inputs"].get("region")
         ),
         "",
     )

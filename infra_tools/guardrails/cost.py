@@ -15,7 +15,27 @@ from typing import Any
 
 import yaml
 
-from infra_tools.guardrails.rules.base import Resource, StackView, as_list, identifiers, mapping
+from infra_tools.graph import Resource, ResourceGraph, identifiers
+from infra_tools.guardrails.rules.storage import access_log_buckets
+from infra_tools.inputs import as_list, mapping
+from infra_tools.type_tokens import (
+    ALB_LOAD_BALANCER,
+    CLOUDWATCH_LOG_GROUP,
+    EC2_EIP,
+    EC2_FLOW_LOG,
+    EC2_INSTANCE,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_NAT_GATEWAY,
+    EC2_VPC_ENDPOINT,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    K8S_PERSISTENT_VOLUME_CLAIM,
+    K8S_SERVICE,
+    KMS_KEY,
+    LB_LOAD_BALANCER,
+    S3_BUCKET,
+)
 
 PRICES = Path(__file__).with_name("prices.yaml")
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Mi|Gi|Ti|M|G|T)?$")
@@ -110,16 +130,16 @@ def _line(resource: Resource, item: str, idle: float, busy: float | None = None)
     )
 
 
-def _launch_template(stack: StackView, group: Resource) -> Resource | None:
+def _launch_template(stack: ResourceGraph, group: Resource) -> Resource | None:
     reference = mapping(group["inputs"].get("launchTemplate"))
     wanted = {reference.get("id"), reference.get("name")} - {None}
-    for template in stack.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+    for template in stack.of_type(EC2_LAUNCH_TEMPLATE):
         if identifiers(template) & wanted or template["urn"] in group.get("dependencies", []):
             return template
     return None
 
 
-def _node_group(stack: StackView, pricer: _Pricer, group: Resource) -> Iterator[Line]:
+def _node_group(stack: ResourceGraph, pricer: _Pricer, group: Resource) -> Iterator[Line]:
     inputs = group["inputs"]
     scaling = mapping(inputs.get("scalingConfig"))
     low, high = int(scaling.get("minSize", 0)), int(scaling.get("maxSize", 0))
@@ -155,79 +175,61 @@ def _instance(pricer: _Pricer, instance: Resource) -> Iterator[Line]:
     yield _line(instance, f"{size:g} GiB gp3 root volume", size * pricer.price("ebsGp3GbMonth"))
 
 
-def _log_targets(stack: StackView) -> set[str]:
-    targets = {
-        log["inputs"].get("targetBucket")
-        for log in stack.of_type("aws:s3/bucketLogging:BucketLogging")
-    }
-    return {
-        bucket["urn"]
-        for bucket in stack.of_type("aws:s3/bucket:Bucket")
-        if identifiers(bucket) & targets
-    }
-
-
 def _logs(pricer: _Pricer) -> float:
     gb = pricer.usage("logGbPerGroup")
     return gb * (pricer.price("logsIngestGb") + pricer.price("logsStorageGbMonth"))
 
 
-def _lines(stack: StackView, pricer: _Pricer) -> Iterator[Line]:
-    log_targets = _log_targets(stack)
+def _lines(stack: ResourceGraph, pricer: _Pricer) -> Iterator[Line]:
+    log_targets = access_log_buckets(stack)
     for resource in stack.resources:
         kind, inputs = resource["type"], resource["inputs"]
-        if kind == "aws:eks/cluster:Cluster":
+        if kind == EKS_CLUSTER:
             yield _line(resource, "EKS control plane", pricer.hourly("eksControlPlaneHour"))
             if inputs.get("enabledClusterLogTypes"):
                 yield _line(resource, "control-plane logs (CloudWatch)", _logs(pricer))
-        elif kind == "aws:eks/nodeGroup:NodeGroup":
+        elif kind == EKS_NODE_GROUP:
             yield from _node_group(stack, pricer, resource)
-        elif kind == "aws:ec2/natGateway:NatGateway":
+        elif kind == EC2_NAT_GATEWAY:
             data = pricer.usage("natGbPerMonth") * pricer.price("natGatewayGb")
             yield _line(
                 resource, "NAT gateway hours + data", pricer.hourly("natGatewayHour") + data
             )
-        elif kind == "aws:ec2/instance:Instance":
+        elif kind == EC2_INSTANCE:
             yield from _instance(pricer, resource)
-        elif kind == "aws:ec2/eip:Eip":
+        elif kind == EC2_EIP:
             yield _line(resource, "public IPv4 address", pricer.hourly("publicIpv4Hour"))
-        elif (
-            kind == "aws:ec2/vpcEndpoint:VpcEndpoint"
-            and inputs.get("vpcEndpointType") == "Interface"
-        ):
+        elif kind == EC2_VPC_ENDPOINT and inputs.get("vpcEndpointType") == "Interface":
             zones = max(len(as_list(inputs.get("subnetIds"))), 1)
             yield _line(
                 resource,
                 f"interface endpoint x {zones} AZ",
                 pricer.hourly("interfaceEndpointHour", zones),
             )
-        elif kind in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
+        elif kind in (LB_LOAD_BALANCER, ALB_LOAD_BALANCER):
             kind = "nlbHour" if inputs.get("loadBalancerType") == "network" else "albHour"
             lcu = pricer.hourly("lcuHour", pricer.usage("lcuPerLoadBalancer"))
             yield _line(resource, "load balancer + LCU", pricer.hourly(kind) + lcu)
-        elif (
-            kind == "kubernetes:core/v1:Service"
-            and mapping(inputs.get("spec")).get("type") == "LoadBalancer"
-        ):
+        elif kind == K8S_SERVICE and mapping(inputs.get("spec")).get("type") == "LoadBalancer":
             yield _line(resource, "NLB for Service type LoadBalancer", pricer.hourly("nlbHour"))
-        elif kind == "kubernetes:core/v1:PersistentVolumeClaim":
+        elif kind == K8S_PERSISTENT_VOLUME_CLAIM:
             size = _gib(
                 mapping((mapping(inputs.get("spec"))).get("resources"))
                 .get("requests", {})
                 .get("storage")
             )
             yield _line(resource, f"{size:g} GiB gp3 volume", size * pricer.price("ebsGp3GbMonth"))
-        elif kind == "aws:kms/key:Key":
+        elif kind == KMS_KEY:
             yield _line(resource, "customer-managed KMS key", pricer.price("kmsKeyMonth"))
-        elif kind in ("aws:cloudwatch/logGroup:LogGroup", "aws:ec2/flowLog:FlowLog"):
-            if kind == "aws:ec2/flowLog:FlowLog" and inputs.get("logDestinationType") == "s3":
+        elif kind in (CLOUDWATCH_LOG_GROUP, EC2_FLOW_LOG):
+            if kind == EC2_FLOW_LOG and inputs.get("logDestinationType") == "s3":
                 continue
             yield _line(resource, "CloudWatch logs", _logs(pricer))
-        elif kind == "aws:s3/bucket:Bucket":
+        elif kind == S3_BUCKET:
             key = "logBucketGb" if resource["urn"] in log_targets else "modelStorageGb"
             gb = pricer.usage(key)
             yield _line(resource, f"{gb:g} GB S3 Standard", gb * pricer.price("s3StandardGbMonth"))
-        elif kind == "aws:ecr/repository:Repository":
+        elif kind == ECR_REPOSITORY:
             gb = pricer.usage("ecrStorageGb")
             yield _line(resource, f"{gb:g} GB ECR storage", gb * pricer.price("ecrStorageGbMonth"))
 
@@ -236,7 +238,7 @@ def estimate(
     stack: str, resources: list[Resource], table: dict[str, Any] | None = None
 ) -> Estimate:
     pricer = _Pricer(table or price_table())
-    return Estimate(stack, list(_lines(StackView(resources), pricer)))
+    return Estimate(stack, list(_lines(ResourceGraph(resources), pricer)))
 
 
 def as_table(estimate: Estimate) -> str:

@@ -18,12 +18,13 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+from infra_tools.graph import Resource, ResourceGraph, provider_urn
 from infra_tools.guardrails.components import components_dot, is_component, quote, short_type
-from infra_tools.guardrails.rules.base import Resource, StackView, provider_urn
+from infra_tools.type_tokens import PROVIDER_PREFIX
 
 FORMATS = ("svg", "png")
 DETAILS = ("components", "resources")
-_SKIP = ("pulumi:providers:",)
+_SKIP = (PROVIDER_PREFIX,)
 
 
 class DiagramError(RuntimeError):
@@ -32,13 +33,13 @@ class DiagramError(RuntimeError):
 
 def resources_dot(stack_name: str, resources: list[Resource]) -> str:
     """The detailed view: every resource, clustered by component."""
-    stack = StackView([r for r in resources if not r["type"].startswith(_SKIP)])
+    stack = ResourceGraph([r for r in resources if not r["type"].startswith(_SKIP)])
     components = {r["urn"]: r for r in stack.resources if is_component(r)}
 
     def enclosing(resource: Resource) -> str:
-        parent = stack.by_urn(resource.get("parent"))
+        parent = stack.get(resource.get("parent"))
         while parent is not None and parent["urn"] not in components:
-            parent = stack.by_urn(parent.get("parent"))
+            parent = stack.get(parent.get("parent"))
         return parent["urn"] if parent is not None else ""
 
     # Collapse custom resources to (component, type) nodes.

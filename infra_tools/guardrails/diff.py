@@ -1,4 +1,5 @@
-"""What changes between two synth outputs: added, removed and changed resources, by URN."""
+"""What changes between two synth outputs: resources added, removed and changed (by URN), and
+stack outputs changed (by name)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra_tools.guardrails.rules.base import Resource, mapping
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.inputs import mapping
 
 # Compared besides the inputs: a change to these is as reviewable as an input change.
 _COMPARED = ("options", "provider", "parent")
@@ -26,10 +28,12 @@ class StackDiff:
     added: list[Resource]
     removed: list[Resource]
     changed: list[Change]
+    outputs: dict[str, tuple[Any, Any]] = field(default_factory=dict[str, tuple[Any, Any]])
+    """Stack output name -> (before, after) for every output that differs; absent is None."""
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.outputs)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class StackDiff:
                 }
                 for c in self.changed
             ],
+            "outputs": {k: {"before": b, "after": a} for k, (b, a) in self.outputs.items()},
         }
 
 
@@ -70,9 +75,17 @@ def _fields(before: Resource, after: Resource) -> dict[str, tuple[Any, Any]]:
     }
 
 
-def diff(before: list[Resource], after: list[Resource]) -> StackDiff:
-    old = {resource["urn"]: resource for resource in before}
-    new = {resource["urn"]: resource for resource in after}
+def _outputs(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {
+        key: (before.get(key), after.get(key))
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    }
+
+
+def diff(before: ResourceGraph, after: ResourceGraph) -> StackDiff:
+    old = {resource["urn"]: resource for resource in before.resources}
+    new = {resource["urn"]: resource for resource in after.resources}
     changed: list[Change] = []
     for urn in sorted(old.keys() & new.keys()):
         fields = _fields(old[urn], new[urn])
@@ -82,12 +95,21 @@ def diff(before: list[Resource], after: list[Resource]) -> StackDiff:
         added=[new[urn] for urn in sorted(new.keys() - old.keys())],
         removed=[old[urn] for urn in sorted(old.keys() - new.keys())],
         changed=changed,
+        outputs=_outputs(before.outputs, after.outputs),
     )
 
 
 def _value(value: Any, limit: int = 80) -> str:
     text = "(absent)" if value is None else json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _summary(result: StackDiff) -> str:
+    text = (
+        f"{len(result.added)} to add, {len(result.changed)} to change, "
+        f"{len(result.removed)} to remove"
+    )
+    return text + (f", {len(result.outputs)} outputs changed" if result.outputs else "")
 
 
 def as_text(result: StackDiff) -> str:
@@ -100,10 +122,10 @@ def as_text(result: StackDiff) -> str:
         lines += [
             f"    {path}: {_value(b)} -> {_value(a)}" for path, (b, a) in change.fields.items()
         ]
-    lines.append(
-        f"{len(result.added)} to add, {len(result.changed)} to change, "
-        f"{len(result.removed)} to remove"
-    )
+    lines += [
+        f"~ output {key}: {_value(b)} -> {_value(a)}" for key, (b, a) in result.outputs.items()
+    ]
+    lines.append(_summary(result))
     return "\n".join(lines)
 
 
@@ -113,10 +135,7 @@ def _cell(value: Any) -> str:
 
 def as_markdown(result: StackDiff) -> str:
     """The PR comment: a summary line, then a table per kind of change."""
-    summary = (
-        f"**Infrastructure diff:** {len(result.added)} to add, {len(result.changed)} to change, "
-        f"{len(result.removed)} to remove"
-    )
+    summary = f"**Infrastructure diff:** {_summary(result)}"
     if result.empty:
         return summary + "\n\nNo resource changes.\n"
     parts = [summary]
@@ -133,5 +152,10 @@ def as_markdown(result: StackDiff) -> str:
         parts.append(
             "### Changed\n\n| Resource | Field | Before | After |\n|---|---|---|---|\n"
             + "\n".join(rows)
+        )
+    if result.outputs:
+        rows = [f"| `{key}` | {_cell(b)} | {_cell(a)} |" for key, (b, a) in result.outputs.items()]
+        parts.append(
+            "### Outputs\n\n| Output | Before | After |\n|---|---|---|\n" + "\n".join(rows)
         )
     return "\n\n".join(parts) + "\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from infra_tools.guardrails.rules import RULES, Resource, Rule, Severity, StackView
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.guardrails.rules import RULES, Rule, Severity
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Violation:
 
 def evaluate(resources: list[Resource], rules: Sequence[Rule] = RULES) -> list[Violation]:
     """All violations, mandatory first, then by rule and resource."""
-    stack = StackView(resources)
+    stack = ResourceGraph(resources)
     found = [
         Violation(
             rule.name,

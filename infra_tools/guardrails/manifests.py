@@ -10,7 +10,7 @@ import jsonschema
 import kubernetes_validate  # pyright: ignore[reportMissingTypeStubs]
 import yaml
 
-from infra_tools.guardrails.rules.base import as_list, mapping
+from infra_tools.inputs import as_list, mapping
 from infra_tools.synth.recorder import SECRET
 
 SCHEMAS = Path(__file__).parent / "schemas"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from infra_tools.guardrails.rules.base import as_list, mapping
+from infra_tools.inputs import as_list, mapping
 from infra_tools.synth.stackfile import PROJECT_ROOT
 
 SKIPS = Path(__file__).with_name("scan-skips.yaml")

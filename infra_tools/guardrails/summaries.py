@@ -11,18 +11,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra_tools.guardrails.rules.base import (
-    Resource,
-    StackView,
-    as_list,
-    mapping,
-    policy_document,
-    statements,
-    truthy,
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.inputs import as_list, mapping, truthy
+from infra_tools.policy_documents import allows, policy_document, statements
+from infra_tools.type_tokens import (
+    CLOUDWATCH_LOG_GROUP,
+    EC2_FLOW_LOG,
+    EC2_INSTANCE,
+    EC2_NAT_GATEWAY,
+    EC2_SUBNET,
+    EC2_VPC,
+    EC2_VPC_ENDPOINT,
+    ECR_REPOSITORY,
+    EKS_ADDON,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    HELM_RELEASE,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    K8S_CONFIG_MAP,
+    K8S_CRON_JOB,
+    K8S_DEPLOYMENT,
+    K8S_HORIZONTAL_POD_AUTOSCALER,
+    K8S_NAMESPACE,
+    K8S_NETWORK_POLICY,
+    K8S_SERVICE,
+    K8S_STORAGE_CLASS,
+    KMS_KEY,
+    POD_MONITOR,
+    PROMETHEUS_RULE,
+    S3_BUCKET,
+    S3_BUCKET_ENCRYPTION,
+    S3_BUCKET_LOGGING,
+    S3_BUCKET_VERSIONING,
+    SERVICE_MONITOR,
 )
 
-_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-Summariser = Callable[[list[Resource], StackView], list[str]]
+Summariser = Callable[[list[Resource], ResourceGraph], list[str]]
 
 
 def _meta(resource: Resource) -> dict[str, Any]:
@@ -37,11 +62,11 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _vpc(found: list[Resource], _: StackView) -> list[str]:
+def _vpc(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [f"VPC {r['inputs'].get('cidrBlock', '')}".strip() for r in found]
 
 
-def _subnets(found: list[Resource], _: StackView) -> list[str]:
+def _subnets(found: list[Resource], _: ResourceGraph) -> list[str]:
     # Public subnets carry the ELB role tag (or auto-assign public IPs); the rest are private.
     def public(subnet: Resource) -> bool:
         tags = mapping(subnet["inputs"].get("tags"))
@@ -54,11 +79,11 @@ def _subnets(found: list[Resource], _: StackView) -> list[str]:
     return [f"{publics} public + {len(found) - publics} private subnets, {len(zones)} AZs"]
 
 
-def _nat_gateways(found: list[Resource], _: StackView) -> list[str]:
+def _nat_gateways(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [_plural(len(found), "NAT gateway")]
 
 
-def _instances(found: list[Resource], _: StackView) -> list[str]:
+def _instances(found: list[Resource], _: ResourceGraph) -> list[str]:
     # An instance that forwards others' traffic has the source/destination check off.
     return [
         f"{'NAT' if r['inputs'].get('sourceDestCheck') is False else 'EC2'} instance "
@@ -67,7 +92,7 @@ def _instances(found: list[Resource], _: StackView) -> list[str]:
     ]
 
 
-def _endpoints(found: list[Resource], _: StackView) -> list[str]:
+def _endpoints(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [
         f"{str(r['inputs'].get('serviceName', '')).rsplit('.', 1)[-1].upper()} "
         f"{str(r['inputs'].get('vpcEndpointType', 'Gateway')).lower()} endpoint"
@@ -75,27 +100,25 @@ def _endpoints(found: list[Resource], _: StackView) -> list[str]:
     ]
 
 
-def _buckets(found: list[Resource], view: StackView) -> list[str]:
+def _buckets(found: list[Resource], view: ResourceGraph) -> list[str]:
     lines: list[str] = []
     for bucket in found:
         traits: list[str] = []
-        for versioning in view.attached(
-            bucket, "aws:s3/bucketVersioning:BucketVersioning", "bucket"
-        ):
+        for versioning in view.attached(bucket, S3_BUCKET_VERSIONING, "bucket"):
             config = mapping(versioning["inputs"].get("versioningConfiguration"))
             if config.get("status") == "Enabled":
                 traits.append("versioned")
-        for encryption in view.attached(bucket, _SSE, "bucket"):
+        for encryption in view.attached(bucket, S3_BUCKET_ENCRYPTION, "bucket"):
             for rule in as_list(encryption["inputs"].get("rules")):
                 default = mapping(mapping(rule).get("applyServerSideEncryptionByDefault"))
                 traits.append("SSE-KMS" if "kms" in str(default.get("sseAlgorithm")) else "SSE-S3")
-        if view.attached(bucket, "aws:s3/bucketLogging:BucketLogging", "bucket"):
+        if view.attached(bucket, S3_BUCKET_LOGGING, "bucket"):
             traits.append("access-logged")
         lines.append(f"S3 bucket {bucket['name']} ({', '.join(traits) or 'defaults'})")
     return lines
 
 
-def _repositories(found: list[Resource], _: StackView) -> list[str]:
+def _repositories(found: list[Resource], _: ResourceGraph) -> list[str]:
     lines: list[str] = []
     for repo in found:
         inputs = repo["inputs"]
@@ -106,12 +129,12 @@ def _repositories(found: list[Resource], _: StackView) -> list[str]:
     return lines
 
 
-def _keys(found: list[Resource], _: StackView) -> list[str]:
+def _keys(found: list[Resource], _: ResourceGraph) -> list[str]:
     rotated = all(r["inputs"].get("enableKeyRotation") for r in found)
     return [f"{_plural(len(found), 'KMS key')}{' (rotated)' if rotated else ''}"]
 
 
-def _clusters(found: list[Resource], _: StackView) -> list[str]:
+def _clusters(found: list[Resource], _: ResourceGraph) -> list[str]:
     lines: list[str] = []
     for cluster in found:
         inputs = cluster["inputs"]
@@ -125,7 +148,7 @@ def _clusters(found: list[Resource], _: StackView) -> list[str]:
     return lines
 
 
-def _node_groups(found: list[Resource], _: StackView) -> list[str]:
+def _node_groups(found: list[Resource], _: ResourceGraph) -> list[str]:
     lines: list[str] = []
     for group in found:
         inputs = group["inputs"]
@@ -138,21 +161,21 @@ def _node_groups(found: list[Resource], _: StackView) -> list[str]:
     return lines
 
 
-def _addons(found: list[Resource], _: StackView) -> list[str]:
+def _addons(found: list[Resource], _: ResourceGraph) -> list[str]:
     return ["add-ons: " + ", ".join(sorted(str(r["inputs"].get("addonName")) for r in found))]
 
 
-def _releases(found: list[Resource], _: StackView) -> list[str]:
+def _releases(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [
         f"Helm {r['inputs'].get('chart')} {r['inputs'].get('version', '')}".strip() for r in found
     ]
 
 
-def _storage_classes(found: list[Resource], _: StackView) -> list[str]:
+def _storage_classes(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [f"StorageClass {_meta(r).get('name', r['name'])}" for r in found]
 
 
-def _roles(found: list[Resource], _: StackView) -> list[str]:
+def _roles(found: list[Resource], _: ResourceGraph) -> list[str]:
     lines: list[str] = []
     for role in found:
         for statement in statements(policy_document(role["inputs"].get("assumeRolePolicy"))):
@@ -167,14 +190,13 @@ def _roles(found: list[Resource], _: StackView) -> list[str]:
     return lines
 
 
-def _role_policies(found: list[Resource], _: StackView) -> list[str]:
+def _role_policies(found: list[Resource], _: ResourceGraph) -> list[str]:
     actions: dict[str, set[str]] = {}
     for policy in found:
-        for statement in statements(policy_document(policy["inputs"].get("policy"))):
-            if statement.get("Effect") == "Allow":
-                for action in as_list(statement.get("Action")):
-                    service, _sep, verb = str(action).partition(":")
-                    actions.setdefault(service, set()).add(verb)
+        for statement in allows(policy_document(policy["inputs"].get("policy"))):
+            for action in as_list(statement.get("Action")):
+                service, _sep, verb = str(action).partition(":")
+                actions.setdefault(service, set()).add(verb)
     parts = [
         f"{service} {'/'.join(sorted(verbs)) if len(verbs) <= 3 else _plural(len(verbs), 'action')}"
         for service, verbs in sorted(actions.items())
@@ -182,12 +204,12 @@ def _role_policies(found: list[Resource], _: StackView) -> list[str]:
     return ["allows " + "; ".join(parts)] if parts else []
 
 
-def _log_groups(found: list[Resource], _: StackView) -> list[str]:
+def _log_groups(found: list[Resource], _: ResourceGraph) -> list[str]:
     days = sorted({str(r["inputs"].get("retentionInDays", "?")) for r in found})
     return [f"{_plural(len(found), 'log group')} ({'/'.join(days)} days)"]
 
 
-def _namespaces(found: list[Resource], _: StackView) -> list[str]:
+def _namespaces(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [
         f"ns {_meta(r).get('name')} "
         f"(PSS {mapping(_meta(r).get('labels')).get('pod-security.kubernetes.io/enforce', '-')})"
@@ -195,7 +217,7 @@ def _namespaces(found: list[Resource], _: StackView) -> list[str]:
     ]
 
 
-def _deployments(found: list[Resource], _: StackView) -> list[str]:
+def _deployments(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [
         f"Deployment {_meta(r).get('name')}"
         + (f" x{_spec(r)['replicas']}" if "replicas" in _spec(r) else "")
@@ -203,14 +225,14 @@ def _deployments(found: list[Resource], _: StackView) -> list[str]:
     ]
 
 
-def _autoscalers(found: list[Resource], _: StackView) -> list[str]:
+def _autoscalers(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [
         f"HPA {_spec(r).get('minReplicas', 1)}-{_spec(r).get('maxReplicas')} replicas"
         for r in found
     ]
 
 
-def _cron_jobs(found: list[Resource], _: StackView) -> list[str]:
+def _cron_jobs(found: list[Resource], _: ResourceGraph) -> list[str]:
     lines: list[str] = []
     for job in found:
         workers = mapping(mapping(_spec(job).get("jobTemplate")).get("spec")).get("parallelism", 1)
@@ -219,7 +241,7 @@ def _cron_jobs(found: list[Resource], _: StackView) -> list[str]:
     return lines
 
 
-def _services(found: list[Resource], _: StackView) -> list[str]:
+def _services(found: list[Resource], _: ResourceGraph) -> list[str]:
     def kind(spec: dict[str, Any]) -> str:
         return "headless" if spec.get("clusterIP") == "None" else str(spec.get("type", "ClusterIP"))
 
@@ -232,37 +254,37 @@ def _counted(noun: str) -> Summariser:
 
 # Order here is the order of lines inside a box: the defining resource first.
 SUMMARISERS: dict[str, Summariser] = {
-    "aws:ec2/vpc:Vpc": _vpc,
-    "aws:ec2/subnet:Subnet": _subnets,
-    "aws:ec2/natGateway:NatGateway": _nat_gateways,
-    "aws:ec2/instance:Instance": _instances,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoints,
-    "aws:ec2/flowLog:FlowLog": _counted("VPC flow log"),
-    "aws:eks/cluster:Cluster": _clusters,
-    "aws:eks/nodeGroup:NodeGroup": _node_groups,
-    "aws:eks/addon:Addon": _addons,
-    "kubernetes:helm.sh/v3:Release": _releases,
-    "kubernetes:storage.k8s.io/v1:StorageClass": _storage_classes,
-    "aws:s3/bucket:Bucket": _buckets,
-    "aws:ecr/repository:Repository": _repositories,
-    "aws:kms/key:Key": _keys,
-    "aws:iam/role:Role": _roles,
-    "aws:iam/rolePolicy:RolePolicy": _role_policies,
-    "aws:cloudwatch/logGroup:LogGroup": _log_groups,
-    "kubernetes:core/v1:Namespace": _namespaces,
-    "kubernetes:apps/v1:Deployment": _deployments,
-    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": _autoscalers,
-    "kubernetes:batch/v1:CronJob": _cron_jobs,
-    "kubernetes:core/v1:Service": _services,
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": _counted("NetworkPolicy"),
-    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _counted("ServiceMonitor"),
-    "kubernetes:monitoring.coreos.com/v1:PodMonitor": _counted("PodMonitor"),
-    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _counted("PrometheusRule"),
-    "kubernetes:core/v1:ConfigMap": _counted("ConfigMap"),
+    EC2_VPC: _vpc,
+    EC2_SUBNET: _subnets,
+    EC2_NAT_GATEWAY: _nat_gateways,
+    EC2_INSTANCE: _instances,
+    EC2_VPC_ENDPOINT: _endpoints,
+    EC2_FLOW_LOG: _counted("VPC flow log"),
+    EKS_CLUSTER: _clusters,
+    EKS_NODE_GROUP: _node_groups,
+    EKS_ADDON: _addons,
+    HELM_RELEASE: _releases,
+    K8S_STORAGE_CLASS: _storage_classes,
+    S3_BUCKET: _buckets,
+    ECR_REPOSITORY: _repositories,
+    KMS_KEY: _keys,
+    IAM_ROLE: _roles,
+    IAM_ROLE_POLICY: _role_policies,
+    CLOUDWATCH_LOG_GROUP: _log_groups,
+    K8S_NAMESPACE: _namespaces,
+    K8S_DEPLOYMENT: _deployments,
+    K8S_HORIZONTAL_POD_AUTOSCALER: _autoscalers,
+    K8S_CRON_JOB: _cron_jobs,
+    K8S_SERVICE: _services,
+    K8S_NETWORK_POLICY: _counted("NetworkPolicy"),
+    SERVICE_MONITOR: _counted("ServiceMonitor"),
+    POD_MONITOR: _counted("PodMonitor"),
+    PROMETHEUS_RULE: _counted("PrometheusRule"),
+    K8S_CONFIG_MAP: _counted("ConfigMap"),
 }
 
 
-def summarise(resources: list[Resource], view: StackView, limit: int = 8) -> list[str]:
+def summarise(resources: list[Resource], view: ResourceGraph, limit: int = 8) -> list[str]:
     """The key lines for one component's resources: at most `limit`, then what was left out."""
     lines: list[str] = []
     for token, summariser in SUMMARISERS.items():

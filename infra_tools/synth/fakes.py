@@ -12,13 +12,27 @@ from typing import Any
 
 import pulumi
 
+from infra_tools.type_tokens import (
+    CLOUDWATCH_LOG_GROUP,
+    EC2_INSTANCE,
+    EC2_LAUNCH_TEMPLATE,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    IAM_OIDC_PROVIDER,
+    IAM_POLICY,
+    IAM_ROLE,
+    KMS_KEY,
+    S3_BUCKET,
+)
+
 ACCOUNT_ID = "123456789012"
 FAKE_REGION = "us-east-1"
 ZONES = ["a", "b", "c", "d", "e", "f"]
 
 
 def _service_of(type_token: str) -> str:
-    # "aws:s3/bucket:Bucket" -> "s3"
+    # S3_BUCKET -> "s3"
     return type_token.split(":")[1].split("/")[0]
 
 
@@ -112,17 +126,17 @@ def _ec2_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
 
 
 _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
-    "aws:s3/bucket:Bucket": _bucket,
-    "aws:ecr/repository:Repository": _ecr_repository,
-    "aws:eks/cluster:Cluster": _eks_cluster,
-    "aws:iam/role:Role": _iam_role,
-    "aws:iam/policy:Policy": _iam_policy,
-    "aws:kms/key:Key": _kms_key,
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
-    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
-    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:ec2/instance:Instance": _ec2_instance,
-    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    S3_BUCKET: _bucket,
+    ECR_REPOSITORY: _ecr_repository,
+    EKS_CLUSTER: _eks_cluster,
+    IAM_ROLE: _iam_role,
+    IAM_POLICY: _iam_policy,
+    KMS_KEY: _kms_key,
+    IAM_OIDC_PROVIDER: _oidc_provider,
+    EKS_NODE_GROUP: _eks_node_group,
+    EC2_LAUNCH_TEMPLATE: _launch_template,
+    EC2_INSTANCE: _ec2_instance,
+    CLOUDWATCH_LOG_GROUP: _log_group,
 }
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
+from infra_tools.inputs import decoded_setting
+from infra_tools.type_tokens import PROVIDER_PREFIX, STACK
+
 SECRET = "[secret]"  # noqa: S105 - the mask shown instead of a secret
-STACK_TYPE = "pulumi:pulumi:Stack"
-PROVIDER_PREFIX = "pulumi:providers:"
 
 
 def plain(value: Any) -> Any:
@@ -35,17 +35,8 @@ def _inputs(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]:
     if type_token.startswith(PROVIDER_PREFIX):
         # Providers receive their nested settings as JSON text; decode it so the graph reads
         # (and is checked) the same way for providers as for every other resource.
-        values = {key: _decoded(value) for key, value in values.items()}
+        values = {key: decoded_setting(value) for key, value in values.items()}
     return values
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str) and (value[:1] in ("{", "[") or value in ("true", "false")):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 class RecordingMonitor(MockMonitor):
@@ -57,7 +48,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response: Any = super().RegisterResource(request)  # pyright: ignore[reportUnknownMemberType]
-        if request.type == STACK_TYPE:
+        if request.type == STACK:
             return response
         self.registrations.append(
             {

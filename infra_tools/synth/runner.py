@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,10 @@ import pulumi
 from pulumi.runtime.stack import wait_for_rpcs
 
 from infra.config import PROJECT
+from infra_tools.graph import ResourceGraph
 from infra_tools.synth.fakes import FAKE_REGION, FakeCloud
 from infra_tools.synth.recorder import SECRET, RecordingMonitor, plain
 from infra_tools.synth.stackfile import PROJECT_ROOT, read_stack_file
-
-KUBERNETES_PREFIX = "kubernetes:"
-# Kubernetes types that are not API objects: providers and Helm releases (rendered in-cluster).
-_NOT_OBJECTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 
 
 @dataclass(frozen=True)
@@ -30,17 +28,10 @@ class Synthesis:
     outputs: dict[str, Any]
     notices: list[str]
 
-    def manifests(self) -> list[dict[str, Any]]:
-        """Every Kubernetes object declared through pulumi-kubernetes, as kubectl would see it."""
-        objects: list[dict[str, Any]] = []
-        for resource in self.resources:
-            token = resource["type"]
-            if not token.startswith(KUBERNETES_PREFIX) or token.startswith(_NOT_OBJECTS):
-                continue
-            inputs = resource["inputs"]
-            if "apiVersion" in inputs and "kind" in inputs:
-                objects.append(inputs)
-        return objects
+    @cached_property
+    def graph(self) -> ResourceGraph:
+        """The synthesized resources and outputs, to query."""
+        return ResourceGraph(self.resources, self.outputs, self.stack)
 
 
 def _run_program(stack: str, root: Path) -> Synthesis:

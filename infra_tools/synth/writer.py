@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from infra_tools.graph import ResourceGraph
 from infra_tools.synth.runner import Synthesis
 
 
@@ -37,17 +38,19 @@ def write_synthesis(synthesis: Synthesis, out: Path) -> None:
     manifests_dir = out / "manifests"
     shutil.rmtree(manifests_dir, ignore_errors=True)
     manifests_dir.mkdir()
-    for manifest in synthesis.manifests():
+    for manifest in synthesis.graph.manifests():
         path = manifests_dir / _manifest_file_name(manifest)
         if path.exists():
             raise ValueError(f"two Kubernetes objects map to {path.name}; give them distinct names")
         path.write_text(yaml.safe_dump(manifest, sort_keys=False))
 
 
-def load_resources(out: Path) -> list[dict[str, Any]]:
-    """Read back a synth directory's resources.json (for check, cost, diagram and diff)."""
+def load_graph(out: Path) -> ResourceGraph:
+    """Read back a synth directory's resources.json and outputs.json (for diff)."""
     path = out / "resources.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run `python -m infra_tools synth` first")
     resources: list[dict[str, Any]] = json.loads(path.read_text())
-    return resources
+    outputs_path = out / "outputs.json"
+    outputs: dict[str, Any] = json.loads(outputs_path.read_text()) if outputs_path.is_file() else {}
+    return ResourceGraph(resources, outputs, out.name)

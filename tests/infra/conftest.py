@@ -12,7 +12,7 @@ STACKS = ("dev", "prod", "local")
 
 @pytest.fixture(scope="session")
 def graphs() -> dict[str, Graph]:
-    return {stack: Graph(synthesize(stack)) for stack in STACKS}
+    return {stack: synthesize(stack).graph for stack in STACKS}
 
 
 @pytest.fixture(scope="session")

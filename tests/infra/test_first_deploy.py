@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra_tools.synth import synthesize
-from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -21,7 +20,7 @@ def test_prods_network_stage_declares_the_vpc_and_stores_but_no_cluster(tmp_path
         "prod",
         {"mlops-platform:cluster.enabled": False, "mlops-platform:monitoring.enabled": False},
     )
-    graph = Graph(synthesize("prod", root))
+    graph = synthesize("prod", root).graph
     assert graph.of_type("aws:ec2/vpc:Vpc") and graph.of_type(REPOSITORY)
     assert graph.of_type("aws:s3/bucket:Bucket")
     assert not graph.of_type("aws:eks/cluster:Cluster")

@@ -205,7 +205,7 @@ def test_prod_may_accept_plain_http_only_in_the_stack_file_and_the_check_sees_it
     root = stack_root_with(
         tmp_path, "prod", {"mlops-platform:app.exposure": {"allowPlainHttp": True}}
     )
-    graph = Graph(synthesize("prod", root))
+    graph = synthesize("prod", root).graph
     service = graph.manifest("Service", "model-server-nlb")
     assert service["metadata"]["annotations"]["mlops-platform/plain-http-accepted"] == "true"
     tls_rule = [rule for rule in RULES if rule.name == "prod-load-balancer-tls"]

@@ -96,7 +96,7 @@ def test_dev_private_subnets_route_to_the_nat_instance(dev: Graph) -> None:
 
 def test_single_nat_gateway_mode_still_shares_one_gateway(tmp_path: Path) -> None:
     root = stack_root_with(tmp_path, "dev", {"mlops-platform:network.natGateways": "single"})
-    graph = Graph(synthesize("dev", root=root))
+    graph = synthesize("dev", root=root).graph
     assert len(graph.of_type(NAT)) == 1 and graph.of_type(INSTANCE) == []
 
 

@@ -73,7 +73,7 @@ def test_digest_is_accepted_with_a_training_digest(tmp_path: Path) -> None:
     )
     images = {
         m["metadata"]["name"]: m
-        for m in synthesize("dev", root).manifests()
+        for m in synthesize("dev", root).graph.manifests()
         if m["kind"] in ("Deployment", "CronJob")
     }
     server = images["model-server"]["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -139,7 +139,7 @@ def test_public_exposure_serves_tls_with_the_certificate(tmp_path: Path) -> None
     )
     (service,) = [
         m
-        for m in synthesize("dev", root).manifests()
+        for m in synthesize("dev", root).graph.manifests()
         if m["kind"] == "Service" and m["metadata"]["name"] == "model-server-nlb"
     ]
     annotations = service["metadata"]["annotations"]

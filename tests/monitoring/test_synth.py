@@ -86,7 +86,7 @@ def test_published_grafana_is_served_by_the_controller_the_cluster_runs(tmp_path
         "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
     }
     root = stack_root_with(tmp_path, "prod", {"mlops-platform:monitoring.grafana": grafana})
-    graph = Graph(synthesize("prod", root))
+    graph = synthesize("prod", root).graph
     values = _release(graph, "kube-prometheus-stack")["inputs"]["values"]["grafana"]
     assert values["ingress"]["enabled"] is False
     service = values["service"]

@@ -10,7 +10,7 @@ from infra_tools.guardrails.rules import (
     storage,
     tags,
 )
-from infra_tools.guardrails.rules.base import Finding, Resource, Rule, Severity, StackView
+from infra_tools.guardrails.rules.base import Finding, Rule, Severity
 
 RULES: tuple[Rule, ...] = (
     *storage.RULES,
@@ -23,4 +23,4 @@ RULES: tuple[Rule, ...] = (
     *tags.RULES,
 )
 
-__all__ = ["RULES", "Finding", "Resource", "Rule", "Severity", "StackView"]
+__all__ = ["RULES", "Finding", "Rule", "Severity"]

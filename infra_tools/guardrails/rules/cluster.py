@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infra_tools.guardrails.rules.base import Finding, Rule, StackView, as_list, label, mapping
+from infra_tools.graph import ResourceGraph
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import as_list, mapping
+from infra_tools.type_tokens import EKS_CLUSTER
 
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
 
 
-def _private_endpoint(stack: StackView) -> Iterator[Finding]:
+def _private_endpoint(stack: ResourceGraph) -> Iterator[Finding]:
     if stack.environment() != "prod":
         return
     for cluster in stack.of_type(EKS_CLUSTER):
@@ -28,7 +30,7 @@ def _private_endpoint(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _secrets_encryption(stack: StackView) -> Iterator[Finding]:
+def _secrets_encryption(stack: ResourceGraph) -> Iterator[Finding]:
     for cluster in stack.of_type(EKS_CLUSTER):
         config = mapping(cluster["inputs"].get("encryptionConfig"))
         key = mapping(config.get("provider")).get("keyArn")
@@ -40,7 +42,7 @@ def _secrets_encryption(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _control_plane_logging(stack: StackView) -> Iterator[Finding]:
+def _control_plane_logging(stack: ResourceGraph) -> Iterator[Finding]:
     if stack.environment() != "prod":
         return
     for cluster in stack.of_type(EKS_CLUSTER):

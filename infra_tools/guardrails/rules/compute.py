@@ -5,33 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infra_tools.guardrails.rules.base import (
-    Finding,
-    Resource,
-    Rule,
-    StackView,
-    as_list,
-    identifiers,
-    label,
-    mapping,
-    truthy,
+from infra_tools.graph import Resource, ResourceGraph, identifiers
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import as_list, mapping, truthy
+from infra_tools.type_tokens import (
+    EC2_INSTANCE,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_SECURITY_GROUP,
+    EC2_SECURITY_GROUP_RULE,
+    EC2_SUBNET,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    VPC_SECURITY_GROUP_INGRESS_RULE,
 )
 
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-SUBNET = "aws:ec2/subnet:Subnet"
-INSTANCE = "aws:ec2/instance:Instance"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
 ADMIN_PORTS = (22, 3389, 6443)
 API_PORT = 443
 WORLD = ("0.0.0.0/0", "::/0")
 
 
-def _imdsv2(stack: StackView) -> Iterator[Finding]:
-    for template in stack.of_type(LAUNCH_TEMPLATE):
+def _imdsv2(stack: ResourceGraph) -> Iterator[Finding]:
+    for template in stack.of_type(EC2_LAUNCH_TEMPLATE):
         options = mapping(template["inputs"].get("metadataOptions"))
         if options.get("httpTokens") != "required":
             yield Finding(
@@ -47,8 +41,8 @@ def _from_template(instance: Resource, key: str) -> bool:
     return inputs.get(key) is None and bool(inputs.get("launchTemplate"))
 
 
-def _instance_imdsv2(stack: StackView) -> Iterator[Finding]:
-    for instance in stack.of_type(INSTANCE):
+def _instance_imdsv2(stack: ResourceGraph) -> Iterator[Finding]:
+    for instance in stack.of_type(EC2_INSTANCE):
         if _from_template(instance, "metadataOptions"):
             continue
         # EC2 still defaults to IMDSv1-and-v2 unless the AMI or account says otherwise.
@@ -61,8 +55,8 @@ def _instance_imdsv2(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _encrypted_volumes(stack: StackView) -> Iterator[Finding]:
-    for template in stack.of_type(LAUNCH_TEMPLATE):
+def _encrypted_volumes(stack: ResourceGraph) -> Iterator[Finding]:
+    for template in stack.of_type(EC2_LAUNCH_TEMPLATE):
         mappings = as_list(template["inputs"].get("blockDeviceMappings"))
         volumes = [mapping.get("ebs") for mapping in mappings if mapping.get("ebs")]
         if not volumes or not all(truthy(volume.get("encrypted")) for volume in volumes):
@@ -73,8 +67,8 @@ def _encrypted_volumes(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _instance_encrypted_volumes(stack: StackView) -> Iterator[Finding]:
-    for instance in stack.of_type(INSTANCE):
+def _instance_encrypted_volumes(stack: ResourceGraph) -> Iterator[Finding]:
+    for instance in stack.of_type(EC2_INSTANCE):
         if _from_template(instance, "rootBlockDevice"):
             continue
         inputs = instance["inputs"]
@@ -89,8 +83,8 @@ def _instance_encrypted_volumes(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _public_ips(stack: StackView) -> Iterator[Finding]:
-    for template in stack.of_type(LAUNCH_TEMPLATE):
+def _public_ips(stack: ResourceGraph) -> Iterator[Finding]:
+    for template in stack.of_type(EC2_LAUNCH_TEMPLATE):
         interfaces = as_list(template["inputs"].get("networkInterfaces"))
         if any(truthy(interface.get("associatePublicIpAddress")) for interface in interfaces):
             yield Finding(
@@ -99,14 +93,14 @@ def _public_ips(stack: StackView) -> Iterator[Finding]:
                 "associate_public_ip_address='false' "
                 "and reach the internet through the NAT gateway",
             )
-    for instance in stack.of_type(INSTANCE):
+    for instance in stack.of_type(EC2_INSTANCE):
         if truthy(instance["inputs"].get("associatePublicIpAddress")):
             yield Finding(
                 instance,
                 f"{label(instance)} has a public IP; set associate_public_ip_address=False",
             )
-    subnets = list(stack.of_type(SUBNET))
-    for group in stack.of_type(NODE_GROUP):
+    subnets = list(stack.of_type(EC2_SUBNET))
+    for group in stack.of_type(EKS_NODE_GROUP):
         ids = set(as_list(group["inputs"].get("subnetIds")))
         for subnet in subnets:
             if identifiers(subnet) & ids and truthy(subnet["inputs"].get("mapPublicIpOnLaunch")):
@@ -132,7 +126,7 @@ def _world_cidrs(rule: dict[str, Any]) -> list[str]:
     return [cidr for cidr in cidrs if cidr in WORLD]
 
 
-def _api_groups(stack: StackView) -> set[str]:
+def _api_groups(stack: ResourceGraph) -> set[str]:
     """Ids of security groups attached to an EKS control plane (443 there is the admin API)."""
     groups: set[str] = set()
     for cluster in stack.of_type(EKS_CLUSTER):
@@ -140,19 +134,19 @@ def _api_groups(stack: StackView) -> set[str]:
     return groups
 
 
-def _ingress_rules(stack: StackView) -> Iterator[tuple[Resource, set[str], dict[str, Any]]]:
+def _ingress_rules(stack: ResourceGraph) -> Iterator[tuple[Resource, set[str], dict[str, Any]]]:
     """(resource that opens it, ids of its security group, rule) for every ingress rule."""
-    for group in stack.of_type(SECURITY_GROUP):
+    for group in stack.of_type(EC2_SECURITY_GROUP):
         for rule in as_list(group["inputs"].get("ingress")):
             yield group, identifiers(group), rule
-    for rule in stack.of_type(SG_RULE):
+    for rule in stack.of_type(EC2_SECURITY_GROUP_RULE):
         if rule["inputs"].get("type") == "ingress":
             yield rule, {str(rule["inputs"].get("securityGroupId"))}, rule["inputs"]
-    for rule in stack.of_type(SG_INGRESS):
+    for rule in stack.of_type(VPC_SECURITY_GROUP_INGRESS_RULE):
         yield rule, {str(rule["inputs"].get("securityGroupId"))}, rule["inputs"]
 
 
-def _admin_ports(stack: StackView) -> Iterator[Finding]:
+def _admin_ports(stack: ResourceGraph) -> Iterator[Finding]:
     api_groups = _api_groups(stack)
     for owner, group_ids, rule in _ingress_rules(stack):
         world = _world_cidrs(rule)

@@ -5,26 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infra_tools.guardrails.rules.base import (
-    Finding,
-    Resource,
-    Rule,
-    StackView,
-    as_list,
-    label,
-    policy_document,
-    statements,
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import as_list
+from infra_tools.policy_documents import allows, policy_document
+from infra_tools.type_tokens import (
+    IAM_GROUP_POLICY,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    IAM_USER_POLICY,
 )
 
-# Types carrying identity policies, and where the documents sit in their inputs.
-POLICY_TYPES = (
-    "aws:iam/policy:Policy",
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/userPolicy:UserPolicy",
-    "aws:iam/groupPolicy:GroupPolicy",
-)
-ROLE = "aws:iam/role:Role"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+# Types carrying identity policies in their `policy` input.
+POLICY_TYPES = (IAM_POLICY, IAM_ROLE_POLICY, IAM_USER_POLICY, IAM_GROUP_POLICY)
 # AWS-managed policies that grant `*` on everything or nearly so.
 BROAD_MANAGED = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3FullAccess")
 DATA_PREFIXES = (
@@ -37,25 +32,21 @@ DATA_PREFIXES = (
 WILDCARD_DATA_RESOURCES = ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*")
 
 
-def _documents(stack: StackView) -> Iterator[tuple[Resource, dict[str, Any]]]:
+def _documents(stack: ResourceGraph) -> Iterator[tuple[Resource, dict[str, Any]]]:
     for resource in stack.of_type(*POLICY_TYPES):
         document = policy_document(resource["inputs"].get("policy"))
         if document is not None:
             yield resource, document
-    for role in stack.of_type(ROLE):
+    for role in stack.of_type(IAM_ROLE):
         for inline in as_list(role["inputs"].get("inlinePolicies")):
             document = policy_document(inline.get("policy"))
             if document is not None:
                 yield role, document
 
 
-def _allows(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    return (s for s in statements(document) if s.get("Effect", "Allow") == "Allow")
-
-
-def _wildcard_actions(stack: StackView) -> Iterator[Finding]:
+def _wildcard_actions(stack: ResourceGraph) -> Iterator[Finding]:
     for resource, document in _documents(stack):
-        for statement in _allows(document):
+        for statement in allows(document):
             actions = [str(action) for action in as_list(statement.get("Action"))]
             broad = [action for action in actions if action == "*" or action.endswith(":*")]
             if broad or "NotAction" in statement:
@@ -64,7 +55,7 @@ def _wildcard_actions(stack: StackView) -> Iterator[Finding]:
                     f"{label(resource)} allows {broad or 'NotAction'}; list the exact actions "
                     "the workload calls (e.g. s3:GetObject)",
                 )
-    for attachment in stack.of_type(ATTACHMENT):
+    for attachment in stack.of_type(IAM_ROLE_POLICY_ATTACHMENT):
         arn = str(attachment["inputs"].get("policyArn", ""))
         if arn.rsplit("/", 1)[-1] in BROAD_MANAGED:
             yield Finding(
@@ -73,9 +64,9 @@ def _wildcard_actions(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _wildcard_data(stack: StackView) -> Iterator[Finding]:
+def _wildcard_data(stack: ResourceGraph) -> Iterator[Finding]:
     for resource, document in _documents(stack):
-        for statement in _allows(document):
+        for statement in allows(document):
             actions = [str(action).lower() for action in as_list(statement.get("Action"))]
             data = [action for action in actions if action.startswith(DATA_PREFIXES)]
             targets = [str(target) for target in as_list(statement.get("Resource"))]

@@ -5,37 +5,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infra_tools.guardrails.rules.base import (
-    Finding,
-    Resource,
-    Rule,
-    StackView,
-    as_list,
-    label,
-    mapping,
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import as_list, mapping
+from infra_tools.type_tokens import (
+    K8S_CRON_JOB,
+    K8S_DAEMON_SET,
+    K8S_DEPLOYMENT,
+    K8S_JOB,
+    K8S_POD,
+    K8S_STATEFUL_SET,
 )
 
-LONG_RUNNING = (
-    "kubernetes:apps/v1:Deployment",
-    "kubernetes:apps/v1:StatefulSet",
-    "kubernetes:apps/v1:DaemonSet",
-)
-BATCH = ("kubernetes:batch/v1:Job", "kubernetes:core/v1:Pod")
-CRON = "kubernetes:batch/v1:CronJob"
+LONG_RUNNING = (K8S_DEPLOYMENT, K8S_STATEFUL_SET, K8S_DAEMON_SET)
+BATCH = (K8S_JOB, K8S_POD)
 DANGEROUS_CAPABILITIES = ("ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE")
 
 
 def _pod_spec(resource: Resource) -> dict[str, Any]:
     spec = mapping(resource["inputs"].get("spec"))
-    if resource["type"] == CRON:
+    if resource["type"] == K8S_CRON_JOB:
         spec = mapping(mapping(spec.get("jobTemplate")).get("spec"))
-    if resource["type"] != "kubernetes:core/v1:Pod":
+    if resource["type"] != K8S_POD:
         spec = mapping(mapping(spec.get("template")).get("spec"))
     return spec
 
 
-def _workloads(stack: StackView) -> Iterator[tuple[Resource, dict[str, Any]]]:
-    for resource in stack.of_type(*LONG_RUNNING, *BATCH, CRON):
+def _workloads(stack: ResourceGraph) -> Iterator[tuple[Resource, dict[str, Any]]]:
+    for resource in stack.of_type(*LONG_RUNNING, *BATCH, K8S_CRON_JOB):
         yield resource, _pod_spec(resource)
 
 
@@ -43,7 +40,7 @@ def _containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return as_list(spec.get("initContainers")) + as_list(spec.get("containers"))
 
 
-def _non_root(stack: StackView) -> Iterator[Finding]:
+def _non_root(stack: ResourceGraph) -> Iterator[Finding]:
     for workload, spec in _workloads(stack):
         pod = mapping(spec.get("securityContext"))
         for container in _containers(spec):
@@ -56,7 +53,7 @@ def _non_root(stack: StackView) -> Iterator[Finding]:
                 )
 
 
-def _unprivileged(stack: StackView) -> Iterator[Finding]:
+def _unprivileged(stack: ResourceGraph) -> Iterator[Finding]:
     for workload, spec in _workloads(stack):
         host = [key for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key) is True]
         if host:
@@ -73,7 +70,7 @@ def _unprivileged(stack: StackView) -> Iterator[Finding]:
                 )
 
 
-def _no_escalation(stack: StackView) -> Iterator[Finding]:
+def _no_escalation(stack: ResourceGraph) -> Iterator[Finding]:
     for workload, spec in _workloads(stack):
         for container in _containers(spec):
             context = mapping(container.get("securityContext"))
@@ -85,7 +82,7 @@ def _no_escalation(stack: StackView) -> Iterator[Finding]:
                 )
 
 
-def _resources(stack: StackView) -> Iterator[Finding]:
+def _resources(stack: ResourceGraph) -> Iterator[Finding]:
     for workload, spec in _workloads(stack):
         for container in _containers(spec):
             resources = mapping(container.get("resources"))
@@ -100,7 +97,7 @@ def _resources(stack: StackView) -> Iterator[Finding]:
                 )
 
 
-def _probes(stack: StackView) -> Iterator[Finding]:
+def _probes(stack: ResourceGraph) -> Iterator[Finding]:
     for workload in stack.of_type(*LONG_RUNNING):
         for container in as_list(_pod_spec(workload).get("containers")):
             missing = [p for p in ("readinessProbe", "livenessProbe") if not container.get(p)]

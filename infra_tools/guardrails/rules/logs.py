@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra.components.workloads.exposure import LB_ANNOTATION, PLAIN_HTTP_ACCEPTED
-from infra_tools.guardrails.rules.base import Finding, Rule, StackView, label, mapping
+from infra_tools.graph import ResourceGraph
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import mapping
+from infra_tools.type_tokens import CLOUDWATCH_LOG_GROUP, K8S_SERVICE
 
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-SERVICE = "kubernetes:core/v1:Service"
 
-
-def _log_groups(stack: StackView) -> Iterator[Finding]:
-    for group in stack.of_type(LOG_GROUP):
+def _log_groups(stack: ResourceGraph) -> Iterator[Finding]:
+    for group in stack.of_type(CLOUDWATCH_LOG_GROUP):
         inputs = group["inputs"]
         if not inputs.get("retentionInDays"):
             yield Finding(
@@ -28,10 +28,10 @@ def _log_groups(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _plain_http_in_prod(stack: StackView) -> Iterator[Finding]:
+def _plain_http_in_prod(stack: ResourceGraph) -> Iterator[Finding]:
     if stack.environment() != "prod":
         return
-    for service in stack.of_type(SERVICE):
+    for service in stack.of_type(K8S_SERVICE):
         spec = mapping(service["inputs"].get("spec"))
         metadata = mapping(service["inputs"].get("metadata"))
         annotations = mapping(metadata.get("annotations"))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infra_tools.guardrails.rules.base import Finding, Rule, StackView, label, mapping, truthy
+from infra_tools.graph import ResourceGraph
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import mapping, truthy
+from infra_tools.type_tokens import ECR_REPOSITORY
 
-REPOSITORY = "aws:ecr/repository:Repository"
 
-
-def _scan_on_push(stack: StackView) -> Iterator[Finding]:
-    for repository in stack.of_type(REPOSITORY):
+def _scan_on_push(stack: ResourceGraph) -> Iterator[Finding]:
+    for repository in stack.of_type(ECR_REPOSITORY):
         scanning = mapping(repository["inputs"].get("imageScanningConfiguration"))
         if not truthy(scanning.get("scanOnPush")):
             yield Finding(
@@ -20,8 +21,8 @@ def _scan_on_push(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _immutable_tags(stack: StackView) -> Iterator[Finding]:
-    for repository in stack.of_type(REPOSITORY):
+def _immutable_tags(stack: ResourceGraph) -> Iterator[Finding]:
+    for repository in stack.of_type(ECR_REPOSITORY):
         mutability = repository["inputs"].get("imageTagMutability", "MUTABLE")
         if not str(mutability).startswith("IMMUTABLE"):
             yield Finding(

@@ -4,41 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infra_tools.guardrails.rules.base import (
-    Finding,
-    Resource,
-    Rule,
-    StackView,
-    as_list,
-    identifiers,
-    label,
-    mapping,
-    policy_document,
-    statements,
-    truthy,
+from infra_tools.graph import ResourceGraph, identifiers
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import as_list, mapping, truthy
+from infra_tools.policy_documents import denies_plain_http, policy_document
+from infra_tools.type_tokens import (
+    KMS_KEY,
+    S3_BUCKET,
+    S3_BUCKET_ENCRYPTION,
+    S3_BUCKET_LOGGING,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_VERSIONING,
 )
 
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-KMS_KEY = "aws:kms/key:Key"
 _BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 
-def _log_targets(stack: StackView) -> set[str]:
+def access_log_buckets(stack: ResourceGraph) -> set[str]:
     """URNs of the buckets that receive S3 server access logs."""
-    targets = {logging["inputs"].get("targetBucket") for logging in stack.of_type(LOGGING)}
-    return {bucket["urn"] for bucket in stack.of_type(BUCKET) if identifiers(bucket) & targets}
+    targets = {
+        logging["inputs"].get("targetBucket") for logging in stack.of_type(S3_BUCKET_LOGGING)
+    }
+    return {bucket["urn"] for bucket in stack.of_type(S3_BUCKET) if identifiers(bucket) & targets}
 
 
-def _versioning(stack: StackView) -> Iterator[Finding]:
-    for bucket in stack.of_type(BUCKET):
-        configs = stack.attached(bucket, VERSIONING, "bucket")
+def _versioning(stack: ResourceGraph) -> Iterator[Finding]:
+    for bucket in stack.of_type(S3_BUCKET):
+        configs = stack.attached(bucket, S3_BUCKET_VERSIONING, "bucket")
         enabled = any(
             mapping(config["inputs"].get("versioningConfiguration")).get("status") == "Enabled"
             for config in configs
@@ -51,12 +44,12 @@ def _versioning(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _encryption(stack: StackView) -> Iterator[Finding]:
-    log_targets = _log_targets(stack)
-    for bucket in stack.of_type(BUCKET):
+def _encryption(stack: ResourceGraph) -> Iterator[Finding]:
+    log_targets = access_log_buckets(stack)
+    for bucket in stack.of_type(S3_BUCKET):
         algorithms = [
             mapping(rule.get("applyServerSideEncryptionByDefault")).get("sseAlgorithm")
-            for config in stack.attached(bucket, ENCRYPTION, "bucket")
+            for config in stack.attached(bucket, S3_BUCKET_ENCRYPTION, "bucket")
             for rule in as_list(config["inputs"].get("rules"))
         ]
         # S3 server access logs can only be delivered to SSE-S3 buckets (AWS restriction).
@@ -72,9 +65,9 @@ def _encryption(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _public_access(stack: StackView) -> Iterator[Finding]:
-    for bucket in stack.of_type(BUCKET):
-        blocks = stack.attached(bucket, PUBLIC_ACCESS_BLOCK, "bucket")
+def _public_access(stack: ResourceGraph) -> Iterator[Finding]:
+    for bucket in stack.of_type(S3_BUCKET):
+        blocks = stack.attached(bucket, S3_BUCKET_PUBLIC_ACCESS_BLOCK, "bucket")
         if not any(
             all(truthy(block["inputs"].get(flag)) for flag in _BLOCK_FLAGS) for block in blocks
         ):
@@ -85,19 +78,10 @@ def _public_access(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _denies_plain_http(policy: Resource) -> bool:
-    for statement in statements(policy_document(policy["inputs"].get("policy"))):
-        condition = mapping(statement.get("Condition"))
-        secure = mapping(condition.get("Bool")).get("aws:SecureTransport")
-        if statement.get("Effect") == "Deny" and str(secure).lower() == "false":
-            return True
-    return False
-
-
-def _tls_only(stack: StackView) -> Iterator[Finding]:
-    for bucket in stack.of_type(BUCKET):
-        policies = stack.attached(bucket, BUCKET_POLICY, "bucket")
-        if not any(_denies_plain_http(policy) for policy in policies):
+def _tls_only(stack: ResourceGraph) -> Iterator[Finding]:
+    for bucket in stack.of_type(S3_BUCKET):
+        policies = stack.attached(bucket, S3_BUCKET_POLICY, "bucket")
+        if not any(denies_plain_http(policy_document(p["inputs"].get("policy"))) for p in policies):
             yield Finding(
                 bucket,
                 f"{label(bucket)} accepts plain HTTP; attach an aws.s3.BucketPolicy that denies "
@@ -105,14 +89,14 @@ def _tls_only(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _access_logging(stack: StackView) -> Iterator[Finding]:
+def _access_logging(stack: ResourceGraph) -> Iterator[Finding]:
     if stack.environment() != "prod":
         return
-    log_targets = _log_targets(stack)
-    for bucket in stack.of_type(BUCKET):
+    log_targets = access_log_buckets(stack)
+    for bucket in stack.of_type(S3_BUCKET):
         if bucket["urn"] in log_targets:
             continue
-        if not stack.attached(bucket, LOGGING, "bucket"):
+        if not stack.attached(bucket, S3_BUCKET_LOGGING, "bucket"):
             yield Finding(
                 bucket,
                 f"{label(bucket)} has no server access logging in prod; add an "
@@ -120,7 +104,7 @@ def _access_logging(stack: StackView) -> Iterator[Finding]:
             )
 
 
-def _kms_rotation(stack: StackView) -> Iterator[Finding]:
+def _kms_rotation(stack: ResourceGraph) -> Iterator[Finding]:
     for key in stack.of_type(KMS_KEY):
         if not truthy(key["inputs"].get("enableKeyRotation")):
             yield Finding(

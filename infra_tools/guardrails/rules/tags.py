@@ -8,7 +8,10 @@ import warnings
 from collections.abc import Iterator
 from functools import cache
 
-from infra_tools.guardrails.rules.base import Finding, Rule, StackView, label, mapping
+from infra_tools.graph import ResourceGraph
+from infra_tools.guardrails.rules.base import Finding, Rule, label
+from infra_tools.inputs import mapping
+from infra_tools.type_tokens import AWS_PREFIX
 
 REQUIRED_TAGS = ("project", "environment", "owner", "cost-center")
 
@@ -29,9 +32,9 @@ def taggable(token: str) -> bool:
     return "tags" in inspect.signature(cls._internal_init).parameters
 
 
-def _required_tags(stack: StackView) -> Iterator[Finding]:
+def _required_tags(stack: ResourceGraph) -> Iterator[Finding]:
     for resource in stack.resources:
-        if not resource["type"].startswith("aws:") or not taggable(resource["type"]):
+        if not resource["type"].startswith(AWS_PREFIX) or not taggable(resource["type"]):
             continue
         provider = stack.provider_of(resource)
         defaults = mapping(mapping(mapping(provider).get("inputs")).get("defaultTags")).get("tags")

@@ -7,7 +7,7 @@ from tests.infra.graph import Graph
 
 
 def test_prod_preview_shows_high_availability_and_protection(prod: Graph) -> None:
-    text = summarize(prod.synthesis)
+    text = summarize(prod)
     assert "zones: 3, NAT gateways: 3, NAT instances: 0" in text
     assert "EKS 1.33, API endpoint private" in text
     assert "node pool mlops-prod-gpu: 0-" in text, "the GPU pool scales from zero"
@@ -16,7 +16,7 @@ def test_prod_preview_shows_high_availability_and_protection(prod: Graph) -> Non
 
 
 def test_dev_preview_shows_the_cheap_choices(dev: Graph) -> None:
-    text = summarize(dev.synthesis)
+    text = summarize(dev)
     assert "zones: 2, NAT gateways: 0, NAT instances: 1" in text
     assert "Protected from deletion: none" in text
     assert all(line == line.rstrip() for line in text.splitlines()), "no trailing blanks"

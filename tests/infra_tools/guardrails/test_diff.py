@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from infra_tools.cli import main
-from infra_tools.guardrails.diff import as_markdown, diff
+from infra_tools.graph import ResourceGraph
+from infra_tools.guardrails.diff import as_markdown, as_text, diff
 from tests.infra_tools.guardrails.cases import make
 
 
@@ -21,7 +22,7 @@ def test_added_removed_and_changed_inputs_are_listed() -> None:
         make("aws:kms/key:Key", "key", {"enableKeyRotation": False}),
         make("aws:s3/bucket:Bucket", "new", {}),
     ]
-    result = diff(before, after)
+    result = diff(ResourceGraph(before), ResourceGraph(after))
     assert [r["name"] for r in result.added] == ["new"]
     assert [r["name"] for r in result.removed] == ["old"]
     assert result.changed[0].fields == {"inputs.enableKeyRotation": (True, False)}
@@ -55,5 +56,19 @@ def test_missing_synth_dir_is_a_clear_error(
 def test_changed_options_are_shown(tmp_path: Path) -> None:
     before = make("aws:s3/bucket:Bucket", "b", {})
     after = {**before, "options": {"protect": True}}
-    assert diff([before], [after]).changed[0].fields == {"options.protect": (None, True)}
-    assert json.dumps(diff([before], [after]).as_json())
+    result = diff(ResourceGraph([before]), ResourceGraph([after]))
+    assert result.changed[0].fields == {"options.protect": (None, True)}
+    assert json.dumps(result.as_json())
+
+
+def test_changed_outputs_are_shown_by_name() -> None:
+    resources = [make("aws:s3/bucket:Bucket", "b", {})]
+    before = ResourceGraph(resources, {"bucket": "b-1", "gone": 1})
+    after = ResourceGraph(resources, {"bucket": "b-2", "new": [1]})
+    result = diff(before, after)
+    assert result.outputs == {"bucket": ("b-1", "b-2"), "gone": (1, None), "new": (None, [1])}
+    assert not result.changed and not result.empty
+    text = as_text(result)
+    assert '~ output bucket: "b-1" -> "b-2"' in text
+    assert text.endswith("0 to add, 0 to change, 0 to remove, 3 outputs changed")
+    assert "| `new` | `(absent)` | `[1]` |" in as_markdown(result)

@@ -16,7 +16,7 @@ DOCKERFILE = PROJECT_ROOT / "app" / "Dockerfile"
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_every_manifest_matches_its_schema(stack: str, syntheses: dict[str, Synthesis]) -> None:
-    assert validate_manifests(syntheses[stack].manifests()) == []
+    assert validate_manifests(syntheses[stack].graph.manifests()) == []
 
 
 def test_a_misspelled_alert_field_is_caught_by_the_vendored_crd_schema() -> None:
