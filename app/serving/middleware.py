@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
+from app.serving.state import ServingState
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
@@ -60,8 +61,8 @@ class MetricsMiddleware:
             path = getattr(route, "path", "unmatched")
             self._timer(path).observe(elapsed)
             self._counter(path, scope["method"], status).inc()
-            # Set by the app's lifespan from settings (MLOPS_REQUEST_LOG_SAMPLE_RATE).
-            rate: float = getattr(scope["app"].state, "request_log_sample_rate", 1.0)
+            serving = _serving(scope)
+            rate = serving.request_log_sample_rate if serving else 1.0
             if status >= 500 or random.random() < rate:  # noqa: S311 - sampling, not secrecy
                 _log_request(scope, path, status, elapsed)
 
@@ -81,6 +82,12 @@ class MetricsMiddleware:
         return timer
 
 
+def _serving(scope: Scope) -> ServingState | None:
+    """The app's state, set by its lifespan from settings; Starlette puts the app into the
+    scope. None for an app without one (the middleware then applies its defaults)."""
+    return getattr(scope["app"].state, "serving", None)
+
+
 def _log_request(scope: Scope, route: str, status: int, elapsed: float) -> None:
     # Handlers record what they served in request.state, which Starlette keeps in scope.
     state: dict[str, Any] = scope.get("state") or {}
@@ -98,8 +105,8 @@ def _log_request(scope: Scope, route: str, status: int, elapsed: float) -> None:
 
 
 class BodyLimitMiddleware:
-    """Reads the body before the app does, within `app.state.max_body_bytes` (else 413) and
-    `app.state.body_timeout_seconds` (else 408), then replays it to the app.
+    """Reads the body before the app does, within the state's `max_body_bytes` (else 413) and
+    `body_timeout_seconds` (else 408), then replays it to the app.
 
     The time bound matters because connections are capped (app.serving.server): without it,
     a few clients sending their bodies a byte at a time would hold every connection slot.
@@ -112,10 +119,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Set by the app's lifespan from settings; Starlette puts the app into the scope.
-        state = scope["app"].state
-        limit: int = getattr(state, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-        timeout: float = getattr(state, "body_timeout_seconds", DEFAULT_BODY_TIMEOUT_SECONDS)
+        serving = _serving(scope)
+        limit = serving.max_body_bytes if serving else DEFAULT_MAX_BODY_BYTES
+        timeout = serving.body_timeout_seconds if serving else DEFAULT_BODY_TIMEOUT_SECONDS
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await _reject(send, 413, "body_too_large", _too_large(limit))

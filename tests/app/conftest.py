@@ -13,7 +13,7 @@ from app.dataset import packaged_dataset_bytes, parse_csv
 from app.errors import AliasNotFoundError
 from app.registry import AliasRecord, ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from app.training.pipeline import train_to_artifact
 from app.training.train import Candidate, TrainConfig
 
@@ -80,8 +80,7 @@ def make_settings(**overrides: object) -> Settings:
 
 @pytest.fixture
 def client(memory_registry: MemoryRegistry) -> Iterator[TestClient]:
-    api = create_app(registry=memory_registry)
-    api.dependency_overrides[get_settings] = make_settings
+    api = create_app(registry=memory_registry, settings=make_settings())
     with TestClient(api) as test_client:
         test_client.headers["Authorization"] = f"Bearer {API_KEY}"
         yield test_client

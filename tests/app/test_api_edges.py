@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.serving.api import create_app
-from app.settings import get_settings
 from tests.app.conftest import API_KEY, MemoryRegistry, make_settings
 
 
@@ -45,8 +44,7 @@ def test_docs_ui_is_off_by_default(client: TestClient) -> None:
 
 @pytest.fixture
 def docs_client(memory_registry: MemoryRegistry) -> Iterator[TestClient]:
-    api = create_app(registry=memory_registry)
-    api.dependency_overrides[get_settings] = lambda: make_settings(docs_enabled=True)
+    api = create_app(registry=memory_registry, settings=make_settings(docs_enabled=True))
     with TestClient(api) as test_client:
         test_client.headers["Authorization"] = f"Bearer {API_KEY}"
         yield test_client

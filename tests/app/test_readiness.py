@@ -11,15 +11,13 @@ from fastapi.testclient import TestClient
 from app import metrics
 from app.registry import ModelMetadata
 from app.serving.api import create_app
-from app.settings import get_settings
 from tests.app.conftest import API_KEY, MemoryRegistry, make_settings
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 
 
 def _serve(registry: MemoryRegistry) -> TestClient:
-    api = create_app(registry=registry)
-    api.dependency_overrides[get_settings] = make_settings
+    api = create_app(registry=registry, settings=make_settings())
     client = TestClient(api)
     client.headers["Authorization"] = f"Bearer {API_KEY}"
     return client
@@ -65,7 +63,7 @@ def test_a_model_promoted_later_is_picked_up_by_the_poll(
     empty_registry: MemoryRegistry, unpromoted: TestClient
 ) -> None:
     empty_registry.production = "1"
-    assert unpromoted.app.state.holder.refresh() is True  # type: ignore[attr-defined]
+    assert unpromoted.app.state.serving.holder.refresh() is True  # type: ignore[attr-defined]
     assert unpromoted.get("/readyz").json() == {"status": "ready", "model_version": "1"}
     assert unpromoted.post("/v1/predict", json={"features": SETOSA}).status_code == 200
     assert _load_error("no_model_promoted") is None
@@ -128,7 +126,7 @@ def test_a_bad_new_version_keeps_the_last_good_model_serving(
     memory_registry.add("2", artifact, meta.model_copy(update={"class_names": ["a", "b"]}))
     with _serve(memory_registry) as client:
         memory_registry.production = "2"
-        assert client.app.state.holder.refresh() is False  # type: ignore[attr-defined]
+        assert client.app.state.serving.holder.refresh() is False  # type: ignore[attr-defined]
         ready = client.get("/readyz").json()
         assert (ready["status"], ready["model_version"], ready["reason"]) == (
             "ready",
@@ -138,5 +136,5 @@ def test_a_bad_new_version_keeps_the_last_good_model_serving(
         predicted = client.post("/v1/predict", json={"features": SETOSA})
         assert predicted.json()["model_version"] == "1"
         memory_registry.production = "1"  # rolled back: the problem is gone
-        client.app.state.holder.refresh()  # type: ignore[attr-defined]
+        client.app.state.serving.holder.refresh()  # type: ignore[attr-defined]
         assert client.get("/readyz").json() == {"status": "ready", "model_version": "1"}

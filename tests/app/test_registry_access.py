@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from app.errors import RegistryAccessDeniedError, RegistryUnavailableError, VersionExistsError
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
-from app.settings import get_settings
 from tests.app.conftest import make_settings
 
 BUCKET = "models-bucket"
@@ -63,8 +62,9 @@ def test_a_pod_denied_its_alias_is_not_ready_and_says_access_denied(
 ) -> None:
     client, stubber = s3
     _deny(stubber, ALIAS_KEY)
-    api = create_app(registry=S3ModelRegistry(client, BUCKET, "iris-classifier"))
-    api.dependency_overrides[get_settings] = make_settings
+    api = create_app(
+        registry=S3ModelRegistry(client, BUCKET, "iris-classifier"), settings=make_settings()
+    )
     with TestClient(api) as test_client:
         response = test_client.get("/readyz")
     assert response.status_code == 503
@@ -83,8 +83,9 @@ def test_a_missing_bucket_is_not_mistaken_for_an_empty_registry(
         service_message="The specified bucket does not exist",
         http_status_code=404,
     )
-    api = create_app(registry=S3ModelRegistry(client, BUCKET, "iris-classifier"))
-    api.dependency_overrides[get_settings] = make_settings
+    api = create_app(
+        registry=S3ModelRegistry(client, BUCKET, "iris-classifier"), settings=make_settings()
+    )
     with TestClient(api) as test_client:
         response = test_client.get("/readyz")
     assert response.status_code == 503

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from app.logs import configure_logging
 from app.serving.api import create_app
-from app.settings import get_settings
 from tests.app.conftest import API_KEY, MemoryRegistry, make_settings
 
 # Values no other part of a request log could contain by chance.
@@ -27,8 +26,7 @@ def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]
 
 
 def _client(registry: MemoryRegistry, **settings: object) -> TestClient:
-    api = create_app(registry=registry)
-    api.dependency_overrides[get_settings] = lambda: make_settings(**settings)
+    api = create_app(registry=registry, settings=make_settings(**settings))
     client = TestClient(api, raise_server_exceptions=False)
     client.headers["Authorization"] = f"Bearer {API_KEY}"
     return client
@@ -91,7 +89,7 @@ def test_sampling_drops_ordinary_lines_but_never_a_server_error(
     with _client(memory_registry, request_log_sample_rate=0.0) as client:
         assert client.post("/v1/predict", json={"instances": [FEATURES]}).status_code == 200
         assert not _request_lines(logs), "a sample rate of 0 still logged a 200"
-        model = client.app.state.holder.current  # type: ignore[attr-defined]
+        model = client.app.state.serving.holder.current  # type: ignore[attr-defined]
 
         def broken(rows: object) -> object:
             raise RuntimeError("inference failed")

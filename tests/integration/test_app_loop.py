@@ -16,7 +16,7 @@ from app.cli import main
 from app.errors import VersionExistsError
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from tests.conftest import EmbeddedAws
 from tests.integration.conftest import API_KEY
 
@@ -37,8 +37,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
 
 
 def _serve(registry: S3ModelRegistry) -> TestClient:
-    api = create_app(registry=registry)
-    api.dependency_overrides[get_settings] = Settings
+    api = create_app(registry=registry, settings=Settings())
     client = TestClient(api)
     client.headers["Authorization"] = f"Bearer {API_KEY}"
     return client
@@ -84,12 +83,12 @@ def test_the_whole_loop(
         assert second["version"] == "2"
         # Force it, whatever its metric, to exercise hot swap and rollback.
         _cli(capsys, "models", "promote", "2", "--force")
-        assert client.app.state.holder.refresh() is True  # type: ignore[attr-defined]
+        assert client.app.state.serving.holder.refresh() is True  # type: ignore[attr-defined]
         assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "2"
 
         rolled = _cli(capsys, "models", "rollback")
         assert rolled["version"] == "1"
-        client.app.state.holder.refresh()  # type: ignore[attr-defined]
+        client.app.state.serving.holder.refresh()  # type: ignore[attr-defined]
         assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "1"
 
     listed = _cli(capsys, "models", "list")
@@ -150,7 +149,7 @@ def test_corrupted_artifact_is_refused_and_old_model_keeps_serving(
     with _serve(registry) as client:
         # Written directly: `promote` refuses a corrupt version, even with --force.
         registry.set_alias("production", "2", ["1"], registry.alias("production")[1])
-        assert client.app.state.holder.refresh() is False  # type: ignore[attr-defined]
+        assert client.app.state.serving.holder.refresh() is False  # type: ignore[attr-defined]
         assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "1"
     after = metrics.REGISTRY.get_sample_value(
         "mlops_model_load_failures_total", {"reason": "checksum_mismatch"}
@@ -178,7 +177,7 @@ def test_unreachable_bucket_at_reload_keeps_serving(
             aws_secret_access_key="test",
             config=Config(connect_timeout=1, retries={"max_attempts": 1}),
         )
-        assert client.app.state.holder.refresh() is False  # type: ignore[attr-defined]
+        assert client.app.state.serving.holder.refresh() is False  # type: ignore[attr-defined]
         assert client.get("/readyz").status_code == 200
         assert client.post("/v1/predict", json={"features": SETOSA}).status_code == 200
         assert metrics.REGISTRY.get_sample_value(

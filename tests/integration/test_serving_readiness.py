@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from tests.conftest import EmbeddedAws
 from tests.integration.conftest import API_KEY
 
@@ -21,8 +21,7 @@ SETOSA = [5.1, 3.5, 1.4, 0.2]
 
 
 def _serve(registry: S3ModelRegistry) -> TestClient:
-    api = create_app(registry=registry)
-    api.dependency_overrides[get_settings] = Settings
+    api = create_app(registry=registry, settings=Settings())
     client = TestClient(api)
     client.headers["Authorization"] = f"Bearer {API_KEY}"
     return client
@@ -43,7 +42,7 @@ def test_first_deploy_is_ready_before_any_promotion_and_serves_the_first_one(
 
         registry.create_version("1", *trained_artifact)
         registry.promote("1")
-        assert client.app.state.holder.refresh() is True  # type: ignore[attr-defined]
+        assert client.app.state.serving.holder.refresh() is True  # type: ignore[attr-defined]
         assert client.get("/readyz").json() == {"status": "ready", "model_version": "1"}
         assert client.post("/v1/predict", json={"features": SETOSA}).status_code == 200
 

@@ -1,0 +1,55 @@
+"""Every error as HTTP: AppError subclasses map to their status and one stable error body.
+
+In one place, so routes raise conditions (ModelNotFoundError, ...) and never build responses.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError, AuthenticationError
+from app.serving.schemas import ErrorBody, ErrorDetail, ErrorResponse
+
+# 400: a body FastAPI cannot decode at all (e.g. not UTF-8); 422: JSON of the wrong shape.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 503)
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or []))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+        return error_response(exc.status_code, exc.code, str(exc), headers=headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            ErrorDetail(loc=".".join(str(p) for p in err.get("loc", ())), message=err["msg"])
+            for err in exc.errors()
+        ]
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            message = "request body is not valid JSON"
+        else:
+            message = "; ".join(f"{d.loc}: {d.message}" for d in details[:5])
+        return error_response(422, "invalid_input", message, details)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # exc.headers carries e.g. `Allow` on 405, which RFC 9110 requires.
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, "http_error", str(exc.detail), headers=headers)
