@@ -136,7 +136,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.load_api_keys()  # fail fast with exit 2, before binding a port
     settings.require_bucket()
-    run(create_app(), host=args.host or settings.host, port=args.port or settings.port)
+    run(
+        create_app(settings=settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+    )
     return 0
 
 
