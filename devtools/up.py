@@ -24,6 +24,7 @@ from devtools import pulumi_cli
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = PROJECT_ROOT / ".cache" / "pulumi-state"
 OUTPUTS_FILE = PROJECT_ROOT / ".cache" / "up-outputs.json"
+STATE_FILE = PROJECT_ROOT / ".cache" / "up-state.json"
 APP_PORT = 8080
 # Where the Makefile installs its pinned uv ($(TOOLS)/bin). Pulumi.yaml's `toolchain: uv` makes
 # the language host run `uv` from PATH, so a machine without its own uv needs this one there.
@@ -82,6 +83,9 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> No
     OUTPUTS_FILE.write_text(outputs)
     bucket = json.loads(outputs)["modelBucketName"]
     print(f"==> stack outputs -> {OUTPUTS_FILE} ({time.perf_counter() - started:.1f}s)")
+    # The state names every deployed resource by URN: verify checks exactly those.
+    export = ["pulumi", "stack", "export", "--stack", stack, "--file", str(STATE_FILE)]
+    step("export the stack's state", export, env)
     api_key = secrets.token_urlsafe(24)
     app_env = {
         **env,
@@ -102,17 +106,9 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> No
         url = f"http://127.0.0.1:{APP_PORT}"
         _wait_ready(url, server)
         print(f"    ready in {time.perf_counter() - started:.1f}s", flush=True)
-        verify = [
-            python,
-            "-m",
-            "infra_tools",
-            "verify",
-            "--stack",
-            stack,
-            "--outputs",
-            str(OUTPUTS_FILE),
-        ]
-        step("verify", [*verify, "--app-url", url, "--api-key-env", "MLOPS_UP_API_KEY"], app_env)
+        verify = [python, "-m", "infra_tools", "verify", "--stack", stack]
+        app = ["--app-url", url, "--api-key-env", "MLOPS_UP_API_KEY"]
+        step("verify", [*verify, "--state", str(STATE_FILE), *app], app_env)
     finally:
         server.terminate()
         server.wait(timeout=15)

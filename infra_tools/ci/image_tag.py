@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, cast
+from typing import Any
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+from infra_tools.inputs import as_list, mapping
+from infra_tools.state import state_graph
+from infra_tools.type_tokens import K8S_DEPLOYMENT
 
 
-def deployed_tags(export: dict[str, Any], repository_marker: str = ".dkr.ecr.") -> list[str]:
+def deployed_tags(export: Any, repository_marker: str = ".dkr.ecr.") -> list[str]:
     """Tags of every ECR image the stack's Deployments run, in state order."""
-    deployment = cast(dict[str, Any], export.get("deployment") or {})
     tags: list[str] = []
-    for resource in cast(list[dict[str, Any]], deployment.get("resources") or []):
-        if resource.get("type") != DEPLOYMENT:
-            continue
-        inputs = cast(dict[str, Any], resource.get("inputs") or {})
-        spec = cast(dict[str, Any], inputs.get("spec") or {})
-        template = cast(dict[str, Any], spec.get("template") or {})
-        pod = cast(dict[str, Any], template.get("spec") or {})
-        for container in cast(list[dict[str, Any]], pod.get("containers") or []):
-            image = str(container.get("image", ""))
+    for deployment in state_graph(export).of_type(K8S_DEPLOYMENT):
+        pod = mapping(
+            mapping(mapping(deployment["inputs"].get("spec")).get("template")).get("spec")
+        )
+        for container in as_list(pod.get("containers")):
+            image = str(mapping(container).get("image", ""))
             if repository_marker in image and ":" in image.rsplit("/", 1)[-1]:
                 tags.append(image.rsplit(":", 1)[-1])
     return tags
@@ -37,7 +35,7 @@ def main() -> int:
     except json.JSONDecodeError as exc:
         print(f"error: stdin is not `pulumi stack export` JSON ({exc.msg})", file=sys.stderr)
         return 2
-    tags = deployed_tags(cast(dict[str, Any], export) if isinstance(export, dict) else {})
+    tags = deployed_tags(export)
     print(tags[0] if tags else "")
     return 0
 

@@ -14,15 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from infra_tools.commands import Subparsers
+from infra_tools.state import StateError, read_state
 from infra_tools.synth import synthesize
-from infra_tools.verify import (
-    Declared,
-    VerifyError,
-    check_app,
-    read_outputs,
-    target_for,
-    verify_declared,
-)
+from infra_tools.verify import VerifyError, check_app, read_outputs, target_for, verify_declared
 
 
 def register(subparsers: Subparsers) -> None:
@@ -40,10 +34,19 @@ def register(subparsers: Subparsers) -> None:
         "--endpoint-url",
         help="one endpoint for every AWS service (LocalStack); default: the stack's aws:endpoints",
     )
-    parser.add_argument(
+    # The state names every resource; the outputs only those the stack exports, and without
+    # either verify searches by the stack's tags.
+    named_by = parser.add_mutually_exclusive_group()
+    named_by.add_argument(
+        "--state",
+        type=Path,
+        help="`pulumi stack export --file FILE` of the deployment; takes each declared "
+        "resource's physical id from it by URN (nothing is searched for)",
+    )
+    named_by.add_argument(
         "--outputs",
         type=Path,
-        help="`pulumi stack output --json` of the deployment; names resources exactly "
+        help="`pulumi stack output --json` of the deployment; names the resources it exports "
         "instead of finding them by the stack's tags",
     )
     parser.add_argument("--app-url", help="base URL of the model server, e.g. https://ml.example")
@@ -73,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         api_key = _api_key(args) if args.app_url else ""
         outputs: dict[str, Any] = read_outputs(args.outputs) if args.outputs else {}
-        declared = Declared(synthesize(args.stack))
-        target = target_for(declared, args.endpoint_url, outputs)
+        state = read_state(args.state, args.stack) if args.state else None
+        declared = synthesize(args.stack).graph
+        target = target_for(declared, args.endpoint_url, outputs, state)
         problems = verify_declared(declared, target)
         if args.app_url:
             problems += check_app(args.app_url, api_key)
-    except VerifyError as exc:
+    except (VerifyError, StateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for problem in problems:

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from infra_tools.inputs import mapping
 from infra_tools.verify.report import Mismatch, VerifyError
 
 HTTP_TIMEOUT_S = 5.0
@@ -19,10 +20,10 @@ NO_MODEL_PROMOTED = "no_model_promoted"
 
 def _readiness_status(text: str) -> str | None:
     try:
-        body = json.loads(text)
+        body: Any = json.loads(text)
     except ValueError:
         return None
-    return str(body.get("status")) if isinstance(body, dict) else None
+    return str(mapping(body).get("status")) if isinstance(body, dict) else None
 
 
 def _request(url: str, body: Any = None, api_key: str | None = None) -> tuple[int, str]:

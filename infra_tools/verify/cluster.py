@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from infra_tools.verify.declared import EKS_CLUSTER, NODE_GROUP, Declared, Resource, label
-from infra_tools.verify.locate import Bindings, bound_output, describe_tags, has_tags
-from infra_tools.verify.report import Mismatch, missing
+from infra_tools.graph import Resource, ResourceGraph
+from infra_tools.state import output, physical_id
+from infra_tools.type_tokens import EKS_CLUSTER, EKS_NODE_GROUP
+from infra_tools.verify.locate import Bindings, deployed, describe_tags, has_tags, named
+from infra_tools.verify.report import Mismatch, label, missing
 from infra_tools.verify.storage import AUTO_SUFFIX
 from infra_tools.verify.target import Target, call_or_none, translated_errors
 
@@ -22,14 +24,14 @@ def _pattern(resource: Resource, name_key: str, prefix_key: str) -> re.Pattern[s
     return re.compile(re.escape(str(resource["name"])) + AUTO_SUFFIX + "$")
 
 
-def _find_cluster(target: Target, declared: Declared, cluster: Resource) -> str | Mismatch:
+def _find_cluster(target: Target, declared: ResourceGraph, cluster: Resource) -> str | Mismatch:
     eks = target.eks()
-    named = bound_output(declared, target, cluster)
-    if named is not None:
-        found = call_or_none(
-            {"ResourceNotFoundException"}, lambda: eks.describe_cluster(name=named)
-        )
-        return named if found else missing(label(cluster), f"no EKS cluster {named}")
+    name = named(declared, target, cluster)
+    if isinstance(name, Mismatch):
+        return name
+    if name is not None:
+        found = call_or_none({"ResourceNotFoundException"}, lambda: eks.describe_cluster(name=name))
+        return name if found else missing(label(cluster), f"no EKS cluster {name}")
     pattern = _pattern(cluster, "name", "namePrefix")
     names = [
         name
@@ -52,7 +54,7 @@ def _find_cluster(target: Target, declared: Declared, cluster: Resource) -> str 
     return Mismatch(label(cluster), "exists", "one", f"{len(tagged)}: {', '.join(tagged)}")
 
 
-def check_clusters(target: Target, declared: Declared, bindings: Bindings) -> list[Mismatch]:
+def check_clusters(target: Target, declared: ResourceGraph, bindings: Bindings) -> list[Mismatch]:
     problems: list[Mismatch] = []
     clusters = declared.of_type(EKS_CLUSTER)
     if not clusters:
@@ -60,7 +62,7 @@ def check_clusters(target: Target, declared: Declared, bindings: Bindings) -> li
     with translated_errors(target, "eks"):
         for cluster in clusters:
             found = _find_cluster(target, declared, cluster)
-            groups = declared.dependents(cluster, NODE_GROUP)
+            groups = declared.dependents(cluster, EKS_NODE_GROUP)
             if isinstance(found, Mismatch):
                 problems.append(found)
                 problems += [
@@ -105,8 +107,19 @@ def _cluster_settings(target: Target, cluster: Resource, name: str) -> list[Mism
     return problems
 
 
-def _node_group(target: Target, group: Resource, cluster_name: str) -> list[Mismatch]:
+def _find_node_group(target: Target, group: Resource, cluster_name: str) -> str | Mismatch:
     eks = target.eks()
+    found = deployed(target, group)
+    if isinstance(found, Mismatch):
+        return found
+    if found is not None:
+        # A node group's id is `<cluster>:<node group>`.
+        name = output(found, "nodeGroupName") or str(physical_id(found)).rsplit(":", 1)[-1]
+        exists = call_or_none(
+            {"ResourceNotFoundException"},
+            lambda: eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=name),
+        )
+        return name if exists else missing(label(group), f"no node group {name} in {cluster_name}")
     pattern = _pattern(group, "nodeGroupName", "nodeGroupNamePrefix")
     names = [
         name
@@ -116,8 +129,16 @@ def _node_group(target: Target, group: Resource, cluster_name: str) -> list[Mism
     ]
     if len(names) != 1:
         where = f"node groups like {pattern.pattern} in {cluster_name}"
-        return [missing(label(group), f"{len(names)} {where}")]
-    actual = eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=names[0])["nodegroup"]
+        return missing(label(group), f"{len(names)} {where}")
+    return names[0]
+
+
+def _node_group(target: Target, group: Resource, cluster_name: str) -> list[Mismatch]:
+    eks = target.eks()
+    name = _find_node_group(target, group, cluster_name)
+    if isinstance(name, Mismatch):
+        return [name]
+    actual = eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=name)["nodegroup"]
     scaling = cast(dict[str, Any], actual.get("scalingConfig", {}))
     wanted = cast(dict[str, Any], group["inputs"].get("scalingConfig") or {})
     ignored = set(group["options"]["ignoreChanges"])

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra_tools.graph import Resource
+
+# How a report names a declared resource's type: `bucket model-store-bucket`.
+_WORDS = {
+    "Bucket": "bucket",
+    "Key": "kms key",
+    "Vpc": "vpc",
+    "Subnet": "subnet",
+    "NatGateway": "nat gateway",
+    "Cluster": "eks cluster",
+    "NodeGroup": "node group",
+}
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -17,6 +30,12 @@ class Mismatch:
 
     def line(self) -> str:
         return f"{self.resource} {self.prop}: declared {self.declared}, actual {self.actual}"
+
+
+def label(resource: Resource) -> str:
+    """How a report names a declared resource: `bucket model-store-bucket`."""
+    kind = str(resource["type"]).rsplit(":", 1)[-1]
+    return f"{_WORDS.get(kind, kind)} {resource['name']}"
 
 
 def missing(resource: str, where: str) -> Mismatch:

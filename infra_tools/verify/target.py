@@ -26,6 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from infra_tools.graph import ResourceGraph
 from infra_tools.verify.report import VerifyError
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class Target:
     secret_key: str | None = None
     outputs: dict[str, Any] = field(default_factory=lambda: {})
     """`pulumi stack output --json` of the deployment, when given: names beat tag search."""
+    state: ResourceGraph | None = None
+    """`pulumi stack export` of the deployment, when given: it names every resource by URN,
+    so nothing is searched for."""
 
     def _client(self, service: str) -> Any:
         endpoint = self.endpoints.get(service)

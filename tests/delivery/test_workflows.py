@@ -102,7 +102,7 @@ def test_deploy_sets_the_commit_sha_verifies_and_rolls_back() -> None:
     runs = "\n".join(step.get("run", "") for step in steps)
     assert 'app.imageTag" "$IMAGE_TAG"' in runs
     assert _load("deploy.yml")["jobs"]["deploy"]["env"]["IMAGE_TAG"] == "${{ github.sha }}"
-    assert 'python -m infra_tools verify --stack "$STACK"' in runs
+    assert 'python -m infra_tools verify --stack "$STACK" --state build-state.json' in runs
     rollback = [step for step in steps if "roll back" in step.get("name", "")]
     assert len(rollback) == 1 and rollback[0]["if"].startswith("failure()")
     # Rolls back only what this run deployed: after `pulumi up` or its verification failed.
@@ -112,9 +112,10 @@ def test_deploy_sets_the_commit_sha_verifies_and_rolls_back() -> None:
     assert "steps.verify.outcome == 'failure'" in rollback[0]["if"]
     script = rollback[0]["run"]
     assert '"$PREVIOUS"' in script and "pulumi up" in script
-    # The verification after the rollback reads outputs written after it, not stale ones.
-    assert script.index("pulumi up") < script.index("pulumi stack output --json")
-    assert script.index("pulumi stack output --json") < script.index("infra_tools verify")
+    # The verification after the rollback reads the state exported after it, not a stale one.
+    assert script.index("pulumi up") < script.index("pulumi stack export")
+    assert script.index("pulumi stack export") < script.index("infra_tools verify")
+    assert "--state build-state.json" in script
     pushed = {
         s["with"]["target"]: s["with"] for s in steps if "build-push-action" in s.get("uses", "")
     }
@@ -146,7 +147,7 @@ def test_localstack_workflow_pins_a_tokenless_localstack_and_destroys_what_it_ma
     assert (int(match.group(1)), int(match.group(2))) <= (4, 14), f"{image}: newer needs a token"
     runs = [step.get("run", "") for step in job["steps"]]
     assert any("pulumi up --stack local" in run for run in runs)
-    assert any("python -m infra_tools verify --stack local" in run for run in runs)
+    assert any("python -m infra_tools verify --stack local --state" in run for run in runs)
     destroy = [s for s in job["steps"] if "pulumi destroy" in s.get("run", "")]
     assert destroy and destroy[0]["if"] == "always()"
 

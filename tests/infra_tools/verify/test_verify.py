@@ -1,4 +1,6 @@
-"""`python -m infra_tools verify` against the embedded AWS, with the local stack's declared graph.
+"""`python -m infra_tools verify` against the embedded AWS, with the local stack's declared graph,
+finding what was deployed by the stack's tags and outputs (no state given; see
+test_verify_state.py for the state).
 
 Each test deploys its own copy, told apart by an extra `verify-run` tag, so tests sharing one
 LocalStack never see each other's resources.
@@ -6,59 +8,49 @@ LocalStack never see each other's resources.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra_tools.cli import main
-from infra_tools.synth import synthesize
-from infra_tools.verify import Declared, Target, target_for, verify_declared
-from infra_tools.verify.declared import BUCKET, KMS_KEY, NAT_GATEWAY, SUBNET, VPC
+from infra_tools.graph import ResourceGraph
+from infra_tools.type_tokens import EC2_NAT_GATEWAY, EC2_SUBNET, EC2_VPC, KMS_KEY, S3_BUCKET
+from infra_tools.verify import Target, verify_declared
 from tests.conftest import EmbeddedAws
-from tests.infra_tools.verify.deploy import deploy
+from tests.infra_tools.verify.deploy import deploy, isolated_target
+
+VERIFIED = (S3_BUCKET, KMS_KEY, EC2_VPC, EC2_SUBNET, EC2_NAT_GATEWAY)
 
 
-@pytest.fixture(scope="module")
-def local() -> Declared:
-    return Declared(synthesize("local"))
+def _deployed(local: ResourceGraph, aws: EmbeddedAws) -> tuple[Target, dict[str, Any]]:
+    target = isolated_target(local, aws)
+    return target, deploy(local, aws, target.tags).outputs
 
 
-def _target(local: Declared, aws: EmbeddedAws, run: str) -> Target:
-    target = target_for(local, aws.endpoint_url)
-    return dataclasses.replace(target, tags={**target.tags, "verify-run": run})
-
-
-def _deployed(local: Declared, aws: EmbeddedAws) -> tuple[Target, dict[str, Any]]:
-    target = _target(local, aws, uuid.uuid4().hex)
-    return target, deploy(local, aws, target.tags)
-
-
-def test_local_stack_declares_what_verify_checks(local: Declared) -> None:
+def test_local_stack_declares_what_verify_checks(local: ResourceGraph) -> None:
     # Guards the tests below against passing vacuously on an empty graph.
-    for token in (BUCKET, KMS_KEY, VPC, SUBNET, NAT_GATEWAY):
+    for token in VERIFIED:
         assert local.of_type(token), f"stack local declares no {token}; verify has nothing to check"
 
 
 @pytest.mark.localstack
 def test_a_stack_deployed_as_declared_verifies_clean(
-    local: Declared, embedded_aws: EmbeddedAws
+    local: ResourceGraph, embedded_aws: EmbeddedAws
 ) -> None:
     target, _ = _deployed(local, embedded_aws)
     assert [m.line() for m in verify_declared(local, target)] == []
 
 
 @pytest.mark.localstack
-def test_suspended_versioning_is_reported(local: Declared, embedded_aws: EmbeddedAws) -> None:
+def test_suspended_versioning_is_reported(local: ResourceGraph, embedded_aws: EmbeddedAws) -> None:
     target, outputs = _deployed(local, embedded_aws)
     embedded_aws.client("s3").put_bucket_versioning(
         Bucket=outputs["modelBucketName"], VersioningConfiguration={"Status": "Suspended"}
     )
-    bucket = local.of_type(BUCKET)[0]["name"]
+    bucket = local.of_type(S3_BUCKET)[0]["name"]
     assert [m.line() for m in verify_declared(local, target)] == [
         f"bucket {bucket} versioning: declared Enabled, actual Suspended"
     ]
@@ -66,7 +58,7 @@ def test_suspended_versioning_is_reported(local: Declared, embedded_aws: Embedde
 
 @pytest.mark.localstack
 def test_a_removed_public_access_block_flag_is_reported(
-    local: Declared, embedded_aws: EmbeddedAws
+    local: ResourceGraph, embedded_aws: EmbeddedAws
 ) -> None:
     target, outputs = _deployed(local, embedded_aws)
     s3 = embedded_aws.client("s3")
@@ -79,7 +71,7 @@ def test_a_removed_public_access_block_flag_is_reported(
             "RestrictPublicBuckets": True,
         },
     )
-    bucket = local.of_type(BUCKET)[0]["name"]
+    bucket = local.of_type(S3_BUCKET)[0]["name"]
     assert [m.line() for m in verify_declared(local, target)] == [
         f"bucket {bucket} public access blockPublicPolicy: declared True, actual False"
     ]
@@ -87,7 +79,7 @@ def test_a_removed_public_access_block_flag_is_reported(
 
 @pytest.mark.localstack
 def test_a_deleted_tls_policy_and_disabled_rotation_are_reported(
-    local: Declared, embedded_aws: EmbeddedAws
+    local: ResourceGraph, embedded_aws: EmbeddedAws
 ) -> None:
     target, outputs = _deployed(local, embedded_aws)
     embedded_aws.client("s3").delete_bucket_policy(Bucket=outputs["modelBucketName"])
@@ -98,7 +90,7 @@ def test_a_deleted_tls_policy_and_disabled_rotation_are_reported(
     ]["KMSMasterKeyID"]
     kms.disable_key_rotation(KeyId=key_id)
     lines = [m.line() for m in verify_declared(local, target)]
-    bucket, key = local.of_type(BUCKET)[0]["name"], local.of_type(KMS_KEY)[0]["name"]
+    bucket, key = local.of_type(S3_BUCKET)[0]["name"], local.of_type(KMS_KEY)[0]["name"]
     assert lines == [
         f"bucket {bucket} policy: declared deny requests without TLS, actual no bucket policy",
         f"kms key {key} rotation: declared True, actual False",
@@ -107,15 +99,11 @@ def test_a_deleted_tls_policy_and_disabled_rotation_are_reported(
 
 @pytest.mark.localstack
 def test_a_never_deployed_stack_reports_one_line_per_missing_resource(
-    local: Declared, embedded_aws: EmbeddedAws
+    local: ResourceGraph, embedded_aws: EmbeddedAws
 ) -> None:
-    target = _target(local, embedded_aws, uuid.uuid4().hex)
+    target = isolated_target(local, embedded_aws)
     lines = [m.line() for m in verify_declared(local, target)]
-    expected = [
-        resource["name"]
-        for token in (BUCKET, KMS_KEY, VPC, SUBNET, NAT_GATEWAY)
-        for resource in local.of_type(token)
-    ]
+    expected = [resource["name"] for resource in local.of_type(*VERIFIED)]
     assert sorted(line.split(" exists:")[0].split(" ", 2)[-1] for line in lines) == sorted(
         expected
     ), lines
@@ -124,7 +112,10 @@ def test_a_never_deployed_stack_reports_one_line_per_missing_resource(
 
 @pytest.mark.localstack
 def test_cli_exits_0_for_a_deployment_named_by_its_outputs(
-    local: Declared, embedded_aws: EmbeddedAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    local: ResourceGraph,
+    embedded_aws: EmbeddedAws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, outputs = _deployed(local, embedded_aws)
     outputs_file = tmp_path / "outputs.json"
@@ -136,7 +127,10 @@ def test_cli_exits_0_for_a_deployment_named_by_its_outputs(
 
 @pytest.mark.localstack
 def test_cli_exits_1_with_the_mismatch_line(
-    local: Declared, embedded_aws: EmbeddedAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    local: ResourceGraph,
+    embedded_aws: EmbeddedAws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, outputs = _deployed(local, embedded_aws)
     embedded_aws.client("s3").put_bucket_versioning(

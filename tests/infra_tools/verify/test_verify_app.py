@@ -31,7 +31,7 @@ def server() -> Iterator[tuple[str, Answers]]:
         do_GET = _answer  # noqa: N815
         do_POST = _answer  # noqa: N815
 
-        def log_message(self, *args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
