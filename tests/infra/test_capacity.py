@@ -9,15 +9,21 @@ import yaml
 
 from infra.components import scheduling
 from infra_tools.synth.stackfile import PROJECT_ROOT
+from infra_tools.type_tokens import (
+    AUTOSCALING_TAG,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_PLACEMENT_GROUP,
+    EC2_SUBNET,
+    EKS_NODE_GROUP,
+    HELM_RELEASE,
+)
 from tests.infra.graph import Graph
 
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 STACKS = ["dev", "prod"]
 
 
 def _gpu_pool(graph: Graph) -> dict:
-    return graph.one(NODE_GROUP, f"mlops-{graph.stack}-gpu")
+    return graph.one(EKS_NODE_GROUP, f"mlops-{graph.stack}-gpu")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -35,7 +41,7 @@ def test_gpu_pool_scales_to_zero_and_is_tainted_and_labelled(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_autoscaler_owns_desired_size(graphs: dict[str, Graph], stack: str) -> None:
-    for pool in graphs[stack].of_type(NODE_GROUP):
+    for pool in graphs[stack].of_type(EKS_NODE_GROUP):
         assert "scalingConfig.desiredSize" in pool["options"]["ignoreChanges"], pool["name"]
 
 
@@ -49,8 +55,8 @@ def test_gpu_pool_advertises_its_label_and_taint_for_scale_from_zero(
 
 
 def test_dev_runs_on_spot_and_prod_on_demand(dev: Graph, prod: Graph) -> None:
-    assert {p["inputs"]["capacityType"] for p in dev.of_type(NODE_GROUP)} == {"SPOT"}
-    assert {p["inputs"]["capacityType"] for p in prod.of_type(NODE_GROUP)} == {"ON_DEMAND"}
+    assert {p["inputs"]["capacityType"] for p in dev.of_type(EKS_NODE_GROUP)} == {"SPOT"}
+    assert {p["inputs"]["capacityType"] for p in prod.of_type(EKS_NODE_GROUP)} == {"ON_DEMAND"}
 
 
 def _template_tags(graph: Graph, pool_name: str) -> dict[str, str]:
@@ -58,16 +64,13 @@ def _template_tags(graph: Graph, pool_name: str) -> dict[str, str]:
     prefix = "k8s.io/cluster-autoscaler/node-template/"
     return {
         t["inputs"]["tag"]["key"].removeprefix(prefix): t["inputs"]["tag"]["value"]
-        for t in graph.of_type("aws:autoscaling/tag:Tag")
+        for t in graph.of_type(AUTOSCALING_TAG)
         if t["name"].startswith(f"{pool_name}-template-")
     }
 
 
 def _zone_of_subnet(graph: Graph) -> dict[str, str]:
-    return {
-        f"{s['name']}-id": s["inputs"]["availabilityZone"]
-        for s in graph.of_type("aws:ec2/subnet:Subnet")
-    }
+    return {f"{s['name']}-id": s["inputs"]["availabilityZone"] for s in graph.of_type(EC2_SUBNET)}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -82,7 +85,7 @@ def test_a_pod_bound_to_any_zone_has_a_system_group_that_can_add_a_node_there(
     private_zones = {zone_of[subnet] for subnet in graph.outputs["privateSubnetIds"]}
     system = [
         p
-        for p in graph.of_type(NODE_GROUP)
+        for p in graph.of_type(EKS_NODE_GROUP)
         if p["inputs"]["labels"][scheduling.POOL_LABEL] == "system"
     ]
     groups_by_zone: dict[str, list[dict[str, Any]]] = {}
@@ -105,14 +108,14 @@ def test_system_pool_sizes_are_the_configured_totals(graphs: dict[str, Graph], s
     graph = graphs[stack]
     document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
     configured = document["config"]["mlops-platform:capacity"]["system"]
-    system = [p for p in graph.of_type(NODE_GROUP) if "-system-" in p["name"]]
+    system = [p for p in graph.of_type(EKS_NODE_GROUP) if "-system-" in p["name"]]
     assert sum(p["inputs"]["scalingConfig"]["minSize"] for p in system) == configured["minSize"]
     assert sum(p["inputs"]["scalingConfig"]["maxSize"] for p in system) == configured["maxSize"]
 
 
 def test_prod_keeps_a_system_node_in_every_zone(prod: Graph) -> None:
     zone_of = _zone_of_subnet(prod)
-    system = [p for p in prod.of_type(NODE_GROUP) if "-system-" in p["name"]]
+    system = [p for p in prod.of_type(EKS_NODE_GROUP) if "-system-" in p["name"]]
     zones_with_a_node = {
         zone_of[p["inputs"]["subnetIds"][0]]
         for p in system
@@ -155,7 +158,7 @@ def test_prod_training_pods_use_the_efa_their_nodes_carry(prod: Graph, dev: Grap
 def test_every_launch_template_requires_imdsv2_and_encrypts_gp3(
     graphs: dict[str, Graph], stack: str
 ) -> None:
-    templates = graphs[stack].of_type(LAUNCH_TEMPLATE)
+    templates = graphs[stack].of_type(EC2_LAUNCH_TEMPLATE)
     assert templates
     for template in templates:
         inputs = template["inputs"]
@@ -174,16 +177,16 @@ def test_every_node_group_uses_a_launch_template_and_private_subnets(
 ) -> None:
     graph = graphs[stack]
     private = set(graph.outputs["privateSubnetIds"])
-    template_ids = {f"{t['name']}-id" for t in graph.of_type(LAUNCH_TEMPLATE)}
-    for pool in graph.of_type(NODE_GROUP):
+    template_ids = {f"{t['name']}-id" for t in graph.of_type(EC2_LAUNCH_TEMPLATE)}
+    for pool in graph.of_type(EKS_NODE_GROUP):
         assert pool["inputs"]["launchTemplate"]["id"] in template_ids, pool["name"]
         assert set(pool["inputs"]["subnetIds"]) <= private, pool["name"]
 
 
 def test_prod_gpu_pool_packs_nodes_for_multi_node_training(prod: Graph) -> None:
-    group = prod.one("aws:ec2/placementGroup:PlacementGroup")
+    group = prod.one(EC2_PLACEMENT_GROUP)
     assert group["inputs"]["strategy"] == "cluster"
-    template = prod.one(LAUNCH_TEMPLATE, "mlops-prod-gpu")["inputs"]
+    template = prod.one(EC2_LAUNCH_TEMPLATE, "mlops-prod-gpu")["inputs"]
     assert template["networkInterfaces"][0]["interfaceType"] == "efa"
     # A cluster placement group is confined to one zone.
     assert len(_gpu_pool(prod)["inputs"]["subnetIds"]) == 1
@@ -193,10 +196,7 @@ def test_prod_gpu_pool_packs_nodes_for_multi_node_training(prod: Graph) -> None:
 def test_device_plugin_and_autoscaler_are_pinned_helm_releases(
     graphs: dict[str, Graph], stack: str
 ) -> None:
-    releases = {
-        r["inputs"]["name"]: r["inputs"]
-        for r in graphs[stack].of_type("kubernetes:helm.sh/v3:Release")
-    }
+    releases = {r["inputs"]["name"]: r["inputs"] for r in graphs[stack].of_type(HELM_RELEASE)}
     plugin = releases["nvidia-device-plugin"]
     assert plugin["version"]
     assert plugin["values"]["tolerations"] == scheduling.GPU_TOLERATIONS
@@ -223,10 +223,7 @@ def test_device_plugin_and_autoscaler_are_pinned_helm_releases(
 
 def test_efa_device_plugin_comes_with_efa_only(graphs: dict[str, Graph]) -> None:
     def releases(stack: str) -> dict[str, dict[str, Any]]:
-        return {
-            r["inputs"]["name"]: r["inputs"]
-            for r in graphs[stack].of_type("kubernetes:helm.sh/v3:Release")
-        }
+        return {r["inputs"]["name"]: r["inputs"] for r in graphs[stack].of_type(HELM_RELEASE)}
 
     efa = releases("prod")["aws-efa-k8s-device-plugin"]
     assert efa["version"], "the chart version is pinned"

@@ -8,21 +8,26 @@ from typing import Any
 import pytest
 
 from infra.components.cluster import kubeconfig
+from infra_tools.type_tokens import (
+    EKS_ADDON,
+    EKS_CLUSTER,
+    EKS_PREFIX,
+    HELM_RELEASE,
+    IAM_OIDC_PROVIDER,
+    KUBERNETES_PREFIX,
+    KUBERNETES_PROVIDER,
+)
 from tests.infra.graph import Graph
-
-ADDON = "aws:eks/addon:Addon"
-
-CLUSTER = "aws:eks/cluster:Cluster"
 
 
 def test_prod_api_endpoint_is_private(prod: Graph) -> None:
-    vpc = prod.one(CLUSTER)["inputs"]["vpcConfig"]
+    vpc = prod.one(EKS_CLUSTER)["inputs"]["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is False
 
 
 def test_dev_public_endpoint_admits_only_listed_ranges(dev: Graph) -> None:
-    vpc = dev.one(CLUSTER)["inputs"]["vpcConfig"]
+    vpc = dev.one(EKS_CLUSTER)["inputs"]["vpcConfig"]
     assert vpc["endpointPublicAccess"] is True
     assert vpc["publicAccessCidrs"], "a public endpoint must list its allowed ranges"
     assert "0.0.0.0/0" not in vpc["publicAccessCidrs"]
@@ -33,7 +38,7 @@ def test_cluster_runs_in_private_subnets_with_kms_encrypted_secrets(
     graphs: dict[str, Graph], stack: str
 ) -> None:
     graph = graphs[stack]
-    inputs = graph.one(CLUSTER)["inputs"]
+    inputs = graph.one(EKS_CLUSTER)["inputs"]
     assert inputs["version"] == "1.33"
     assert inputs["encryptionConfig"]["resources"] == ["secrets"]
     assert inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:")
@@ -42,19 +47,19 @@ def test_cluster_runs_in_private_subnets_with_kms_encrypted_secrets(
 
 
 def test_prod_ships_control_plane_logs_and_is_deletion_protected(prod: Graph, dev: Graph) -> None:
-    prod_inputs = prod.one(CLUSTER)["inputs"]
+    prod_inputs = prod.one(EKS_CLUSTER)["inputs"]
     assert {"api", "audit", "authenticator"} <= set(prod_inputs["enabledClusterLogTypes"])
     assert prod_inputs["deletionProtection"] is True
-    assert dev.one(CLUSTER)["inputs"]["deletionProtection"] is False
+    assert dev.one(EKS_CLUSTER)["inputs"]["deletionProtection"] is False
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_managed_addons_are_installed(graphs: dict[str, Graph], stack: str) -> None:
-    names = {a["inputs"]["addonName"] for a in graphs[stack].of_type("aws:eks/addon:Addon")}
+    names = {a["inputs"]["addonName"] for a in graphs[stack].of_type(EKS_ADDON)}
     assert names == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "metrics-server"}
     ebs = next(
         a
-        for a in graphs[stack].of_type("aws:eks/addon:Addon")
+        for a in graphs[stack].of_type(EKS_ADDON)
         if a["inputs"]["addonName"] == "aws-ebs-csi-driver"
     )
     assert ebs["inputs"]["serviceAccountRoleArn"].startswith("arn:aws:iam::")
@@ -62,7 +67,7 @@ def test_managed_addons_are_installed(graphs: dict[str, Graph], stack: str) -> N
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_irsa_oidc_provider_trusts_sts(graphs: dict[str, Graph], stack: str) -> None:
-    oidc = graphs[stack].one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    oidc = graphs[stack].one(IAM_OIDC_PROVIDER)
     assert oidc["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
     assert oidc["inputs"]["url"].startswith("https://oidc.eks.")
 
@@ -91,7 +96,7 @@ def test_cluster_outputs_are_exported_and_kubeconfig_is_secret(
 
 
 def test_local_stack_declares_no_cluster(local: Graph) -> None:
-    assert not [r for r in local.resources if r["type"].startswith(("aws:eks/", "kubernetes:"))]
+    assert not [r for r in local.resources if r["type"].startswith((EKS_PREFIX, KUBERNETES_PREFIX))]
     assert "clusterName" not in local.outputs and "kubeconfig" not in local.outputs
 
 
@@ -100,21 +105,17 @@ def test_kubernetes_resources_use_the_clusters_provider(
     graphs: dict[str, Graph], stack: str
 ) -> None:
     graph = graphs[stack]
-    provider = graph.one("pulumi:providers:kubernetes")
+    provider = graph.one(KUBERNETES_PROVIDER)
     for resource in graph.resources:
-        if resource["type"].startswith("kubernetes:") and resource["custom"]:
+        if resource["type"].startswith(KUBERNETES_PREFIX) and resource["custom"]:
             assert (resource["provider"] or "").startswith(provider["urn"]), resource["name"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_helm_releases_wait_for_cluster_dns(graphs: dict[str, Graph], stack: str) -> None:
     graph = graphs[stack]
-    coredns = next(
-        r for r in graph.of_type("aws:eks/addon:Addon") if r["inputs"]["addonName"] == "coredns"
-    )
-    releases = [
-        r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if ":ClusterAddons$" in r["urn"]
-    ]
+    coredns = next(r for r in graph.of_type(EKS_ADDON) if r["inputs"]["addonName"] == "coredns")
+    releases = [r for r in graph.of_type(HELM_RELEASE) if ":ClusterAddons$" in r["urn"]]
     assert releases, f"stack {stack}: no cluster add-on Helm releases"
     for release in releases:
         assert coredns["urn"] in release["dependencies"], release["name"]
@@ -138,7 +139,7 @@ def test_kubeconfig_token_command_uses_the_stacks_region_and_profile() -> None:
 def test_network_policies_are_enforced_and_the_metrics_api_exists(
     stack: str, graphs: dict[str, Graph]
 ) -> None:
-    addons = {a["inputs"]["addonName"]: a["inputs"] for a in graphs[stack].of_type(ADDON)}
+    addons = {a["inputs"]["addonName"]: a["inputs"] for a in graphs[stack].of_type(EKS_ADDON)}
     cni = json.loads(addons["vpc-cni"].get("configurationValues", "{}"))
     assert cni.get("enableNetworkPolicy") == "true", "NetworkPolicies would be ignored"
     assert "metrics-server" in addons, "the serving HPA has no CPU metrics to scale on"

@@ -6,9 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra_tools.synth import synthesize
+from infra_tools.type_tokens import (
+    EC2_VPC,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    KUBERNETES_PREFIX,
+    S3_BUCKET,
+)
 from tests.infra.stackfiles import stack_root_with
-
-REPOSITORY = "aws:ecr/repository:Repository"
 
 
 def test_prods_network_stage_declares_the_vpc_and_stores_but_no_cluster(tmp_path: Path) -> None:
@@ -21,8 +26,8 @@ def test_prods_network_stage_declares_the_vpc_and_stores_but_no_cluster(tmp_path
         {"mlops-platform:cluster.enabled": False, "mlops-platform:monitoring.enabled": False},
     )
     graph = synthesize("prod", root).graph
-    assert graph.of_type("aws:ec2/vpc:Vpc") and graph.of_type(REPOSITORY)
-    assert graph.of_type("aws:s3/bucket:Bucket")
-    assert not graph.of_type("aws:eks/cluster:Cluster")
-    assert not [r for r in graph.resources if r["type"].startswith("kubernetes:")]
+    assert graph.of_type(EC2_VPC) and graph.of_type(ECR_REPOSITORY)
+    assert graph.of_type(S3_BUCKET)
+    assert not graph.of_type(EKS_CLUSTER)
+    assert not [r for r in graph.resources if r["type"].startswith(KUBERNETES_PREFIX)]
     assert graph.outputs["privateSubnetIds"], "the runner needs a subnet to live in"

@@ -9,17 +9,18 @@ from typing import Any
 import pytest
 
 from infra.components import scheduling
+from infra_tools.type_tokens import IAM_ROLE, IAM_ROLE_POLICY
 from tests.infra.graph import Graph
 
 STACKS = ["dev", "prod"]
 
 
 def _role(graph: Graph, kind: str) -> dict[str, Any]:
-    return graph.one("aws:iam/role:Role", f"mlops-{graph.stack}-{kind}-role")
+    return graph.one(IAM_ROLE, f"mlops-{graph.stack}-{kind}-role")
 
 
 def _statements(graph: Graph, kind: str) -> list[dict[str, Any]]:
-    policy = graph.one("aws:iam/rolePolicy:RolePolicy", f"mlops-{graph.stack}-{kind}-policy")
+    policy = graph.one(IAM_ROLE_POLICY, f"mlops-{graph.stack}-{kind}-policy")
     return json.loads(policy["inputs"]["policy"])["Statement"]
 
 
@@ -74,7 +75,7 @@ def test_no_policy_grants_wildcard_actions_on_bucket_or_key(
     graphs: dict[str, Graph], stack: str
 ) -> None:
     graph = graphs[stack]
-    for policy in graph.of_type("aws:iam/rolePolicy:RolePolicy"):
+    for policy in graph.of_type(IAM_ROLE_POLICY):
         for statement in json.loads(policy["inputs"]["policy"])["Statement"]:
             actions = (
                 statement["Action"]

@@ -16,27 +16,34 @@ from infra.config import ConfigError
 from infra_tools.guardrails.evaluate import evaluate
 from infra_tools.guardrails.rules import RULES
 from infra_tools.synth import synthesize
+from infra_tools.type_tokens import (
+    CLOUDWATCH_LOG_GROUP,
+    EKS_ADDON,
+    EKS_NODE_GROUP,
+    HELM_RELEASE,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    KMS_KEY,
+)
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
 STACKS = ["dev", "prod"]
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
 
 def _release(graph: Graph, chart: str) -> dict[str, Any]:
-    (release,) = [r for r in graph.of_type(RELEASE) if r["inputs"]["chart"] == chart]
+    (release,) = [r for r in graph.of_type(HELM_RELEASE) if r["inputs"]["chart"] == chart]
     return release
 
 
 def _policy(graph: Graph, role: str) -> list[dict[str, Any]]:
-    policy = graph.one("aws:iam/rolePolicy:RolePolicy", f"mlops-{graph.stack}-{role}-policy")
+    policy = graph.one(IAM_ROLE_POLICY, f"mlops-{graph.stack}-{role}-policy")
     return json.loads(policy["inputs"]["policy"])["Statement"]
 
 
 def _trusted_account(graph: Graph, role: str) -> str:
-    trust = json.loads(graph.one("aws:iam/role:Role", f"mlops-{graph.stack}-{role}-role")[
+    trust = json.loads(graph.one(IAM_ROLE, f"mlops-{graph.stack}-{role}-role")[
         "inputs"]["assumeRolePolicy"])  # fmt: skip
     (condition,) = [s["Condition"]["StringEquals"] for s in trust["Statement"]]
     (subject,) = [v for k, v in condition.items() if k.endswith(":sub")]
@@ -63,13 +70,13 @@ def test_every_log_group_is_bounded_and_encrypted_with_a_key_logs_may_use(
     """CloudWatch refuses to associate a key whose policy does not let the regional Logs
     service use it for that group: check the policy admits every group that names the key."""
     graph = graphs[stack]
-    key = graph.one("aws:kms/key:Key", f"mlops-{stack}-logs")
+    key = graph.one(KMS_KEY, f"mlops-{stack}-logs")
     statements = json.loads(key["inputs"]["policy"])["Statement"]
     (logs,) = [
         s for s in statements if s["Principal"].get("Service") == f"logs.{REGION}.amazonaws.com"
     ]
     allowed = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    groups = graph.of_type(LOG_GROUP)
+    groups = graph.of_type(CLOUDWATCH_LOG_GROUP)
     assert groups
     for group in groups:
         inputs = group["inputs"]
@@ -85,7 +92,7 @@ def test_every_log_group_is_bounded_and_encrypted_with_a_key_logs_may_use(
 
 def test_retention_comes_from_the_stack_file(dev: Graph, prod: Graph) -> None:
     def containers(graph: Graph) -> dict[str, Any]:
-        return graph.one(LOG_GROUP, f"mlops-{graph.stack}-containers")["inputs"]
+        return graph.one(CLOUDWATCH_LOG_GROUP, f"mlops-{graph.stack}-containers")["inputs"]
 
     assert containers(dev)["retentionInDays"] == 7
     assert containers(prod)["retentionInDays"] == 90
@@ -111,7 +118,7 @@ def test_the_shipper_runs_on_every_node_and_writes_only_to_the_stacks_group(
 ) -> None:
     graph = graphs[stack]
     values = _release(graph, "aws-for-fluent-bit")["inputs"]["values"]
-    group = graph.one(LOG_GROUP, f"mlops-{stack}-containers")["inputs"]["name"]
+    group = graph.one(CLOUDWATCH_LOG_GROUP, f"mlops-{stack}-containers")["inputs"]["name"]
     output = values["cloudWatchLogs"]
     assert output["enabled"] is True and output["logGroupName"] == group
     # A group the shipper created itself would have no retention and no key.
@@ -148,7 +155,7 @@ def test_grafana_reads_the_logs_with_a_role_that_cannot_write(
     (source,) = [s for s in grafana["additionalDataSources"] if s["type"] == "cloudwatch"]
     # The dashboards' log panels name this uid.
     assert source["uid"] == files.LOGS_DATASOURCE_UID
-    group = graph.one(LOG_GROUP, f"mlops-{stack}-containers")["inputs"]["name"]
+    group = graph.one(CLOUDWATCH_LOG_GROUP, f"mlops-{stack}-containers")["inputs"]["name"]
     arn = _group_arn(group)
     # Grafana names a group by its ARN as DescribeLogGroups returns it, with `:*`.
     assert source["jsonData"]["logGroups"] == [{"arn": f"{arn}:*", "name": group}]
@@ -174,11 +181,11 @@ def test_grafana_reads_the_logs_with_a_role_that_cannot_write(
 def test_nodes_have_room_for_a_daemonset_per_node(dev: Graph) -> None:
     """Dev's one t3.medium had 17 pod slots, all taken; prefix delegation lifts the limit,
     and must be configured before the node groups that compute their max pods from it."""
-    cni = dev.one("aws:eks/addon:Addon", "mlops-dev-vpc-cni")
+    cni = dev.one(EKS_ADDON, "mlops-dev-vpc-cni")
     config = json.loads(cni["inputs"]["configurationValues"])
     assert config["env"]["ENABLE_PREFIX_DELEGATION"] == "true"
     assert config["enableNetworkPolicy"] == "true"
-    for pool in dev.of_type("aws:eks/nodeGroup:NodeGroup"):
+    for pool in dev.of_type(EKS_NODE_GROUP):
         assert cni["urn"] in pool["dependencies"], f"{pool['name']} may start before the CNI"
 
 

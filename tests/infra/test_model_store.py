@@ -6,13 +6,24 @@ import json
 
 import pytest
 
+from infra_tools.type_tokens import (
+    ECR_LIFECYCLE_POLICY,
+    ECR_REPOSITORY,
+    KMS_KEY,
+    S3_BUCKET,
+    S3_BUCKET_ENCRYPTION,
+    S3_BUCKET_LIFECYCLE,
+    S3_BUCKET_LOGGING,
+    S3_BUCKET_OWNERSHIP_CONTROLS,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_VERSIONING,
+)
 from tests.infra.graph import Graph
-
-BUCKET = "aws:s3/bucket:Bucket"
 
 
 def _models_bucket(graph: Graph) -> dict:
-    return graph.one(BUCKET, f"mlops-{graph.stack}-models")
+    return graph.one(S3_BUCKET, f"mlops-{graph.stack}-models")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
@@ -21,14 +32,14 @@ def test_bucket_is_versioned_and_kms_encrypted_with_a_rotating_key(
 ) -> None:
     graph = graphs[stack]
     name = f"mlops-{stack}-models"
-    versioning = graph.one("aws:s3/bucketVersioning:BucketVersioning", name)
+    versioning = graph.one(S3_BUCKET_VERSIONING, name)
     assert versioning["inputs"]["versioningConfiguration"]["status"] == "Enabled"
     sse = graph.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        S3_BUCKET_ENCRYPTION,
         name,
     )
     default = sse["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]
-    key = graph.one("aws:kms/key:Key", f"mlops-{stack}-key")
+    key = graph.one(KMS_KEY, f"mlops-{stack}-key")
     assert default["sseAlgorithm"] == "aws:kms"
     assert default["kmsMasterKeyId"].startswith("arn:aws:kms:")
     assert key["inputs"]["enableKeyRotation"] is True
@@ -39,9 +50,9 @@ def test_buckets_block_public_access_and_enforce_owner(
     graphs: dict[str, Graph], stack: str
 ) -> None:
     graph = graphs[stack]
-    buckets = graph.of_type(BUCKET)
-    blocks = graph.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    ownership = graph.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    buckets = graph.of_type(S3_BUCKET)
+    blocks = graph.of_type(S3_BUCKET_PUBLIC_ACCESS_BLOCK)
+    ownership = graph.of_type(S3_BUCKET_OWNERSHIP_CONTROLS)
     assert len(blocks) == len(buckets) == len(ownership)
     for block in blocks:
         for flag in (
@@ -58,8 +69,8 @@ def test_buckets_block_public_access_and_enforce_owner(
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_bucket_policies_deny_requests_without_tls(graphs: dict[str, Graph], stack: str) -> None:
     graph = graphs[stack]
-    policies = graph.of_type("aws:s3/bucketPolicy:BucketPolicy")
-    assert len(policies) == len(graph.of_type(BUCKET))
+    policies = graph.of_type(S3_BUCKET_POLICY)
+    assert len(policies) == len(graph.of_type(S3_BUCKET))
     for policy in policies:
         statements = json.loads(policy["inputs"]["policy"])["Statement"]
         assert any(
@@ -71,7 +82,7 @@ def test_bucket_policies_deny_requests_without_tls(graphs: dict[str, Graph], sta
 def test_noncurrent_versions_expire_after_the_configured_days(prod: Graph, dev: Graph) -> None:
     for graph, days in ((prod, 365), (dev, 7)):
         lifecycle = graph.one(
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            S3_BUCKET_LIFECYCLE,
             f"mlops-{graph.stack}-models",
         )
         rule = lifecycle["inputs"]["rules"][0]
@@ -80,15 +91,15 @@ def test_noncurrent_versions_expire_after_the_configured_days(prod: Graph, dev: 
 
 
 def test_prod_bucket_and_key_are_protected_and_retained(prod: Graph) -> None:
-    for resource in (_models_bucket(prod), prod.one("aws:kms/key:Key", "mlops-prod-key")):
+    for resource in (_models_bucket(prod), prod.one(KMS_KEY, "mlops-prod-key")):
         assert resource["options"]["protect"] is True, resource["name"]
         assert resource["options"]["retainOnDelete"] is True, resource["name"]
     assert _models_bucket(prod)["inputs"].get("forceDestroy") is not True
 
 
 def test_prod_bucket_writes_access_logs(prod: Graph) -> None:
-    logging = prod.one("aws:s3/bucketLogging:BucketLogging")
-    log_bucket = prod.one(BUCKET, "mlops-prod-access-logs")
+    logging = prod.one(S3_BUCKET_LOGGING)
+    log_bucket = prod.one(S3_BUCKET, "mlops-prod-access-logs")
     assert log_bucket["urn"] in logging["dependencies"]
     assert _models_bucket(prod)["urn"] in logging["dependencies"]
 
@@ -103,15 +114,15 @@ def test_image_repository_is_immutable_scanned_and_kms_encrypted(
     graphs: dict[str, Graph], stack: str
 ) -> None:
     graph = graphs[stack]
-    repo = graph.one("aws:ecr/repository:Repository")["inputs"]
+    repo = graph.one(ECR_REPOSITORY)["inputs"]
     assert repo["imageTagMutability"] == "IMMUTABLE"
     assert repo["imageScanningConfiguration"]["scanOnPush"] is True
     assert repo["encryptionConfigurations"][0]["encryptionType"] == "KMS"
-    policy = json.loads(graph.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")["inputs"]["policy"])
+    policy = json.loads(graph.one(ECR_LIFECYCLE_POLICY)["inputs"]["policy"])
     assert policy["rules"][0]["selection"]["countType"] == "imageCountMoreThan"
     assert "ecrRepositoryUrl" in graph.outputs
 
 
 def test_local_stack_has_no_image_repository(local: Graph) -> None:
-    assert local.of_type("aws:ecr/repository:Repository") == []
+    assert local.of_type(ECR_REPOSITORY) == []
     assert "ecrRepositoryUrl" not in local.outputs

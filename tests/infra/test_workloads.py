@@ -14,6 +14,7 @@ from infra.components.scheduling import GPU_TAINT_KEY, POOL_LABEL
 from infra.config import ConfigError
 from infra_tools.synth import synthesize
 from infra_tools.synth.stackfile import PROJECT_ROOT
+from infra_tools.type_tokens import EC2_VPC
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
@@ -221,7 +222,7 @@ def test_cluster_ip_mode_declares_no_load_balancer(dev: Graph) -> None:
     cidrs = [
         p["ipBlock"]["cidr"] for r in policy["spec"]["ingress"] for p in r["from"] if "ipBlock" in p
     ]
-    assert cidrs == [dev.one("aws:ec2/vpc:Vpc")["inputs"]["cidrBlock"]], "clients: the VPC only"
+    assert cidrs == [dev.one(EC2_VPC)["inputs"]["cidrBlock"]], "clients: the VPC only"
 
 
 def test_cluster_ip_mode_refuses_load_balancer_settings(tmp_path: Path) -> None:

@@ -9,19 +9,16 @@ from unittest.mock import Mock
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from app.trigger.api import create_app
-from infra.components.monitoring import (
-    DCGM_CHART_VERSION,
-    RETRAIN_WEBHOOK_URL,
-    STACK_CHART_VERSION,
-)
+from infra.components.monitoring import DCGM_CHART_VERSION, STACK_CHART_VERSION
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TAINT_KEY
 from infra_tools.synth import synthesize
+from infra_tools.type_tokens import EKS_ADDON, EKS_NODE_GROUP, HELM_RELEASE, K8S_STORAGE_CLASS
 from tests.infra.graph import Graph
+from tests.infra.program import declare
 from tests.infra.stackfiles import stack_root_with
-
-RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -30,7 +27,7 @@ def stack(request: pytest.FixtureRequest) -> Graph:
 
 
 def _release(graph: Graph, chart: str) -> dict[str, Any]:
-    return next(r for r in graph.of_type(RELEASE) if r["inputs"]["chart"] == chart)
+    return next(r for r in graph.of_type(HELM_RELEASE) if r["inputs"]["chart"] == chart)
 
 
 def test_both_helm_releases_are_pinned(stack: Graph) -> None:
@@ -115,7 +112,7 @@ def test_prod_keeps_more_history_on_redundant_prometheus(dev: Graph, prod: Graph
 
 
 def test_local_stack_has_no_monitoring(local: Graph) -> None:
-    assert not local.of_type(RELEASE)
+    assert not local.of_type(HELM_RELEASE)
 
 
 def test_model_server_service_monitor_matches_the_serving_service_and_port(stack: Graph) -> None:
@@ -129,7 +126,14 @@ def test_model_server_service_monitor_matches_the_serving_service_and_port(stack
 
 
 def test_retrain_webhook_url_matches_the_trigger_service_and_route(stack: Graph) -> None:
-    url = urlsplit(RETRAIN_WEBHOOK_URL)
+    """The URL Alertmanager really gets (inside its secret config) reaches the trigger."""
+    config = declare(stack.stack).one(
+        "kubernetes:core/v1:Secret", f"mlops-{stack.stack}-alertmanager-config"
+    )
+    routing = yaml.safe_load(config.inputs["stringData"]["alertmanager.yaml"])
+    (retrain,) = [r for r in routing["receivers"] if r["name"] == "retrain"]
+    url = urlsplit(retrain["webhook_configs"][0]["url"])
+    assert url.scheme == "http"
     service = stack.manifest("Service", "retrain-trigger")
     assert url.hostname == f"retrain-trigger.{service['metadata']['namespace']}.svc"
     assert url.port in {port["port"] for port in service["spec"]["ports"]}
@@ -181,7 +185,7 @@ def test_monitoring_waits_for_nodes_storage_and_dns(stack: Graph) -> None:
     # A component's dependency on components reaches the engine as their resources.
     depended = {stack.by_urn(urn)["type"] for urn in monitoring["dependencies"]}
     assert {
-        "aws:eks/nodeGroup:NodeGroup",
-        "aws:eks/addon:Addon",
-        "kubernetes:storage.k8s.io/v1:StorageClass",
+        EKS_NODE_GROUP,
+        EKS_ADDON,
+        K8S_STORAGE_CLASS,
     } <= depended

@@ -16,6 +16,7 @@ from pulumi_policy import (
 
 from infra_tools.guardrails.rules import RULES
 from infra_tools.synth.stackfile import PROJECT_ROOT
+from infra_tools.type_tokens import AWS_PROVIDER, KMS_KEY
 from policy.adapter import stack_policies, to_resources
 
 POLICY_DIR = PROJECT_ROOT / "policy"
@@ -32,7 +33,7 @@ def _resource(
 def _provider(tags: str) -> PolicyProviderResource:
     # The engine hands provider settings to policies as JSON text.
     return PolicyProviderResource(
-        "pulumi:providers:aws",
+        AWS_PROVIDER,
         {"defaultTags": tags},
         "urn:pulumi:prod::mlops-platform::pulumi:providers:aws::aws",
         "aws",
@@ -51,7 +52,7 @@ def test_pack_reports_violations_against_engine_resources() -> None:
     provider = _provider(
         '{"tags": {"environment": "prod", "project": "p", "owner": "o", "cost-center": "c"}}'
     )
-    key = _resource("aws:kms/key:Key", "key", {"enableKeyRotation": False}, provider)
+    key = _resource(KMS_KEY, "key", {"enableKeyRotation": False}, provider)
     resources = to_resources([key])
     assert resources[-1]["inputs"]["defaultTags"]["tags"]["environment"] == "prod"
 

@@ -5,15 +5,35 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infra_tools.type_tokens import (
+    AWS_PROVIDER,
+    CLOUDWATCH_LOG_GROUP,
+    EC2_INSTANCE,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_SECURITY_GROUP,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    IAM_ROLE_POLICY,
+    K8S_CRON_JOB,
+    K8S_DEPLOYMENT,
+    K8S_SERVICE,
+    KMS_KEY,
+    PROVIDER_PREFIX,
+    S3_BUCKET,
+    S3_BUCKET_ENCRYPTION,
+    S3_BUCKET_LOGGING,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_VERSIONING,
+)
+
 Resource = dict[str, Any]
 TAGS = {"project": "mlops-platform", "environment": "prod", "owner": "ml", "cost-center": "ml"}
 PROVIDER_URN = "urn:pulumi:prod::mlops-platform::pulumi:providers:aws::aws"
 
 
 def provider(tags: dict[str, str] | None = None) -> Resource:
-    return make(
-        "pulumi:providers:aws", "aws", {"defaultTags": {"tags": TAGS if tags is None else tags}}
-    )
+    return make(AWS_PROVIDER, "aws", {"defaultTags": {"tags": TAGS if tags is None else tags}})
 
 
 def make(token: str, name: str, inputs: dict[str, Any], deps: list[str] | None = None) -> Resource:
@@ -22,7 +42,7 @@ def make(token: str, name: str, inputs: dict[str, Any], deps: list[str] | None =
         "type": token,
         "name": name,
         "parent": None,
-        "provider": None if token.startswith("pulumi:providers:") else f"{PROVIDER_URN}::pid",
+        "provider": None if token.startswith(PROVIDER_PREFIX) else f"{PROVIDER_URN}::pid",
         "dependencies": deps or [],
         "options": {},
         "inputs": inputs,
@@ -31,7 +51,7 @@ def make(token: str, name: str, inputs: dict[str, Any], deps: list[str] | None =
 
 def bucket_set(name: str = "models", **overrides: Any) -> list[Resource]:
     """A bucket with every companion resource a compliant bucket needs."""
-    bucket = make("aws:s3/bucket:Bucket", name, {"bucket": name})
+    bucket = make(S3_BUCKET, name, {"bucket": name})
     ref = f"{name}-id"
     tls = {
         "Statement": [
@@ -45,12 +65,12 @@ def bucket_set(name: str = "models", **overrides: Any) -> list[Resource]:
     }
     parts = {
         "versioning": make(
-            "aws:s3/bucketVersioning:BucketVersioning",
+            S3_BUCKET_VERSIONING,
             name,
             {"bucket": ref, "versioningConfiguration": {"status": "Enabled"}},
         ),
         "encryption": make(
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            S3_BUCKET_ENCRYPTION,
             name,
             {
                 "bucket": ref,
@@ -58,7 +78,7 @@ def bucket_set(name: str = "models", **overrides: Any) -> list[Resource]:
             },
         ),
         "block": make(
-            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            S3_BUCKET_PUBLIC_ACCESS_BLOCK,
             name,
             {
                 "bucket": ref,
@@ -68,12 +88,8 @@ def bucket_set(name: str = "models", **overrides: Any) -> list[Resource]:
                 "restrictPublicBuckets": True,
             },
         ),
-        "policy": make(
-            "aws:s3/bucketPolicy:BucketPolicy", name, {"bucket": ref, "policy": json.dumps(tls)}
-        ),
-        "logging": make(
-            "aws:s3/bucketLogging:BucketLogging", name, {"bucket": ref, "targetBucket": "logs"}
-        ),
+        "policy": make(S3_BUCKET_POLICY, name, {"bucket": ref, "policy": json.dumps(tls)}),
+        "logging": make(S3_BUCKET_LOGGING, name, {"bucket": ref, "targetBucket": "logs"}),
     }
     parts.update(overrides)
     return [bucket, *[part for part in parts.values() if part is not None]]
@@ -86,7 +102,7 @@ def launch_template(**inputs: Any) -> Resource:
             {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeSize": 50}}
         ],
     }
-    return make("aws:ec2/launchTemplate:LaunchTemplate", "nodes", {**base, **inputs})
+    return make(EC2_LAUNCH_TEMPLATE, "nodes", {**base, **inputs})
 
 
 def instance(**inputs: Any) -> Resource:
@@ -96,12 +112,12 @@ def instance(**inputs: Any) -> Resource:
     }
     # None drops a key, as the synthesized graph omits unset inputs.
     merged = {key: value for key, value in {**base, **inputs}.items() if value is not None}
-    return make("aws:ec2/instance:Instance", "nat", merged)
+    return make(EC2_INSTANCE, "nat", merged)
 
 
 def cluster(**vpc: Any) -> Resource:
     return make(
-        "aws:eks/cluster:Cluster",
+        EKS_CLUSTER,
         "eks",
         {
             "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False, **vpc},
@@ -116,7 +132,7 @@ def cluster(**vpc: Any) -> Resource:
 
 def role_policy(*statements: dict[str, Any]) -> Resource:
     return make(
-        "aws:iam/rolePolicy:RolePolicy",
+        IAM_ROLE_POLICY,
         "serving",
         {"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})},
     )
@@ -144,7 +160,7 @@ def container(**overrides: Any) -> dict[str, Any]:
 def deployment(*containers: dict[str, Any], **pod: Any) -> Resource:
     spec = {"containers": list(containers) or [container()], **pod}
     return make(
-        "kubernetes:apps/v1:Deployment",
+        K8S_DEPLOYMENT,
         "serving",
         {
             "apiVersion": "apps/v1",
@@ -158,7 +174,7 @@ def deployment(*containers: dict[str, Any], **pod: Any) -> Resource:
 def cron_job(*containers: dict[str, Any]) -> Resource:
     spec = {"containers": list(containers), "restartPolicy": "Never"}
     return make(
-        "kubernetes:batch/v1:CronJob",
+        K8S_CRON_JOB,
         "drift",
         {"spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}},
     )
@@ -166,13 +182,13 @@ def cron_job(*containers: dict[str, Any]) -> Resource:
 
 def log_group(**inputs: Any) -> Resource:
     base = {"name": "/mlops-platform/x/containers", "retentionInDays": 90, "kmsKeyId": "key-arn"}
-    return make("aws:cloudwatch/logGroup:LogGroup", "containers", {**base, **inputs})
+    return make(CLOUDWATCH_LOG_GROUP, "containers", {**base, **inputs})
 
 
 def load_balancer(annotations: dict[str, str]) -> Resource:
     lb = "service.beta.kubernetes.io/aws-load-balancer"
     return make(
-        "kubernetes:core/v1:Service",
+        K8S_SERVICE,
         "model-server-nlb",
         {
             "metadata": {
@@ -186,7 +202,7 @@ def load_balancer(annotations: dict[str, str]) -> Resource:
 
 def sg(port: int, cidr: str = "0.0.0.0/0") -> Resource:
     return make(
-        "aws:ec2/securityGroup:SecurityGroup",
+        EC2_SECURITY_GROUP,
         "admin",
         {"ingress": [{"protocol": "tcp", "fromPort": port, "toPort": port, "cidrBlocks": [cidr]}]},
     )
@@ -198,7 +214,7 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "s3-kms-encryption": (
         bucket_set(
             encryption=make(
-                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                S3_BUCKET_ENCRYPTION,
                 "models",
                 {
                     "bucket": "models-id",
@@ -211,7 +227,7 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "s3-public-access-blocked": (
         bucket_set(
             block=make(
-                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                S3_BUCKET_PUBLIC_ACCESS_BLOCK,
                 "models",
                 {"bucket": "models-id", "blockPublicAcls": True},
             )
@@ -221,8 +237,8 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "s3-tls-only": (bucket_set(policy=None), bucket_set()),
     "s3-access-logging-prod": (bucket_set(logging=None), bucket_set()),
     "kms-key-rotation": (
-        [make("aws:kms/key:Key", "key", {"enableKeyRotation": False})],
-        [make("aws:kms/key:Key", "key", {"enableKeyRotation": True})],
+        [make(KMS_KEY, "key", {"enableKeyRotation": False})],
+        [make(KMS_KEY, "key", {"enableKeyRotation": True})],
     ),
     "launch-template-imdsv2": (
         [launch_template(metadataOptions={"httpTokens": "optional"})],
@@ -274,10 +290,10 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
         [role_policy({"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"})],
     ),
     "ecr-scan-on-push": (
-        [make("aws:ecr/repository:Repository", "app", {"imageTagMutability": "IMMUTABLE"})],
+        [make(ECR_REPOSITORY, "app", {"imageTagMutability": "IMMUTABLE"})],
         [
             make(
-                "aws:ecr/repository:Repository",
+                ECR_REPOSITORY,
                 "app",
                 {
                     "imageTagMutability": "IMMUTABLE",
@@ -287,8 +303,8 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
         ],
     ),
     "ecr-immutable-tags": (
-        [make("aws:ecr/repository:Repository", "app", {"imageTagMutability": "MUTABLE"})],
-        [make("aws:ecr/repository:Repository", "app", {"imageTagMutability": "IMMUTABLE"})],
+        [make(ECR_REPOSITORY, "app", {"imageTagMutability": "MUTABLE"})],
+        [make(ECR_REPOSITORY, "app", {"imageTagMutability": "IMMUTABLE"})],
     ),
     "k8s-non-root": ([deployment(container(securityContext={"runAsUser": 0}))], [deployment()]),
     "k8s-no-privileged": (
@@ -305,8 +321,8 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
         [deployment(), cron_job(container(readinessProbe=None, livenessProbe=None))],
     ),
     "required-tags": (
-        [make("aws:kms/key:Key", "key", {"enableKeyRotation": True, "tags": {"owner": ""}})],
-        [make("aws:kms/key:Key", "key", {"enableKeyRotation": True})],
+        [make(KMS_KEY, "key", {"enableKeyRotation": True, "tags": {"owner": ""}})],
+        [make(KMS_KEY, "key", {"enableKeyRotation": True})],
     ),
     "log-group-retention-kms": (
         [log_group(retentionInDays=None), log_group(kmsKeyId=None)],

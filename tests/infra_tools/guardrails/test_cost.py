@@ -11,6 +11,7 @@ import pytest
 from infra_tools.guardrails.cost import CostError, as_table, estimate, price_table
 from infra_tools.synth import Synthesis
 from infra_tools.synth.stackfile import PROJECT_ROOT
+from infra_tools.type_tokens import EC2_INSTANCE, EC2_NAT_GATEWAY, EKS_CLUSTER, EKS_NODE_GROUP
 from tests.infra_tools.guardrails.cases import make
 
 
@@ -18,7 +19,7 @@ def _node_group(
     minimum: int, maximum: int, instance: str, capacity: str = "ON_DEMAND"
 ) -> dict[str, object]:
     return make(
-        "aws:eks/nodeGroup:NodeGroup",
+        EKS_NODE_GROUP,
         f"pool-{instance}",
         {
             "scalingConfig": {"minSize": minimum, "maxSize": maximum, "desiredSize": minimum},
@@ -48,8 +49,8 @@ def test_control_plane_and_nat_use_the_listed_hourly_prices() -> None:
     result = estimate(
         "t",
         [
-            make("aws:eks/cluster:Cluster", "eks", {}),
-            make("aws:ec2/natGateway:NatGateway", "nat", {}),
+            make(EKS_CLUSTER, "eks", {}),
+            make(EC2_NAT_GATEWAY, "nat", {}),
         ],
     )
     lines = {line.resource: line for line in result.lines}
@@ -91,7 +92,7 @@ def test_nat_instance_costs_its_hours_and_root_volume_without_a_data_charge() ->
         "t",
         [
             make(
-                "aws:ec2/instance:Instance",
+                EC2_INSTANCE,
                 "nat",
                 {"instanceType": "t4g.nano", "rootBlockDevice": {"volumeSize": 8}},
             )

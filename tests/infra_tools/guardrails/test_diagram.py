@@ -11,6 +11,7 @@ import pytest
 from infra_tools.cli import main
 from infra_tools.guardrails.diagram import DiagramError, render, to_dot
 from infra_tools.synth import Synthesis
+from infra_tools.type_tokens import KMS_KEY, S3_BUCKET
 from tests.infra_tools.guardrails.cases import make
 
 _NODE = re.compile(r"^\s*(c\d+) \[label=<<b>([^<]+)</b>", re.MULTILINE)
@@ -96,10 +97,10 @@ def test_dot_output_is_deterministic(syntheses: dict[str, Synthesis]) -> None:
 
 def test_resources_view_still_groups_and_collapses_by_type() -> None:
     store = make("mlops-platform:storage:ModelStore", "store", {})
-    buckets = [make("aws:s3/bucket:Bucket", name, {}) for name in ("a", "b")]
+    buckets = [make(S3_BUCKET, name, {}) for name in ("a", "b")]
     for bucket in buckets:
         bucket["parent"] = store["urn"]
-    key = make("aws:kms/key:Key", "key", {})
+    key = make(KMS_KEY, "key", {})
     buckets[0]["dependencies"] = [key["urn"]]
     dot = to_dot("t", [store, *buckets, key], "resources")
     assert 'label="store (ModelStore)"' in dot

@@ -10,17 +10,18 @@ import pytest
 from infra_tools.cli import main
 from infra_tools.graph import ResourceGraph
 from infra_tools.guardrails.diff import as_markdown, as_text, diff
+from infra_tools.type_tokens import KMS_KEY, S3_BUCKET
 from tests.infra_tools.guardrails.cases import make
 
 
 def test_added_removed_and_changed_inputs_are_listed() -> None:
     before = [
-        make("aws:kms/key:Key", "key", {"enableKeyRotation": True}),
-        make("aws:s3/bucket:Bucket", "old", {}),
+        make(KMS_KEY, "key", {"enableKeyRotation": True}),
+        make(S3_BUCKET, "old", {}),
     ]
     after = [
-        make("aws:kms/key:Key", "key", {"enableKeyRotation": False}),
-        make("aws:s3/bucket:Bucket", "new", {}),
+        make(KMS_KEY, "key", {"enableKeyRotation": False}),
+        make(S3_BUCKET, "new", {}),
     ]
     result = diff(ResourceGraph(before), ResourceGraph(after))
     assert [r["name"] for r in result.added] == ["new"]
@@ -54,7 +55,7 @@ def test_missing_synth_dir_is_a_clear_error(
 
 
 def test_changed_options_are_shown(tmp_path: Path) -> None:
-    before = make("aws:s3/bucket:Bucket", "b", {})
+    before = make(S3_BUCKET, "b", {})
     after = {**before, "options": {"protect": True}}
     result = diff(ResourceGraph([before]), ResourceGraph([after]))
     assert result.changed[0].fields == {"options.protect": (None, True)}
@@ -62,7 +63,7 @@ def test_changed_options_are_shown(tmp_path: Path) -> None:
 
 
 def test_changed_outputs_are_shown_by_name() -> None:
-    resources = [make("aws:s3/bucket:Bucket", "b", {})]
+    resources = [make(S3_BUCKET, "b", {})]
     before = ResourceGraph(resources, {"bucket": "b-1", "gone": 1})
     after = ResourceGraph(resources, {"bucket": "b-2", "new": [1]})
     result = diff(before, after)

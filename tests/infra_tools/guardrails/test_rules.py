@@ -6,6 +6,7 @@ import pytest
 
 from infra_tools.guardrails.evaluate import evaluate, has_mandatory
 from infra_tools.guardrails.rules import RULES, Rule
+from infra_tools.type_tokens import EKS_CLUSTER, KMS_KEY, S3_BUCKET_ENCRYPTION
 from tests.infra_tools.guardrails.cases import CASES, bucket_set, make, provider
 
 BY_NAME = {rule.name: rule for rule in RULES}
@@ -72,7 +73,7 @@ def test_log_bucket_may_use_sse_s3_and_needs_no_logging_itself() -> None:
         "logs",
         logging=None,
         encryption=make(
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            S3_BUCKET_ENCRYPTION,
             "logs",
             {
                 "bucket": "logs-id",
@@ -85,14 +86,12 @@ def test_log_bucket_may_use_sse_s3_and_needs_no_logging_itself() -> None:
 
 
 def test_untagged_provider_fails_required_tags() -> None:
-    key = make("aws:kms/key:Key", "key", {"enableKeyRotation": True})
+    key = make(KMS_KEY, "key", {"enableKeyRotation": True})
     found = evaluate([provider({}), key], [BY_NAME["required-tags"]])
     assert has_mandatory(found) and "cost-center" in found[0].message
 
 
 def test_public_eks_endpoint_open_to_world_is_an_admin_port_violation() -> None:
-    open_cluster = make(
-        "aws:eks/cluster:Cluster", "eks", {"vpcConfig": {"endpointPublicAccess": True}}
-    )
+    open_cluster = make(EKS_CLUSTER, "eks", {"vpcConfig": {"endpointPublicAccess": True}})
     found = evaluate([provider(), open_cluster], [BY_NAME["no-admin-port-open-to-world"]])
     assert [v.resource for v in found] == ["eks"]

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from infra_tools.synth.stackfile import PROJECT_ROOT
+from infra_tools.type_tokens import AWS_PROVIDER
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
@@ -68,7 +69,7 @@ def test_secrets_are_masked_in_the_written_graph(tmp_path: Path) -> None:
     provider = next(
         r
         for r in json.loads((tmp_path / "resources.json").read_text())
-        if r["type"] == "pulumi:providers:aws"
+        if r["type"] == AWS_PROVIDER
     )
     assert provider["inputs"]["secretKey"] == "[secret]"
 
