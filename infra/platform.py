@@ -1,72 +1,146 @@
 """The platform, read top to bottom like its architecture diagram.
 
-Config is validated first; only then are components declared, each with explicit
+Config is validated first, secrets and every rule included; only then are components declared,
+each as `Component(name, component_args.<component>(config, ...), opts)` with explicit
 providers, so a bad stack file declares nothing at all.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
-from infra.components.cluster_platform import declare_cluster_platform
-from infra.components.log_store import LogStore, LogStoreArgs
-from infra.components.model_store import ModelStore, ModelStoreArgs
-from infra.components.monitoring import GrafanaLogs, Monitoring, monitoring_args
-from infra.components.network import Network, NetworkArgs
-from infra.components.workloads import WorkloadInputs, declare_workloads
-from infra.config import load_stack_config
+from infra import component_args as args
+from infra.components.addons import ClusterAddons
+from infra.components.capacity import Capacity
+from infra.components.cluster import EksCluster
+from infra.components.iam import ServiceAccountRole
+from infra.components.log_shipping import LogShipping
+from infra.components.log_store import LogStore
+from infra.components.model_store import ModelStore
+from infra.components.monitoring import Monitoring
+from infra.components.network import Network
+from infra.components.workloads import Namespaces, RetrainTrigger, Serving, Training
+from infra.config import StackConfig, StackSecrets, load_stack_config
 from infra.providers import aws_provider
 
 
+@dataclass(frozen=True)
+class _Stack:
+    """What the cluster and everything on it are declared from."""
+
+    name: str
+    config: StackConfig
+    on_aws: pulumi.ResourceOptions
+    network: Network
+    store: ModelStore
+    log_store: LogStore
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    """The cluster and what its workloads need from it."""
+
+    cluster: EksCluster
+    nodes: list[pulumi.Resource]
+    """Node pools and add-ons: Deployments, volumes and charts need both first."""
+    serving_role: ServiceAccountRole
+    training_role: ServiceAccountRole
+    logs: LogShipping
+
+
 def declare_platform() -> None:
-    config, _secrets = load_stack_config()
+    config, secrets = load_stack_config()
     aws = aws_provider(config)
     on_aws = pulumi.ResourceOptions(providers=[aws])
-    prefix = f"mlops-{config.environment}"
+    name = args.stack_name(config)
 
-    net = config.network
     # One KMS key for every log group of the stack; the container group the shipper fills.
     log_store = (
-        LogStore(
-            prefix,
-            LogStoreArgs(
-                region=config.aws.region,
-                retention_days=config.logs.retention_days,
-                key_deletion_days=config.model_store.key_deletion_days,
+        LogStore(name, args.log_store(config), on_aws) if args.has_log_store(config) else None
+    )
+    network = Network(name, args.network(config, log_store), on_aws)
+    store = ModelStore(name, args.model_store(config), on_aws)
+    _export_storage(network, store, log_store)
+
+    # EKS and everything on it; absent on the local stack (no EKS on LocalStack community).
+    if config.cluster.enabled and log_store is not None:
+        stack = _Stack(name, config, on_aws, network, store, log_store)
+        _declare_workloads(stack, _declare_cluster(stack), secrets)
+
+    pulumi.export("environment", config.environment)
+    pulumi.export("region", config.aws.region)
+    pulumi.export("awsProviderUrn", aws.urn)
+
+
+def _declare_cluster(stack: _Stack) -> _Cluster:
+    name, config, on_aws = stack.name, stack.config, stack.on_aws
+    cluster = EksCluster(name, args.eks_cluster(config, stack.network, stack.log_store), on_aws)
+    capacity = Capacity(name, args.capacity(config, cluster, stack.network), on_aws)
+    addons = ClusterAddons(name, args.cluster_addons(config, cluster, capacity), on_aws)
+    serving_role = ServiceAccountRole(
+        f"{name}-serving", args.serving_role(cluster, stack.store), on_aws
+    )
+    training_role = ServiceAccountRole(
+        f"{name}-training", args.training_role(cluster, stack.store), on_aws
+    )
+    nodes: list[pulumi.Resource] = [capacity, addons]
+    logs = LogShipping(name, args.log_shipping(config, cluster, stack.log_store, nodes), on_aws)
+
+    pulumi.export("clusterName", cluster.name)
+    pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export("servingRoleArn", serving_role.role_arn)
+    pulumi.export("trainingRoleArn", training_role.role_arn)
+    pulumi.export("gpuNodePoolName", capacity.gpu_pool_name)
+    pulumi.export("containerLogGroup", stack.log_store.container_log_group.name)
+    # What the serving pods load; the deploy job seeds a first model under these names.
+    pulumi.export("modelName", config.app.model_name)
+    pulumi.export("modelAlias", config.app.model_alias)
+    return _Cluster(cluster, nodes, serving_role, training_role, logs)
+
+
+def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> None:
+    name, config, store, cluster = stack.name, stack.config, stack.store, on.cluster
+    if secrets.cluster is None:
+        raise TypeError("the loader demands the cluster's secrets whenever it is enabled")
+    # Deployments become ready only once there are nodes; Prometheus' volumes need the EBS CSI
+    # driver and the gp3 class; the charts need nodes and cluster DNS.
+    after_nodes = pulumi.ResourceOptions(depends_on=on.nodes)
+    spaces = Namespaces(name, args.namespaces(cluster), after_nodes)
+    training = Training(
+        f"{name}-training",
+        args.training(config, cluster, spaces, store, on.training_role.role_arn),
+        after_nodes,
+    )
+    Serving(
+        f"{name}-serving",
+        args.serving(config, secrets.cluster, cluster, spaces, store, on.serving_role.role_arn),
+        after_nodes,
+    )
+    trigger = RetrainTrigger(
+        f"{name}-retrain-trigger",
+        args.retrain_trigger(config, secrets.cluster, cluster, spaces, store, training),
+        after_nodes,
+    )
+    if config.monitoring.enabled:
+        Monitoring(
+            name,
+            args.monitoring(
+                config,
+                secrets.cluster,
+                secrets.alerts,
+                cluster,
+                spaces,
+                trigger,
+                (stack.log_store, on.logs),
             ),
-            on_aws,
+            after_nodes,
         )
-        if config.cluster.enabled or net.flow_logs
-        else None
-    )
-    network = Network(
-        prefix,
-        NetworkArgs(
-            cidr=net.cidr,
-            az_count=net.az_count,
-            nat_gateways=net.nat_gateways,
-            nat_instance_type=net.nat_instance_type,
-            region=config.aws.region,
-            flow_logs=net.flow_logs,
-            flow_log_retention_days=net.flow_log_retention_days,
-            log_key_arn=log_store.key_arn if log_store else None,
-        ),
-        on_aws,
-    )
-    models = config.model_store
-    store = ModelStore(
-        prefix,
-        ModelStoreArgs(
-            noncurrent_days=models.noncurrent_days,
-            protect=models.protect,
-            force_destroy=models.force_destroy,
-            access_logging=models.access_logging,
-            image_repository=models.image_repository,
-            image_retention_count=models.image_retention_count,
-            key_deletion_days=models.key_deletion_days,
-        ),
-        on_aws,
-    )
+
+
+def _export_storage(network: Network, store: ModelStore, log_store: LogStore | None) -> None:
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("publicSubnetIds", network.public_subnet_ids)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
@@ -77,63 +151,3 @@ def declare_platform() -> None:
         pulumi.export("ecrRepositoryUrl", store.repository_url)
     if log_store is not None:
         pulumi.export("logKeyArn", log_store.key_arn)
-
-    # EKS and everything on it; absent on the local stack (no EKS on LocalStack community).
-    # Components that run on the cluster use `cluster.kubernetes_provider` and `roles`.
-    platform = (
-        declare_cluster_platform(prefix, config, network, store, log_store, on_aws)
-        if config.cluster.enabled and log_store is not None
-        else None
-    )
-    if platform is not None:
-        cluster, roles = platform.cluster, platform.roles
-        pulumi.export("clusterName", cluster.name)
-        pulumi.export("clusterEndpoint", cluster.endpoint)
-        pulumi.export("kubeconfig", cluster.kubeconfig)
-        pulumi.export("servingRoleArn", roles.serving.role_arn)
-        pulumi.export("trainingRoleArn", roles.training.role_arn)
-        pulumi.export("gpuNodePoolName", platform.capacity.gpu_pool_name)
-        pulumi.export("containerLogGroup", platform.log_store.container_log_group.name)
-        # What the serving pods load; the deploy job seeds a first model under these names.
-        pulumi.export("modelName", config.app.model_name)
-        pulumi.export("modelAlias", config.app.model_alias)
-        workloads = declare_workloads(
-            prefix,
-            config,
-            _secrets,
-            WorkloadInputs(
-                k8s_provider=cluster.kubernetes_provider,
-                repository_url=store.repository_url,
-                bucket=store.bucket_name,
-                serving_role_arn=roles.serving.role_arn,
-                training_role_arn=roles.training.role_arn,
-                depends_on=[platform.capacity, platform.addons],
-            ),
-        )
-        if config.monitoring.enabled:
-            Monitoring(
-                prefix,
-                monitoring_args(
-                    config.monitoring,
-                    _secrets,
-                    k8s_provider=cluster.kubernetes_provider,
-                    namespace=workloads.namespaces.monitoring,
-                    serving_namespace=workloads.namespaces.serving,
-                    training_namespace=workloads.namespaces.training,
-                    retrain_webhook_url=workloads.trigger.url,
-                    vpc_cidr=config.network.cidr,
-                    logs=GrafanaLogs(
-                        region=config.aws.region,
-                        log_group_name=platform.log_store.container_log_group.name,
-                        log_group_arn=platform.log_store.container_log_group.arn,
-                        reader_role_arn=platform.logs.reader_role_arn,
-                    ),
-                ),
-                # Prometheus' volumes need the EBS CSI driver and the gp3 class; the charts need
-                # nodes and cluster DNS: all of it comes with the node pools and add-ons.
-                pulumi.ResourceOptions(depends_on=[platform.capacity, platform.addons]),
-            )
-
-    pulumi.export("environment", config.environment)
-    pulumi.export("region", config.aws.region)
-    pulumi.export("awsProviderUrn", aws.urn)

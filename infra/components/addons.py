@@ -36,6 +36,7 @@ EFA_DEVICE_PLUGIN_CHART = (
 )
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 KUBE_SYSTEM = "kube-system"
+AUTOSCALER_ACCOUNT = "cluster-autoscaler"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +50,7 @@ class ClusterAddonsArgs:
     kubernetes_provider: k8s.Provider
     node_groups: Sequence[pulumi.Resource]
     """The add-ons wait for these: their pods need nodes to become healthy."""
-    efa: bool = False
+    efa: bool
     """The GPU pool attaches Elastic Fabric Adapters: install their device plugin."""
 
 
@@ -93,45 +94,68 @@ class ClusterAddons(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions.merge(
             after_nodes, pulumi.ResourceOptions(provider=args.kubernetes_provider)
         )
+        ebs_role = self._irsa(
+            f"{name}-ebs-csi", args, "ebs-csi-controller-sa", managed_policy_arns=[EBS_CSI_POLICY]
+        )
+        coredns = self._setup_eks_addons(name, args, ebs_role, after_nodes, k8s_opts)
+        # The charts' pods resolve AWS and registry names at start; a Helm release waits for
+        # them to be Ready, so it must not race the cluster's DNS.
+        chart_opts = pulumi.ResourceOptions.merge(
+            k8s_opts, pulumi.ResourceOptions(depends_on=[coredns])
+        )
+        autoscaler_role = self._setup_autoscaler(name, args, chart_opts)
+        self._setup_device_plugins(name, args, chart_opts)
+        self.autoscaler_role_arn = autoscaler_role.role_arn
+        self.ebs_csi_role_arn = ebs_role.role_arn
+        self.register_outputs({})
 
-        def irsa(role: str, account: str, **extra: Any) -> ServiceAccountRole:
-            return ServiceAccountRole(
-                f"{name}-{role}",
-                ServiceAccountRoleArgs(
-                    oidc_provider_arn=args.oidc_provider_arn,
-                    oidc_issuer_url=args.oidc_issuer_url,
-                    namespace=KUBE_SYSTEM,
-                    service_account=account,
-                    **extra,
-                ),
-                pulumi.ResourceOptions(parent=self),
+    def _irsa(
+        self,
+        name: str,
+        args: ClusterAddonsArgs,
+        account: str,
+        *,
+        policy: pulumi.Input[str] | None = None,
+        managed_policy_arns: Sequence[str] = (),
+    ) -> ServiceAccountRole:
+        return ServiceAccountRole(
+            name,
+            ServiceAccountRoleArgs(
+                oidc_provider_arn=args.oidc_provider_arn,
+                oidc_issuer_url=args.oidc_issuer_url,
+                namespace=KUBE_SYSTEM,
+                service_account=account,
+                policy=policy,
+                managed_policy_arns=managed_policy_arns,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    @staticmethod
+    def _setup_eks_addons(
+        name: str,
+        args: ClusterAddonsArgs,
+        ebs_role: ServiceAccountRole,
+        after_nodes: pulumi.ResourceOptions,
+        k8s_opts: pulumi.ResourceOptions,
+    ) -> aws.eks.Addon:
+        """CoreDNS, metrics-server and the EBS CSI driver with its gp3 class; returns CoreDNS."""
+
+        def addon(addon_name: str, role_arn: pulumi.Input[str] | None = None) -> aws.eks.Addon:
+            return aws.eks.Addon(
+                f"{name}-{addon_name}",
+                cluster_name=args.cluster_name,
+                addon_name=addon_name,
+                service_account_role_arn=role_arn,
+                resolve_conflicts_on_create="OVERWRITE",
+                opts=after_nodes,
             )
 
-        ebs_role = irsa("ebs-csi", "ebs-csi-controller-sa", managed_policy_arns=[EBS_CSI_POLICY])
-        coredns = aws.eks.Addon(
-            f"{name}-coredns",
-            cluster_name=args.cluster_name,
-            addon_name="coredns",
-            resolve_conflicts_on_create="OVERWRITE",
-            opts=after_nodes,
-        )
+        coredns = addon("coredns")
         # The serving HPA scales on CPU, which only the metrics API reports; EKS ships no
         # metrics-server unless asked for it.
-        aws.eks.Addon(
-            f"{name}-metrics-server",
-            cluster_name=args.cluster_name,
-            addon_name="metrics-server",
-            resolve_conflicts_on_create="OVERWRITE",
-            opts=after_nodes,
-        )
-        ebs = aws.eks.Addon(
-            f"{name}-aws-ebs-csi-driver",
-            cluster_name=args.cluster_name,
-            addon_name="aws-ebs-csi-driver",
-            service_account_role_arn=ebs_role.role_arn,
-            resolve_conflicts_on_create="OVERWRITE",
-            opts=after_nodes,
-        )
+        addon("metrics-server")
+        ebs = addon("aws-ebs-csi-driver", ebs_role.role_arn)
         k8s.storage.v1.StorageClass(
             f"{name}-gp3",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -146,15 +170,15 @@ class ClusterAddons(pulumi.ComponentResource):
             reclaim_policy="Delete",
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[ebs])),
         )
+        return coredns
 
-        # The charts' pods resolve AWS and registry names at start; a Helm release waits for
-        # them to be Ready, so it must not race the cluster's DNS.
-        chart_opts = pulumi.ResourceOptions.merge(
-            k8s_opts, pulumi.ResourceOptions(depends_on=[coredns])
-        )
-        autoscaler_role = irsa(
-            "cluster-autoscaler",
-            "cluster-autoscaler",
+    def _setup_autoscaler(
+        self, name: str, args: ClusterAddonsArgs, chart_opts: pulumi.ResourceOptions
+    ) -> ServiceAccountRole:
+        role = self._irsa(
+            f"{name}-cluster-autoscaler",
+            args,
+            AUTOSCALER_ACCOUNT,
             policy=pulumi.Output.from_input(args.cluster_name).apply(
                 lambda cluster: policy_document(autoscaler_statements(cluster))
             ),
@@ -163,34 +187,21 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{name}-cluster-autoscaler",
             "cluster-autoscaler",
             AUTOSCALER_CHART,
-            pulumi.Output.all(args.cluster_name, autoscaler_role.role_arn).apply(
+            pulumi.Output.all(args.cluster_name, role.role_arn).apply(
                 lambda pair: chart_values(
                     "cluster-autoscaler.yaml",
-                    {
-                        "awsRegion": args.region,
-                        "autoDiscovery": {
-                            "clusterName": pair[0],
-                            "tags": [
-                                "k8s.io/cluster-autoscaler/enabled",
-                                f"k8s.io/cluster-autoscaler/{pair[0]}",
-                            ],
-                        },
-                        # The autoscaler's minor version must match the cluster's.
-                        "image": {"tag": f"v{args.kubernetes_version}.0"},
-                        "nodeSelector": scheduling.SYSTEM_NODE_SELECTOR,
-                        "rbac": {
-                            "serviceAccount": {
-                                "create": True,
-                                "name": "cluster-autoscaler",
-                                "annotations": {scheduling.ROLE_ARN_ANNOTATION: pair[1]},
-                            }
-                        },
-                    },
+                    autoscaler_values(args.region, args.kubernetes_version, pair[0], pair[1]),
                 )
             ),
             chart_opts,
         )
+        return role
 
+    @staticmethod
+    def _setup_device_plugins(
+        name: str, args: ClusterAddonsArgs, chart_opts: pulumi.ResourceOptions
+    ) -> None:
+        """NVIDIA's on every GPU node (it advertises the GPUs), AWS's EFA one where EFA is on."""
         kube_system_release(
             f"{name}-nvidia-device-plugin",
             "nvidia-device-plugin",
@@ -203,23 +214,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     # (disabled here) or `nvidia.com/gpu.present`, which EKS never sets:
                     # left in place, the DaemonSet would run on no node and no GPU would
                     # ever be advertised. Helm replaces lists, so this term replaces them.
-                    "affinity": {
-                        "nodeAffinity": {
-                            "requiredDuringSchedulingIgnoredDuringExecution": {
-                                "nodeSelectorTerms": [
-                                    {
-                                        "matchExpressions": [
-                                            {
-                                                "key": scheduling.POOL_LABEL,
-                                                "operator": "In",
-                                                "values": [scheduling.GPU_POOL],
-                                            }
-                                        ]
-                                    }
-                                ]
-                            }
-                        }
-                    },
+                    "affinity": _gpu_pool_affinity(),
                     "tolerations": scheduling.GPU_TOLERATIONS,
                 },
             ),
@@ -236,6 +231,40 @@ class ClusterAddons(pulumi.ComponentResource):
                 },
                 chart_opts,
             )
-        self.autoscaler_role_arn = autoscaler_role.role_arn
-        self.ebs_csi_role_arn = ebs_role.role_arn
-        self.register_outputs({})
+
+
+def autoscaler_values(
+    region: str, kubernetes_version: str, cluster_name: str, role_arn: str
+) -> dict[str, Any]:
+    """What cluster-autoscaler's values file leaves to the stack."""
+    return {
+        "awsRegion": region,
+        "autoDiscovery": {
+            "clusterName": cluster_name,
+            "tags": [
+                "k8s.io/cluster-autoscaler/enabled",
+                f"k8s.io/cluster-autoscaler/{cluster_name}",
+            ],
+        },
+        # The autoscaler's minor version must match the cluster's.
+        "image": {"tag": f"v{kubernetes_version}.0"},
+        "nodeSelector": scheduling.SYSTEM_NODE_SELECTOR,
+        "rbac": {
+            "serviceAccount": {
+                "create": True,
+                "name": AUTOSCALER_ACCOUNT,
+                "annotations": {scheduling.ROLE_ARN_ANNOTATION: role_arn},
+            }
+        },
+    }
+
+
+def _gpu_pool_affinity() -> dict[str, Any]:
+    term = {"key": scheduling.POOL_LABEL, "operator": "In", "values": [scheduling.GPU_POOL]}
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [term]}]
+            }
+        }
+    }

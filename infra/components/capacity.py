@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
@@ -54,17 +54,17 @@ class CapacityArgs:
     system: PoolArgs
     """The system pool's sizes are totals, split over the zones' node groups."""
     gpu: PoolArgs
-    gpu_ami_type: str = "AL2023_x86_64_NVIDIA"
+    gpu_ami_type: str
     """EKS AMI type of the GPU pool (NVIDIA driver and container toolkit preinstalled)."""
-    gpu_accelerator: str = "nvidia"
+    gpu_accelerator: str
     """`k8s.amazonaws.com/accelerator` label of GPU nodes, e.g. nvidia-a10g."""
-    placement_group: bool = False
+    placement_group: bool
     """Pack GPU nodes in one cluster placement group (one zone) for multi-node training."""
-    efa: bool = False
+    efa: bool
     """Give GPU nodes an Elastic Fabric Adapter (EFA-capable types only)."""
-    instance_tags: Mapping[str, str] = field(default_factory=dict[str, str])
+    instance_tags: Mapping[str, str]
     """Tags for instances and volumes (provider default tags do not reach them)."""
-    depends_on: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource]
     """Resources nodes need first (the networking add-ons)."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -35,27 +35,27 @@ class EksClusterArgs:
     """Kubernetes minor version, e.g. "1.33"."""
     region: str
     """Region, for the kubeconfig's token command."""
-    profile: str | None = None
-    """AWS CLI profile for the kubeconfig's token command (the stack's `aws:profile`).
-    Default none: the standard credential chain, as in CI."""
+    profile: str | None
+    """AWS CLI profile for the kubeconfig's token command (the stack's `aws:profile`); None:
+    the standard credential chain, as in CI."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets of the control plane's network interfaces."""
     service_cidr: str
     """Kubernetes service IP range."""
-    endpoint_public_access: bool = False
-    """Expose the API endpoint publicly (to public_access_cidrs only). Default off."""
-    public_access_cidrs: Sequence[str] = field(default_factory=tuple[str, ...])
-    """Ranges allowed to a public endpoint. Default none."""
-    control_plane_logging: bool = True
-    """Ship control-plane logs to CloudWatch. Default on."""
-    log_retention_days: int = 90
-    """Days to keep control-plane logs. Default 90."""
-    log_key_arn: pulumi.Input[str] | None = None
-    """KMS key of the control-plane log group (the stack's LogStore key). Default AWS-owned."""
-    admin_role_arns: Sequence[str] = field(default_factory=tuple[str, ...])
-    """IAM roles given cluster-admin through access entries. Default none."""
-    deletion_protection: bool = True
-    """Refuse `DeleteCluster` until turned off. Default on."""
+    endpoint_public_access: bool
+    """Expose the API endpoint publicly (to public_access_cidrs only)."""
+    public_access_cidrs: Sequence[str]
+    """Ranges allowed to a public endpoint."""
+    control_plane_logging: bool
+    """Ship control-plane logs to CloudWatch."""
+    log_retention_days: int
+    """Days to keep control-plane logs."""
+    log_key_arn: pulumi.Input[str] | None
+    """KMS key of the control-plane log group (the stack's LogStore key); None: AWS-owned."""
+    admin_role_arns: Sequence[str]
+    """IAM roles given cluster-admin through access entries."""
+    deletion_protection: bool
+    """Refuse `DeleteCluster` until turned off."""
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -72,8 +72,50 @@ class EksCluster(pulumi.ComponentResource):
         self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops-platform:cluster:EksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        ready = self._setup_control_plane_prerequisites(name, args)
+        cluster = self._setup_cluster(name, args, ready)
+        issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer or "")  # type: ignore[index]
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._setup_admin_access(name, args, cluster)
+        self.network_addons = self._setup_network_addons(name, cluster)
 
+        self.name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer_url = issuer
+        self.security_group_id = cluster.vpc_config.apply(
+            lambda vpc: vpc.cluster_security_group_id or ""
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name, cluster.endpoint, cluster.certificate_authority.data
+            ).apply(
+                lambda parts: kubeconfig(
+                    str(parts[0]), str(parts[1]), str(parts[2]), args.region, args.profile
+                )
+            )
+        )
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.name,
+                "clusterEndpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _setup_control_plane_prerequisites(
+        self, name: str, args: EksClusterArgs
+    ) -> tuple[aws.iam.Role, aws.kms.Key, list[pulumi.Resource]]:
+        """The control plane's role, the key of its secrets, and what must exist before it."""
+        child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-control-plane",
             assume_role_policy=service_trust_policy("eks.amazonaws.com"),
@@ -104,7 +146,16 @@ class EksCluster(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        cluster = aws.eks.Cluster(
+        return role, secrets_key, depends
+
+    def _setup_cluster(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        ready: tuple[aws.iam.Role, aws.kms.Key, list[pulumi.Resource]],
+    ) -> aws.eks.Cluster:
+        role, secrets_key, depends = ready
+        return aws.eks.Cluster(
             name,
             name=name,
             version=args.version,
@@ -134,10 +185,11 @@ class EksCluster(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
-        issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer or "")  # type: ignore[index]
-        oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], opts=child
-        )
+
+    def _setup_admin_access(
+        self, name: str, args: EksClusterArgs, cluster: aws.eks.Cluster
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         for index, admin in enumerate(args.admin_role_arns):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{index}",
@@ -154,7 +206,9 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=child,
             )
-        self.network_addons = [
+
+    def _setup_network_addons(self, name: str, cluster: aws.eks.Cluster) -> list[aws.eks.Addon]:
+        return [
             aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=cluster.name,
@@ -164,37 +218,10 @@ class EksCluster(pulumi.ComponentResource):
                 configuration_values=(
                     json.dumps(VPC_CNI_CONFIGURATION) if addon == "vpc-cni" else None
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for addon in NETWORK_ADDONS
         ]
-
-        self.name = cluster.name
-        self.endpoint = cluster.endpoint
-        self.oidc_provider_arn = oidc.arn
-        self.oidc_issuer_url = issuer
-        self.security_group_id = cluster.vpc_config.apply(
-            lambda vpc: vpc.cluster_security_group_id or ""
-        )
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(
-                cluster.name, cluster.endpoint, cluster.certificate_authority.data
-            ).apply(
-                lambda parts: kubeconfig(
-                    str(parts[0]), str(parts[1]), str(parts[2]), args.region, args.profile
-                )
-            )
-        )
-        self.kubernetes_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child
-        )
-        self.register_outputs(
-            {
-                "clusterName": self.name,
-                "clusterEndpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
 
 
 def kubeconfig(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -115,10 +115,10 @@ class ServiceAccountRoleArgs:
     """Namespace of the service account allowed to assume the role."""
     service_account: str
     """Name of that service account."""
-    policy: pulumi.Input[str] | None = None
-    """Inline policy JSON. Default none."""
-    managed_policy_arns: Sequence[str] = field(default_factory=tuple[str, ...])
-    """AWS-managed policies to attach (e.g. the EBS CSI driver's). Default none."""
+    policy: pulumi.Input[str] | None
+    """Inline policy JSON; None: no inline policy."""
+    managed_policy_arns: Sequence[str]
+    """AWS-managed policies to attach (e.g. the EBS CSI driver's)."""
 
 
 class ServiceAccountRole(pulumi.ComponentResource):

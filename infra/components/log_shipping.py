@@ -20,6 +20,11 @@ from infra.components import scheduling
 from infra.components.addons import KUBE_SYSTEM, chart_values, kube_system_release
 from infra.components.iam import ServiceAccountRole, ServiceAccountRoleArgs, Statement
 from infra.components.monitoring_files import deep_merge
+from infra.contracts import (
+    GRAFANA_SERVICE_ACCOUNT,
+    LOG_SHIPPER_SERVICE_ACCOUNT,
+    MONITORING_NAMESPACE,
+)
 
 # Pinned: an upgrade is a reviewed change (chart version seen in public use, not checked
 # against the chart repository from here).
@@ -81,14 +86,14 @@ class LogShipping(pulumi.ComponentResource):
             f"{name}-log-shipper",
             args,
             KUBE_SYSTEM,
-            scheduling.LOG_SHIPPER_SERVICE_ACCOUNT,
+            LOG_SHIPPER_SERVICE_ACCOUNT,
             group_arn.apply(lambda arn: _policy(shipper_statements(arn))),
         )
         reader = self._role(
             f"{name}-log-reader",
             args,
-            scheduling.MONITORING_NAMESPACE,
-            scheduling.GRAFANA_SERVICE_ACCOUNT,
+            MONITORING_NAMESPACE,
+            GRAFANA_SERVICE_ACCOUNT,
             group_arn.apply(lambda arn: _policy(reader_statements(arn))),
         )
         kube_system_release(
@@ -102,7 +107,7 @@ class LogShipping(pulumi.ComponentResource):
                         "cloudWatchLogs": {"region": args.region, "logGroupName": pair[0]},
                         "serviceAccount": {
                             "create": True,
-                            "name": scheduling.LOG_SHIPPER_SERVICE_ACCOUNT,
+                            "name": LOG_SHIPPER_SERVICE_ACCOUNT,
                             "annotations": {scheduling.ROLE_ARN_ANNOTATION: pair[1]},
                         },
                         # Every node, GPU nodes included: a training run's logs matter most.
@@ -135,6 +140,7 @@ class LogShipping(pulumi.ComponentResource):
                 namespace=namespace,
                 service_account=account,
                 policy=policy,
+                managed_policy_arns=(),
             ),
             pulumi.ResourceOptions(parent=self),
         )

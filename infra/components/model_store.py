@@ -14,18 +14,18 @@ import pulumi_aws as aws
 class ModelStoreArgs:
     noncurrent_days: int
     """Days a superseded object version is kept before it expires."""
-    protect: bool = True
-    """Protect the bucket, key and repository and keep them on `pulumi destroy`. Default on."""
-    force_destroy: bool = False
-    """Let a destroy delete a bucket (and repository) that still holds data. Default off."""
-    access_logging: bool = True
-    """S3 server access logs into a separate log bucket. Default on."""
-    image_repository: bool = True
-    """Create the ECR repository for the app image. Default on (off on LocalStack community)."""
-    image_retention_count: int = 30
-    """Images the repository keeps; older ones expire. Default 30."""
-    key_deletion_days: int = 30
-    """KMS key deletion waiting period (7-30). Default 30, the longest undo window."""
+    protect: bool
+    """Protect the bucket, key and repository and keep them on `pulumi destroy`."""
+    force_destroy: bool
+    """Let a destroy delete a bucket (and repository) that still holds data."""
+    access_logging: bool
+    """S3 server access logs into a separate log bucket."""
+    image_repository: bool
+    """Create the ECR repository for the app image."""
+    image_retention_count: int
+    """Images the repository keeps; older ones expire."""
+    key_deletion_days: int
+    """KMS key deletion waiting period (7-30)."""
 
 
 def _json(document: dict[str, Any]) -> str:

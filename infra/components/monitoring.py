@@ -7,8 +7,7 @@ module only merges in what differs per stack and keeps every secret out of Helm 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,11 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.components import monitoring_files as files
-from infra.components.scheduling import (
-    GP3_STORAGE_CLASS,
-    GPU_NODE_SELECTOR,
-    GPU_TOLERATIONS,
-    MONITORING_NAMESPACE,
-    SERVING_NAMESPACE,
-    TRAINING_NAMESPACE,
-)
-from infra.config.errors import ConfigError
-from infra.config.loader import PROJECT, StackSecrets, stack_file
-from infra.config.monitoring import GrafanaConfig, MonitoringConfig, ReceiversConfig
+from infra.components.monitoring_files import AlertReceivers, GrafanaAccess
+from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TOLERATIONS
+from infra.components.workloads import serving, training
+from infra.components.workloads.common import COMPONENT_LABEL, NAME_LABEL
+from infra.contracts import HTTP_PORT_NAME, METRICS_PATH, METRICS_PORT_NAME, MODEL_SERVER
 
 STACK_CHART = "kube-prometheus-stack"
 STACK_CHART_VERSION = "67.8.0"
@@ -40,14 +33,12 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Secret's name, not its 
 ALERTMANAGER_CONFIG_SECRET = "alertmanager-config"  # noqa: S105 - a Secret's name
 DASHBOARD_LABEL = "grafana_dashboard"
 MONITOR_API = "monitoring.coreos.com/v1"
-SERVING_SELECTOR = {"app.kubernetes.io/name": "model-server"}
-TRAINING_SELECTOR = {"app.kubernetes.io/component": "training"}
+SERVING_SELECTOR = {NAME_LABEL: serving.NAME}
+TRAINING_SELECTOR = {COMPONENT_LABEL: training.COMPONENT}
 # Only rank 0 of a distributed run serves /metrics; scraping every rank would leave the other
 # ranks' targets down (TargetDown) for the whole run. Kubernetes labels each pod of an
 # Indexed Job with its index (1.28 and later), and rank = index (NODE_RANK in training.py).
 PRIMARY_RANK_SELECTOR = {**TRAINING_SELECTOR, "batch.kubernetes.io/job-completion-index": "0"}
-# The retrain trigger's Service (infra/components/workloads/retrain_trigger.py).
-RETRAIN_WEBHOOK_URL = f"http://retrain-trigger.{TRAINING_NAMESPACE}.svc:8080/v1/alerts"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,52 +68,26 @@ class MonitoringArgs:
     """Bearer token the retrain webhook demands (Pulumi secret)."""
     grafana_admin_password: pulumi.Input[str]
     """Grafana's admin password (Pulumi secret)."""
-    receiver_secrets: Mapping[str, pulumi.Input[str]] = field(
-        default_factory=dict[str, pulumi.Input[str]]
-    )
-    """Secret receiver URLs/passwords by config key (alertWebhookUrl, ...). Default none."""
-    retention_days: int = 15
-    """Days Prometheus keeps samples. Default 15."""
-    storage_size: str = "50Gi"
-    """Prometheus volume size. Default 50Gi."""
-    storage_class: str = GP3_STORAGE_CLASS
-    """StorageClass of the Prometheus and Alertmanager volumes. Default encrypted gp3."""
-    prometheus_replicas: int = 2
-    """Prometheus pods. Default 2."""
-    alertmanager_replicas: int = 2
-    """Alertmanager pods. Default 2."""
-    drift_minutes: int = 15
-    """Minutes drift must last before ModelDataDrift fires. Default 15."""
-    receivers: ReceiversConfig = field(default_factory=ReceiversConfig)
-    """Where alerts go besides retraining. Default nowhere (UI only)."""
-    grafana: GrafanaConfig = field(default_factory=GrafanaConfig)
-    """How Grafana is reached. Default port-forward only."""
-    logs: GrafanaLogs | None = None
-    """The logs data source. Default none (no log panels can load)."""
+    receivers: AlertReceivers[pulumi.Input[str]]
+    """Where alerts go besides retraining, with the secrets they send with."""
+    retention_days: int
+    """Days Prometheus keeps samples."""
+    storage_size: str
+    """Prometheus volume size."""
+    storage_class: str
+    """StorageClass of the Prometheus and Alertmanager volumes."""
+    prometheus_replicas: int
+    """Prometheus pods."""
+    alertmanager_replicas: int
+    """Alertmanager pods."""
+    drift_minutes: int
+    """Minutes drift must last before ModelDataDrift fires."""
+    grafana: GrafanaAccess
+    """How Grafana is reached."""
+    logs: GrafanaLogs | None
+    """The logs data source; None: no log panels can load."""
     vpc_cidr: str
     """The VPC's range: who may reach an internal Grafana load balancer."""
-    gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: dict(GPU_NODE_SELECTOR))
-    """Where the DCGM exporter runs. Default the GPU pool."""
-    gpu_tolerations: Sequence[Mapping[str, str]] = field(
-        default_factory=lambda: [dict(t) for t in GPU_TOLERATIONS]
-    )
-    """Tolerations the DCGM exporter needs on GPU nodes. Default the GPU taint."""
-
-    def __post_init__(self) -> None:
-        missing = [
-            key
-            for key in files.required_secret_keys(self.receivers)
-            if key not in self.receiver_secrets
-        ]
-        if missing:
-            raise ConfigError(
-                [
-                    f"{stack_file()}: {PROJECT}:{key} is required by monitoring.receivers; run "
-                    f"`pulumi config set --secret {PROJECT}:{key} <value>` or turn that "
-                    "receiver off"
-                    for key in missing
-                ]
-            )
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -180,11 +145,7 @@ class Monitoring(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=DCGM_REPO),
                 namespace=args.namespace,
                 values=files.chart_values(
-                    DCGM_CHART,
-                    {
-                        "nodeSelector": dict(args.gpu_node_selector),
-                        "tolerations": [dict(t) for t in args.gpu_tolerations],
-                    },
+                    DCGM_CHART, {"nodeSelector": GPU_NODE_SELECTOR, "tolerations": GPU_TOLERATIONS}
                 ),
             ),
             opts=after_stack,
@@ -204,11 +165,11 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-serving",
             api_version=MONITOR_API,
             kind="ServiceMonitor",
-            metadata=_meta("model-server", args.namespace),
+            metadata=_meta(MODEL_SERVER, args.namespace),
             spec={
                 "namespaceSelector": {"matchNames": [args.serving_namespace]},
                 "selector": {"matchLabels": SERVING_SELECTOR},
-                "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+                "endpoints": [{"port": HTTP_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}],
             },
             opts=opts,
         )
@@ -222,7 +183,9 @@ class Monitoring(pulumi.ComponentResource):
             spec={
                 "namespaceSelector": {"matchNames": [args.training_namespace]},
                 "selector": {"matchLabels": PRIMARY_RANK_SELECTOR},
-                "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s"}],
+                "podMetricsEndpoints": [
+                    {"port": METRICS_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}
+                ],
             },
             opts=opts,
         )
@@ -269,18 +232,42 @@ def _meta(object_name: str, namespace: pulumi.Input[str]) -> k8s.meta.v1.ObjectM
     return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace, labels=_labels())
 
 
+def _resolved(receivers: AlertReceivers[pulumi.Input[str]]) -> pulumi.Output[AlertReceivers[str]]:
+    """The receivers once every secret they send with is known."""
+    slack, email = receivers.slack, receivers.email
+    login = email.login if email is not None else None
+    return pulumi.Output.all(
+        receivers.webhook_url,
+        slack.api_url if slack is not None else None,
+        login[1] if login is not None else None,
+    ).apply(
+        lambda secrets: AlertReceivers(
+            webhook_url=secrets[0],
+            slack=None
+            if slack is None
+            else files.SlackReceiver(channel=slack.channel, api_url=secrets[1]),
+            email=None
+            if email is None
+            else files.EmailReceiver(
+                to=email.to,
+                sender=email.sender,
+                smarthost=email.smarthost,
+                login=None if login is None else (login[0], secrets[2]),
+            ),
+        )
+    )
+
+
 def _alertmanager_yaml(args: MonitoringArgs) -> pulumi.Output[str]:
     """alertmanager.yaml, built once every secret it embeds is known; itself a secret."""
-    needed = {key: args.receiver_secrets[key] for key in files.required_secret_keys(args.receivers)}
     inputs: dict[str, pulumi.Input[Any]] = {
-        "secrets": pulumi.Output.all(**needed) if needed else {},
+        "receivers": _resolved(args.receivers),
         "url": args.retrain_webhook_url,
         "token": args.retrain_webhook_token,
     }
     rendered = pulumi.Output.all(**inputs).apply(
         lambda v: yaml.safe_dump(
-            files.alertmanager_config(args.receivers, v["secrets"], v["url"], v["token"]),
-            sort_keys=False,
+            files.alertmanager_config(v["receivers"], v["url"], v["token"]), sort_keys=False
         )
     )
     return pulumi.Output.secret(rendered)
@@ -337,44 +324,4 @@ def _with_logs(values: dict[str, Any], logs: GrafanaLogs | None) -> pulumi.Input
 def _log_group(logs: GrafanaLogs) -> pulumi.Output[files.LogGroupRef]:
     return pulumi.Output.all(logs.log_group_name, logs.log_group_arn).apply(
         lambda pair: files.LogGroupRef(name=pair[0], arn=pair[1])
-    )
-
-
-def monitoring_args(
-    config: MonitoringConfig,
-    secrets: StackSecrets,
-    *,
-    k8s_provider: pulumi.ProviderResource,
-    namespace: pulumi.Input[str] = MONITORING_NAMESPACE,
-    serving_namespace: pulumi.Input[str] = SERVING_NAMESPACE,
-    training_namespace: pulumi.Input[str] = TRAINING_NAMESPACE,
-    retrain_webhook_url: pulumi.Input[str] = RETRAIN_WEBHOOK_URL,
-    logs: GrafanaLogs | None = None,
-    vpc_cidr: str,
-) -> MonitoringArgs:
-    """The stack's `mlops-platform:monitoring` section and secrets as component args.
-
-    Pass the workloads' namespace and webhook Outputs where available, so the stack waits
-    for them; the defaults are the same names as plain strings.
-    """
-    receiver_keys = (files.WEBHOOK_URL_KEY, files.SLACK_URL_KEY, files.SMTP_PASSWORD_KEY)
-    return MonitoringArgs(
-        k8s_provider=k8s_provider,
-        namespace=namespace,
-        serving_namespace=serving_namespace,
-        training_namespace=training_namespace,
-        retrain_webhook_url=retrain_webhook_url,
-        retrain_webhook_token=secrets.require("retrainWebhookToken"),
-        grafana_admin_password=secrets.require("grafanaAdminPassword"),
-        receiver_secrets={k: secrets.values[k] for k in receiver_keys if k in secrets.values},
-        retention_days=config.retention_days,
-        storage_size=config.storage_size,
-        storage_class=config.storage_class or GP3_STORAGE_CLASS,
-        prometheus_replicas=config.prometheus_replicas,
-        alertmanager_replicas=config.alertmanager_replicas,
-        drift_minutes=config.drift_minutes,
-        receivers=config.receivers,
-        grafana=config.grafana,
-        logs=logs,
-        vpc_cidr=vpc_cidr,
     )

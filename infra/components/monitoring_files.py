@@ -11,13 +11,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import yaml
 
-from infra.components.scheduling import GRAFANA_SERVICE_ACCOUNT, ROLE_ARN_ANNOTATION
+from infra.components.scheduling import ROLE_ARN_ANNOTATION
 from infra.components.workloads.exposure import LB_ANNOTATION
-from infra.config.monitoring import GrafanaConfig, ReceiversConfig
+from infra.contracts import GRAFANA_SERVICE_ACCOUNT
 
 MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
 RULES_DIR = MONITORING_DIR / "rules"
@@ -28,10 +28,48 @@ RUNBOOK_PREFIX = "https://github.com/mlops-platform/mlops-platform/blob/main/doc
 
 DRIFT_ALERT = "ModelDataDrift"
 
-# Secret config keys (Pulumi secrets) each receiver needs.
-WEBHOOK_URL_KEY = "alertWebhookUrl"
-SLACK_URL_KEY = "alertSlackWebhookUrl"
-SMTP_PASSWORD_KEY = "alertSmtpPassword"  # noqa: S105 - a config key name, not a password
+Secret = TypeVar("Secret")
+"""A secret's type: `pulumi.Input[str]` in component args, `str` once resolved."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackReceiver(Generic[Secret]):
+    channel: str
+    """Channel (or @user) to post to."""
+    api_url: Secret
+    """Incoming-webhook URL."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailReceiver(Generic[Secret]):
+    to: str
+    sender: str
+    smarthost: str
+    """SMTP server as host:port."""
+    login: tuple[str, Secret] | None
+    """SMTP username and password; None sends without authentication."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertReceivers(Generic[Secret]):
+    """Where alerts go besides retraining (the `team` receiver); all None: nowhere."""
+
+    webhook_url: Secret | None
+    slack: SlackReceiver[Secret] | None
+    email: EmailReceiver[Secret] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrafanaAccess:
+    """How Grafana is reached: port-forward, or a TLS Network Load Balancer."""
+
+    load_balancer: bool
+    host: str
+    """DNS name clients use (with the load balancer)."""
+    certificate_arn: str
+    """ACM certificate the load balancer terminates TLS with."""
+    internet_facing: bool
+    """On the internet instead of inside the VPC."""
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -115,55 +153,45 @@ def log_group_entry(group: LogGroupRef) -> dict[str, str]:
     return {"arn": f"{group.arn}:*", "name": group.name}
 
 
-def required_secret_keys(receivers: ReceiversConfig) -> list[str]:
-    """Secret config keys the enabled receivers need."""
-    keys: list[str] = []
-    if receivers.webhook:
-        keys.append(WEBHOOK_URL_KEY)
-    if receivers.slack is not None:
-        keys.append(SLACK_URL_KEY)
-    if receivers.email is not None and receivers.email.username:
-        keys.append(SMTP_PASSWORD_KEY)
-    return keys
+def _slack_config(slack: SlackReceiver[str]) -> dict[str, Any]:
+    return {
+        "api_url": slack.api_url,
+        "channel": slack.channel,
+        "send_resolved": True,
+        "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
+        "text": (
+            "{{ range .Alerts }}{{ .Annotations.description }}\n"
+            "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
+        ),
+    }
 
 
-def _team_receiver(receivers: ReceiversConfig, secrets: Mapping[str, str]) -> dict[str, Any]:
+def _email_config(email: EmailReceiver[str]) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "to": email.to,
+        "from": email.sender,
+        "smarthost": email.smarthost,
+        "require_tls": True,
+        "send_resolved": True,
+    }
+    if email.login is not None:
+        config["auth_username"], config["auth_password"] = email.login
+    return config
+
+
+def _team_receiver(receivers: AlertReceivers[str]) -> dict[str, Any]:
     receiver: dict[str, Any] = {"name": "team"}
-    if receivers.webhook:
-        receiver["webhook_configs"] = [{"url": secrets[WEBHOOK_URL_KEY], "send_resolved": True}]
+    if receivers.webhook_url is not None:
+        receiver["webhook_configs"] = [{"url": receivers.webhook_url, "send_resolved": True}]
     if receivers.slack is not None:
-        receiver["slack_configs"] = [
-            {
-                "api_url": secrets[SLACK_URL_KEY],
-                "channel": receivers.slack.channel,
-                "send_resolved": True,
-                "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
-                "text": (
-                    "{{ range .Alerts }}{{ .Annotations.description }}\n"
-                    "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
-                ),
-            }
-        ]
+        receiver["slack_configs"] = [_slack_config(receivers.slack)]
     if receivers.email is not None:
-        email: dict[str, Any] = {
-            "to": receivers.email.to,
-            "from": receivers.email.sender,
-            "smarthost": receivers.email.smarthost,
-            "require_tls": True,
-            "send_resolved": True,
-        }
-        if receivers.email.username:
-            email["auth_username"] = receivers.email.username
-            email["auth_password"] = secrets[SMTP_PASSWORD_KEY]
-        receiver["email_configs"] = [email]
+        receiver["email_configs"] = [_email_config(receivers.email)]
     return receiver
 
 
 def alertmanager_config(
-    receivers: ReceiversConfig,
-    secrets: Mapping[str, str],
-    retrain_url: str,
-    retrain_token: str,
+    receivers: AlertReceivers[str], retrain_url: str, retrain_token: str
 ) -> dict[str, Any]:
     """The full alertmanager.yaml: shared routing plus this stack's receivers.
 
@@ -172,7 +200,7 @@ def alertmanager_config(
     """
     config = read_yaml(MONITORING_DIR / "alertmanager.yaml")
     config["receivers"] = [
-        _team_receiver(receivers, secrets),
+        _team_receiver(receivers),
         {
             "name": "retrain",
             "webhook_configs": [
@@ -220,7 +248,7 @@ def grafana_logs_values(region: str, log_group: LogGroupRef, role_arn: str) -> d
     }
 
 
-def grafana_load_balancer_values(grafana: GrafanaConfig, vpc_cidr: str) -> dict[str, Any]:
+def grafana_load_balancer_values(grafana: GrafanaAccess, vpc_cidr: str) -> dict[str, Any]:
     """A TLS-only Network Load Balancer in front of Grafana's own login (anonymous access off).
 
     Provisioned by the service controller EKS runs in its control plane, as the model server's

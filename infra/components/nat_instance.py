@@ -41,8 +41,8 @@ class NatInstanceArgs:
     """Only traffic from this range is admitted and masqueraded."""
     subnet_id: pulumi.Input[str]
     """Public subnet the instance runs in (its route table points at the internet gateway)."""
-    instance_type: str = "t4g.nano"
-    """Graviton (arm64) type, to match the AMI. Default t4g.nano."""
+    instance_type: str
+    """Graviton (arm64) type, to match the AMI."""
 
 
 def user_data(vpc_cidr: str) -> str:

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Final
 
+# Namespaces and service accounts live in infra.contracts (the app shares them); this one is
+# still imported from here by the delivery tests.
+from infra.contracts import TRAINING_NAMESPACE as TRAINING_NAMESPACE
+
 POOL_LABEL: Final = "mlops-platform/pool"
 """Node label key naming the pool a node belongs to."""
 SYSTEM_POOL: Final = "system"
@@ -40,17 +44,6 @@ GPU_TOLERATIONS: Final = [
 
 GP3_STORAGE_CLASS: Final = "gp3-encrypted"
 """StorageClass of encrypted gp3 EBS volumes (EBS CSI driver), e.g. for Prometheus."""
-
-SERVING_NAMESPACE: Final = "serving"
-SERVING_SERVICE_ACCOUNT: Final = "model-server"
-TRAINING_NAMESPACE: Final = "training"
-TRAINING_SERVICE_ACCOUNT: Final = "trainer"
-MONITORING_NAMESPACE: Final = "monitoring"
-"""Namespaces and service accounts the IAM roles trust (created by the workloads code)."""
-GRAFANA_SERVICE_ACCOUNT: Final = "grafana"
-"""Grafana's service account (kube-prometheus-stack values): its role reads the logs."""
-LOG_SHIPPER_SERVICE_ACCOUNT: Final = "aws-for-fluent-bit"
-"""The log shipper's service account in kube-system: its role writes the logs."""
 
 ROLE_ARN_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
 """ServiceAccount annotation that binds it to an IAM role (IRSA)."""

@@ -7,7 +7,6 @@ leaves a half-created environment behind.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -15,38 +14,22 @@ from pydantic import ValidationError
 
 from infra.config.errors import ConfigError
 from infra.config.model import StackConfig
+from infra.config.secrets import (
+    ALERT_SLACK_WEBHOOK_URL,
+    ALERT_SMTP_PASSWORD,
+    ALERT_WEBHOOK_URL,
+    API_KEYS,
+    GRAFANA_ADMIN_PASSWORD,
+    RETRAIN_WEBHOOK_TOKEN,
+    SECRETS,
+    AlertSecrets,
+    ClusterSecrets,
+    SecretSpec,
+    StackSecrets,
+)
 
 PROJECT = "mlops-platform"
 AWS = "aws"
-
-
-@dataclass(frozen=True)
-class SecretSpec:
-    key: str
-    purpose: str
-    needs_cluster: bool
-
-
-# Values that must only ever arrive as Pulumi secrets (`pulumi config set --secret`).
-SECRETS = (
-    SecretSpec("apiKeys", "comma-separated API keys the model server accepts", True),
-    SecretSpec("grafanaAdminPassword", "Grafana's admin password", True),
-    SecretSpec("retrainWebhookToken", "shared secret of the drift-to-retrain webhook", True),
-    # Optional: only needed when monitoring.receivers turns the matching receiver on.
-    SecretSpec("alertWebhookUrl", "URL Alertmanager posts every alert to", False),
-    SecretSpec("alertSlackWebhookUrl", "Slack incoming-webhook URL for alerts", False),
-    SecretSpec("alertSmtpPassword", "SMTP password for alert mail", False),
-)
-
-
-@dataclass(frozen=True)
-class StackSecrets:
-    """Secret config values, kept as secret Outputs so they never appear in plain text."""
-
-    values: dict[str, pulumi.Output[str]]
-
-    def require(self, key: str) -> pulumi.Output[str]:
-        return self.values[key]
 
 
 def stack_file() -> str:
@@ -113,10 +96,10 @@ def _validate(data: dict[str, Any]) -> StackConfig:
         raise ConfigError([_describe(dict(error)) for error in exc.errors()]) from None
 
 
-def _secrets(config: StackConfig) -> StackSecrets:
+def _read_secrets(config: StackConfig) -> tuple[dict[SecretSpec, pulumi.Output[str]], list[str]]:
     project_config = pulumi.Config(PROJECT)
     problems: list[str] = []
-    values: dict[str, pulumi.Output[str]] = {}
+    values: dict[SecretSpec, pulumi.Output[str]] = {}
     for spec in SECRETS:
         full_key = f"{PROJECT}:{spec.key}"
         present = pulumi.runtime.get_config(full_key) is not None
@@ -126,15 +109,47 @@ def _secrets(config: StackConfig) -> StackSecrets:
                 f"`pulumi config set --secret {full_key} <value>`"
             )
         elif present:
-            values[spec.key] = project_config.require_secret(spec.key)
+            values[spec] = project_config.require_secret(spec.key)
         elif spec.needs_cluster and config.cluster.enabled:
             problems.append(
                 f"{stack_file()}: {full_key} ({spec.purpose}) is required when the cluster is "
                 f"enabled; run `pulumi config set --secret {full_key} <value>`"
             )
+    return values, problems
+
+
+def _receiver_problems(config: StackConfig, present: set[SecretSpec]) -> list[str]:
+    """A receiver `monitoring.receivers` turns on needs the secret it sends with."""
+    if not config.monitoring.enabled:
+        return []
+    return [
+        f"{stack_file()}: {PROJECT}:{spec.key} is required by monitoring.receivers; run "
+        f"`pulumi config set --secret {PROJECT}:{spec.key} <value>` or turn that receiver off"
+        for spec in config.monitoring.receivers.required_secrets
+        if spec not in present
+    ]
+
+
+def _secrets(config: StackConfig) -> StackSecrets:
+    values, problems = _read_secrets(config)
+    problems += _receiver_problems(config, set(values))
     if problems:
         raise ConfigError(problems)
-    return StackSecrets(values)
+    cluster = (
+        ClusterSecrets(
+            api_keys=values[API_KEYS],
+            grafana_admin_password=values[GRAFANA_ADMIN_PASSWORD],
+            retrain_webhook_token=values[RETRAIN_WEBHOOK_TOKEN],
+        )
+        if config.cluster.enabled
+        else None
+    )
+    alerts = AlertSecrets(
+        webhook_url=values.get(ALERT_WEBHOOK_URL),
+        slack_webhook_url=values.get(ALERT_SLACK_WEBHOOK_URL),
+        smtp_password=values.get(ALERT_SMTP_PASSWORD),
+    )
+    return StackSecrets(cluster=cluster, alerts=alerts)
 
 
 def load_stack_config() -> tuple[StackConfig, StackSecrets]:

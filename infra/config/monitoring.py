@@ -11,6 +11,12 @@ import re
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from infra.config.base import ConfigModel, environment_of
+from infra.config.secrets import (
+    ALERT_SLACK_WEBHOOK_URL,
+    ALERT_SMTP_PASSWORD,
+    ALERT_WEBHOOK_URL,
+    SecretSpec,
+)
 
 _QUANTITY = re.compile(r"^[1-9]\d*(Gi|Ti)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -55,6 +61,18 @@ class ReceiversConfig(ConfigModel):
     """Post alerts to Slack. Default off."""
     email: EmailReceiverConfig | None = None
     """Mail alerts. Default off."""
+
+    @property
+    def required_secrets(self) -> list[SecretSpec]:
+        """The secrets the enabled receivers send with."""
+        needed: list[SecretSpec] = []
+        if self.webhook:
+            needed.append(ALERT_WEBHOOK_URL)
+        if self.slack is not None:
+            needed.append(ALERT_SLACK_WEBHOOK_URL)
+        if self.email is not None and self.email.username:
+            needed.append(ALERT_SMTP_PASSWORD)
+        return needed
 
 
 class GrafanaConfig(ConfigModel):

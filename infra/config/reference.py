@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from infra.config.loader import PROJECT, SECRETS
+from infra.config.loader import PROJECT
 from infra.config.model import StackConfig
+from infra.config.secrets import SECRETS
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from app.settings import Settings
+from infra.app_settings import refusals
 from infra.config.base import ConfigModel
 
 # OCI distribution spec: a tag is [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 # Kubernetes resource quantities as used for CPU and memory ("250m", "1", "512Mi", "2Gi").
-_QUANTITY = re.compile(r"^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_QUANTITY_FACTORS = {
+    None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 _CIDR = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
 
@@ -74,6 +81,24 @@ def _check_quantity(value: str) -> str:
     return value
 
 
+def check_app_setting(field: str, value: object, *, unit: str = "") -> None:
+    """Raise ValueError (the app's variable, its rule, the fix) unless the app takes `value`."""
+    refused = refusals(Settings, {field: value}, unit=unit)
+    if refused:
+        raise ValueError(
+            f"is refused by the app ({refused[0]}), so its pods would crash-loop at start; "
+            f"{refused[0].fix}"
+        )
+
+
+def mebibytes(quantity: str) -> int:
+    """A memory quantity as the downward API hands it to a pod with divisor 1Mi (rounded up)."""
+    match = _QUANTITY.match(quantity)
+    if match is None:
+        raise ValueError(f"{quantity!r} is not a Kubernetes quantity")
+    return math.ceil(float(match[1]) * _QUANTITY_FACTORS[match[2]] / 2**20)
+
+
 class ResourcesConfig(ConfigModel):
     cpu_request: str = "250m"
     """CPU reserved per pod. Default 250m."""
@@ -88,6 +113,15 @@ class ResourcesConfig(ConfigModel):
     @classmethod
     def _quantities(cls, value: str) -> str:
         return _check_quantity(value)
+
+
+class ServingResourcesConfig(ResourcesConfig):
+    @field_validator("memory_limit")
+    @classmethod
+    def _app_accepts_its_limit(cls, value: str) -> str:
+        # The server reads its own limit (MLOPS_MEMORY_LIMIT_MIB) to bound what it remembers.
+        check_app_setting("memory_limit_mib", mebibytes(value), unit="Mi")
+        return value
 
 
 class ExposureConfig(ConfigModel):
@@ -200,7 +234,7 @@ class AppConfig(ConfigModel):
     """Average CPU utilization the HPA keeps the serving pods at. Default 70."""
     high_availability: bool = True
     """Spread serving pods across zones and guard them with a PodDisruptionBudget. Default on."""
-    resources: ResourcesConfig = ResourcesConfig()
+    resources: ServingResourcesConfig = ServingResourcesConfig()
     """CPU and memory of each serving pod."""
     exposure: ExposureConfig = ExposureConfig()
     """How clients reach the model server."""
@@ -211,6 +245,13 @@ class AppConfig(ConfigModel):
     @classmethod
     def _image_reference(cls, value: str) -> str:
         return check_image_reference(value)
+
+    @field_validator("model_name", "model_alias")
+    @classmethod
+    def _app_accepts_it(cls, value: str, info: ValidationInfo) -> str:
+        # Serving and training pods get these as MLOPS_MODEL_NAME and MLOPS_MODEL_ALIAS.
+        check_app_setting(str(info.field_name), value)
+        return value
 
     @property
     def training_image_tag(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.components import scheduling
+from infra import contracts
 from infra_tools.type_tokens import IAM_ROLE, IAM_ROLE_POLICY
 from tests.infra.graph import Graph
 
@@ -89,8 +89,8 @@ def test_no_policy_grants_wildcard_actions_on_bucket_or_key(
 @pytest.mark.parametrize(
     ("kind", "namespace", "account"),
     [
-        ("serving", scheduling.SERVING_NAMESPACE, scheduling.SERVING_SERVICE_ACCOUNT),
-        ("training", scheduling.TRAINING_NAMESPACE, scheduling.TRAINING_SERVICE_ACCOUNT),
+        ("serving", contracts.SERVING_NAMESPACE, contracts.SERVING_SERVICE_ACCOUNT),
+        ("training", contracts.TRAINING_NAMESPACE, contracts.TRAINING_SERVICE_ACCOUNT),
         ("cluster-autoscaler", "kube-system", "cluster-autoscaler"),
         ("ebs-csi", "kube-system", "ebs-csi-controller-sa"),
     ],

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from infra import contracts
 from infra.components import monitoring_files as files
 from infra.components import scheduling
 from infra.config import ConfigError
@@ -170,7 +171,7 @@ def test_grafana_reads_the_logs_with_a_role_that_cannot_write(
     assert source["jsonData"]["authType"] == "default"
     account = grafana["serviceAccount"]
     assert _trusted_account(graph, "log-reader") == (
-        f"system:serviceaccount:{scheduling.MONITORING_NAMESPACE}:{account['name']}"
+        f"system:serviceaccount:{contracts.MONITORING_NAMESPACE}:{account['name']}"
     )
     statements = _policy(graph, "log-reader")
     assert _allows(statements, "logs:StartQuery", arn)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from infra.components import monitoring_files as files
-from infra.config.errors import ConfigError
-from infra.config.monitoring import ReceiversConfig, SlackReceiverConfig
+from tests.infra.program import declare
+from tests.infra.stackfiles import stack_root_with
+
+NOWHERE = files.AlertReceivers[str](webhook_url=None, slack=None, email=None)
+RECEIVERS = "mlops-platform:monitoring.receivers"
+SLACK_URL = "mlops-platform:alertSlackWebhookUrl"
 
 
 def test_drift_alerts_go_to_the_retrain_webhook_with_a_bearer_token() -> None:
-    config = files.alertmanager_config(ReceiversConfig(), {}, "http://hook/v1/alerts", "tok-123")
+    config = files.alertmanager_config(NOWHERE, "http://hook/v1/alerts", "tok-123")
     route = next(r for r in config["route"]["routes"] if r["receiver"] == "retrain")
     assert route["matchers"] == ['action="retrain"'] and route["continue"] is True
     hook = next(r for r in config["receivers"] if r["name"] == "retrain")["webhook_configs"][0]
@@ -19,28 +26,77 @@ def test_drift_alerts_go_to_the_retrain_webhook_with_a_bearer_token() -> None:
 
 
 def test_slack_receiver_uses_the_secret_url() -> None:
-    receivers = ReceiversConfig(slack=SlackReceiverConfig(channel="#ml-alerts"))
-    config = files.alertmanager_config(
-        receivers, {files.SLACK_URL_KEY: "https://hooks/x"}, "u", "t"
+    receivers = files.AlertReceivers(
+        webhook_url=None,
+        slack=files.SlackReceiver(channel="#ml-alerts", api_url="https://hooks/x"),
+        email=None,
     )
+    config = files.alertmanager_config(receivers, "u", "t")
     team = next(r for r in config["receivers"] if r["name"] == "team")
     assert team["slack_configs"][0]["api_url"] == "https://hooks/x"
 
 
-def test_a_receiver_without_its_secret_is_rejected_with_the_fix() -> None:
-    from infra.components.monitoring import MonitoringArgs
+SECRETS = {
+    "mlops-platform:alertWebhookUrl": "https://hooks.example.com/all-alerts",
+    SLACK_URL: "https://hooks.slack.com/services/T0/B0/slack-secret",
+    "mlops-platform:alertSmtpPassword": "smtp-secret-password",
+}
 
-    with pytest.raises(ConfigError) as error:
-        MonitoringArgs(
-            k8s_provider=None,  # type: ignore[arg-type]
-            namespace="monitoring",
-            serving_namespace="serving",
-            training_namespace="training",
-            retrain_webhook_url="u",
-            retrain_webhook_token="t",
-            vpc_cidr="10.0.0.0/16",
-            grafana_admin_password="p",
-            receivers=ReceiversConfig(slack=SlackReceiverConfig(channel="#ml")),
-        )
-    assert "alertSlackWebhookUrl" in str(error.value)
-    assert "pulumi config set --secret" in str(error.value)
+
+def _team_receiver(tmp_path: Path, receivers: dict[str, Any]) -> dict[str, Any]:
+    root = stack_root_with(tmp_path, "prod", {RECEIVERS: receivers})
+    run = declare("prod", root, secrets=SECRETS)
+    assert run.error is None, run.error
+    secret = run.one("kubernetes:core/v1:Secret", "mlops-prod-alertmanager-config")
+    routing = yaml.safe_load(secret.inputs["stringData"]["alertmanager.yaml"])
+    (team,) = [r for r in routing["receivers"] if r["name"] == "team"]
+    return team
+
+
+def test_each_receiver_of_the_stack_file_sends_with_its_own_secret(tmp_path: Path) -> None:
+    team = _team_receiver(
+        tmp_path,
+        {
+            "webhook": True,
+            "slack": {"channel": "#ml-alerts"},
+            "email": {
+                "to": "ml-oncall@example.com",
+                "sender": "alerts@example.com",
+                "smarthost": "smtp.example.com:587",
+                "username": "alerts",
+            },
+        },
+    )
+    (slack,) = team["slack_configs"]
+    assert (slack["channel"], slack["api_url"]) == ("#ml-alerts", SECRETS[SLACK_URL])
+    (webhook,) = team["webhook_configs"]
+    assert webhook["url"] == SECRETS["mlops-platform:alertWebhookUrl"]
+    (email,) = team["email_configs"]
+    assert (email["to"], email["smarthost"], email["auth_username"]) == (
+        "ml-oncall@example.com",
+        "smtp.example.com:587",
+        "alerts",
+    )
+    assert email["auth_password"] == SECRETS["mlops-platform:alertSmtpPassword"]
+
+
+def test_mail_without_a_username_sends_no_login(tmp_path: Path) -> None:
+    email = {"to": "a@example.com", "sender": "b@example.com", "smarthost": "smtp.example.com:25"}
+    team = _team_receiver(tmp_path, {"email": email})
+    assert "auth_username" not in team["email_configs"][0]
+    assert "auth_password" not in team["email_configs"][0]
+    assert set(team) == {"name", "email_configs"}, "receivers the stack file did not turn on"
+
+
+def test_a_receiver_without_its_secret_is_rejected_with_the_fix_before_anything_is_declared(
+    tmp_path: Path,
+) -> None:
+    root = stack_root_with(tmp_path, "prod", {RECEIVERS: {"slack": {"channel": "#ml"}}})
+    run = declare("prod", root, without=(SLACK_URL,))
+    assert run.error is not None, "a Slack receiver without its webhook URL was accepted"
+    assert run.error.problems == [
+        "Pulumi.prod.yaml: mlops-platform:alertSlackWebhookUrl is required by "
+        "monitoring.receivers; run `pulumi config set --secret "
+        "mlops-platform:alertSlackWebhookUrl <value>` or turn that receiver off"
+    ]
+    assert run.declared == [], f"declared before the error: {[d.name for d in run.declared]}"

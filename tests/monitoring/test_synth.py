@@ -9,17 +9,15 @@ from unittest.mock import Mock
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from app.trigger.api import create_app
-from infra.components.monitoring import (
-    DCGM_CHART_VERSION,
-    RETRAIN_WEBHOOK_URL,
-    STACK_CHART_VERSION,
-)
+from infra.components.monitoring import DCGM_CHART_VERSION, STACK_CHART_VERSION
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TAINT_KEY
 from infra_tools.synth import synthesize
 from infra_tools.type_tokens import EKS_ADDON, EKS_NODE_GROUP, HELM_RELEASE, K8S_STORAGE_CLASS
 from tests.infra.graph import Graph
+from tests.infra.program import declare
 from tests.infra.stackfiles import stack_root_with
 
 
@@ -128,7 +126,14 @@ def test_model_server_service_monitor_matches_the_serving_service_and_port(stack
 
 
 def test_retrain_webhook_url_matches_the_trigger_service_and_route(stack: Graph) -> None:
-    url = urlsplit(RETRAIN_WEBHOOK_URL)
+    """The URL Alertmanager really gets (inside its secret config) reaches the trigger."""
+    config = declare(stack.stack).one(
+        "kubernetes:core/v1:Secret", f"mlops-{stack.stack}-alertmanager-config"
+    )
+    routing = yaml.safe_load(config.inputs["stringData"]["alertmanager.yaml"])
+    (retrain,) = [r for r in routing["receivers"] if r["name"] == "retrain"]
+    url = urlsplit(retrain["webhook_configs"][0]["url"])
+    assert url.scheme == "http"
     service = stack.manifest("Service", "retrain-trigger")
     assert url.hostname == f"retrain-trigger.{service['metadata']['namespace']}.svc"
     assert url.port in {port["port"] for port in service["spec"]["ports"]}

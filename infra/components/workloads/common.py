@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config.workloads import ResourcesConfig
+from infra.contracts import HTTP_PORT_NAME
 
 PART_OF = "mlops-platform"
+NAME_LABEL = "app.kubernetes.io/name"
+COMPONENT_LABEL = "app.kubernetes.io/component"
 # The app image runs as this non-root user (app/Dockerfile); numeric so that
 # runAsNonRoot can be verified by the kubelet without reading /etc/passwd.
 APP_UID = 10001
-# Metrics and API share one port on the app; the trigger listens on its own.
-APP_PORT = 8080
 TMP_VOLUME = "tmp"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PodResources:
+    """Requests and limits of one container, as Kubernetes quantities."""
+
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+    """The container is OOM-killed above it."""
 
 
 def labels(name: str, component: str) -> dict[str, str]:
     """Recommended labels; `name` + `component` also serve as the pod selector."""
     return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": component,
+        NAME_LABEL: name,
+        COMPONENT_LABEL: component,
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "pulumi",
     }
@@ -28,7 +41,7 @@ def labels(name: str, component: str) -> dict[str, str]:
 
 def selector(name: str, component: str) -> dict[str, str]:
     """The immutable subset of `labels` a Deployment/Service selects on."""
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
+    return {NAME_LABEL: name, COMPONENT_LABEL: component}
 
 
 def image(repository_url: pulumi.Input[str], reference: str) -> pulumi.Output[str]:
@@ -70,12 +83,22 @@ def tmp_mount() -> k8s.core.v1.VolumeMountArgs:
 
 
 def resources(
-    config: ResourcesConfig, extra_limits: dict[str, str] | None = None
+    pod: PodResources, extra_limits: dict[str, str] | None = None
 ) -> k8s.core.v1.ResourceRequirementsArgs:
     extra = extra_limits or {}
     return k8s.core.v1.ResourceRequirementsArgs(
-        requests={"cpu": config.cpu_request, "memory": config.memory_request, **extra},
-        limits={"cpu": config.cpu_limit, "memory": config.memory_limit, **extra},
+        requests={"cpu": pod.cpu_request, "memory": pod.memory_request, **extra},
+        limits={"cpu": pod.cpu_limit, "memory": pod.memory_limit, **extra},
+    )
+
+
+def http_probe(path: str, *, period: int, failures: int | None = None) -> k8s.core.v1.ProbeArgs:
+    """GET `path` on the container's `http` port, with a 2-second timeout."""
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=HTTP_PORT_NAME),
+        period_seconds=period,
+        timeout_seconds=2,
+        failure_threshold=failures,
     )
 
 

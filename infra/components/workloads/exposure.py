@@ -12,72 +12,90 @@ Mode `clusterIp` (dev) declares no load balancer: the ClusterIP Service is reach
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.workloads import common
-
-if TYPE_CHECKING:
-    from infra.components.workloads.serving import ServingArgs
+from infra.contracts import HTTP_PORT_NAME, MODEL_SERVER, MONITORING_NAMESPACE
 
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer"
 PLAIN_HTTP_ACCEPTED = "mlops-platform/plain-http-accepted"
 """On a load balancer without TLS whose stack file accepts that (app.exposure.allowPlainHttp),
 so a reviewer and the guardrails see the decision on the resource itself."""
 ANYWHERE = "0.0.0.0/0"
+LOAD_BALANCER = f"{MODEL_SERVER}-nlb"
 
 
-def client_cidrs(args: ServingArgs) -> list[str]:
+@dataclass(frozen=True, kw_only=True)
+class Exposure:
+    """How clients reach the model server."""
+
+    mode: Literal["internal", "public", "clusterIp"]
+    """An NLB inside the VPC, one on the internet (TLS), or no load balancer."""
+    certificate_arn: str | None
+    """ACM certificate the NLB terminates TLS with; None serves plain HTTP."""
+    source_cidrs: Sequence[str]
+    """Client ranges admitted besides the VPC; empty on a public NLB means anywhere."""
+    allow_plain_http: bool
+    """An internal NLB without TLS was accepted in the stack file: say so on the Service."""
+    vpc_cidr: str
+    """The VPC's range, whose hosts are always clients."""
+
+
+def client_cidrs(exposure: Exposure) -> list[str]:
     """Where load-balancer clients come from: the VPC, plus the configured public ranges."""
-    exposure = args.app.exposure
     if exposure.mode in ("internal", "clusterIp"):
-        return [args.vpc_cidr, *exposure.source_cidrs]
-    return [args.vpc_cidr, *(exposure.source_cidrs or [ANYWHERE])]
+        return [exposure.vpc_cidr, *exposure.source_cidrs]
+    return [exposure.vpc_cidr, *(exposure.source_cidrs or [ANYWHERE])]
 
 
-def load_balancer_service(
-    name: str,
-    args: ServingArgs,
-    labels: dict[str, str],
-    selector: dict[str, str],
-    opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.Service | None:
-    """The Service of type LoadBalancer; None in mode clusterIp, which has no load balancer."""
-    exposure = args.app.exposure
-    if exposure.mode == "clusterIp":
-        return None
+def _annotations(exposure: Exposure) -> dict[str, pulumi.Input[str]]:
     annotations: dict[str, pulumi.Input[str]] = {
         f"{LB_ANNOTATION}-type": "nlb",
         f"{LB_ANNOTATION}-internal": "true" if exposure.mode == "internal" else "false",
     }
-    port = 80
     if exposure.certificate_arn is not None:
         # TLS ends at the NLB with the ACM certificate; the hop to the pod stays in the VPC.
         annotations[f"{LB_ANNOTATION}-ssl-cert"] = exposure.certificate_arn
         annotations[f"{LB_ANNOTATION}-ssl-ports"] = "https"
-        port = 443
     elif exposure.allow_plain_http:
         annotations[PLAIN_HTTP_ACCEPTED] = "true"
+    return annotations
+
+
+def load_balancer_service(
+    name: str,
+    exposure: Exposure,
+    namespace: pulumi.Input[str],
+    selector: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Service | None:
+    """The Service of type LoadBalancer; None in mode clusterIp, which has no load balancer."""
+    if exposure.mode == "clusterIp":
+        return None
+    tls = exposure.certificate_arn is not None
     return k8s.core.v1.Service(
         f"{name}-nlb",
         metadata=common.metadata(
-            "model-server-nlb",
-            args.namespace,
-            common.labels("model-server-nlb", labels["app.kubernetes.io/component"]),
-            annotations,
+            LOAD_BALANCER,
+            namespace,
+            common.labels(LOAD_BALANCER, selector[common.COMPONENT_LABEL]),
+            _annotations(exposure),
         ),
         spec=k8s.core.v1.ServiceSpecArgs(
             type="LoadBalancer",
             selector=selector,
             external_traffic_policy="Local",
-            load_balancer_source_ranges=client_cidrs(args),
+            load_balancer_source_ranges=client_cidrs(exposure),
             ports=[
                 k8s.core.v1.ServicePortArgs(
-                    name="https" if port == 443 else "http",
-                    port=port,
-                    target_port="http",
+                    name="https" if tls else HTTP_PORT_NAME,
+                    port=443 if tls else 80,
+                    target_port=HTTP_PORT_NAME,
                     protocol="TCP",
                 )
             ],
@@ -86,32 +104,39 @@ def load_balancer_service(
     )
 
 
+def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """A NetworkPolicy peer: every pod of that namespace."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_labels={"kubernetes.io/metadata.name": namespace}
+        )
+    )
+
+
 def serving_network_policy(
     name: str,
-    args: ServingArgs,
+    exposure: Exposure,
+    namespace: pulumi.Input[str],
     labels: dict[str, str],
     selector: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> k8s.networking.v1.NetworkPolicy:
     """Ingress from the load balancer's clients and Prometheus only; egress DNS and HTTPS."""
-    http = [k8s.networking.v1.NetworkPolicyPortArgs(port="http", protocol="TCP")]
-    from_monitoring = k8s.networking.v1.NetworkPolicyPeerArgs(
-        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-            match_labels={"kubernetes.io/metadata.name": args.monitoring_namespace}
-        )
-    )
+    http = [k8s.networking.v1.NetworkPolicyPortArgs(port=HTTP_PORT_NAME, protocol="TCP")]
     from_clients = [
         k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
-        for cidr in client_cidrs(args)
+        for cidr in client_cidrs(exposure)
     ]
     return k8s.networking.v1.NetworkPolicy(
         f"{name}-netpol",
-        metadata=common.metadata("model-server", args.namespace, labels),
+        metadata=common.metadata(MODEL_SERVER, namespace, labels),
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
             policy_types=["Ingress", "Egress"],
             ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[from_monitoring], ports=http),
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[namespace_peer(MONITORING_NAMESPACE)], ports=http
+                ),
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=from_clients, ports=http),
             ],
             egress=egress_dns_and_https(),
@@ -124,13 +149,7 @@ def egress_dns_and_https() -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs
     """Cluster DNS, and HTTPS anywhere (S3, STS and KMS endpoints have no fixed addresses)."""
     return [
         k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[
-                k8s.networking.v1.NetworkPolicyPeerArgs(
-                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                        match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                    )
-                )
-            ],
+            to=[namespace_peer("kube-system")],
             ports=[
                 k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
                 k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),

@@ -7,12 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.scheduling import (
-    MONITORING_NAMESPACE,
-    SERVING_NAMESPACE,
-    TRAINING_NAMESPACE,
-)
 from infra.components.workloads.common import PART_OF
+from infra.contracts import MONITORING_NAMESPACE, SERVING_NAMESPACE, TRAINING_NAMESPACE
 
 PSA = "pod-security.kubernetes.io"
 

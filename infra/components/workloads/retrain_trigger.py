@@ -14,16 +14,22 @@ import pulumi_kubernetes as k8s
 
 from app.trigger.settings import TriggerSettings
 from infra.components.workloads import common
-from infra.components.workloads.exposure import egress_dns_and_https
+from infra.components.workloads.exposure import egress_dns_and_https, namespace_peer
 from infra.components.workloads.settings_env import settings_env
-from infra.config.workloads import ResourcesConfig
+from infra.contracts import (
+    HEALTH_PATH,
+    HTTP_PORT,
+    HTTP_PORT_NAME,
+    MONITORING_NAMESPACE,
+    RETRAIN_ALERTS_PATH,
+    RETRAIN_TRIGGER,
+    SECRETS_DIR,
+    TOKEN_FILE_NAME,
+)
 
-NAME = "retrain-trigger"
+NAME = RETRAIN_TRIGGER
 COMPONENT = "retrain-trigger"
-PORT = 8080
-TOKEN_DIR = "/var/run/secrets/mlops"  # noqa: S105 - a mount path, not a secret
-TOKEN_FILE = "token"  # noqa: S105 - a file name, not a secret
-RESOURCES = ResourcesConfig(
+RESOURCES = common.PodResources(
     cpu_request="50m", memory_request="96Mi", cpu_limit="250m", memory_limit="192Mi"
 )
 
@@ -34,8 +40,6 @@ class RetrainTriggerArgs:
     """Provider of the EKS cluster."""
     namespace: pulumi.Input[str]
     """The training namespace: where the receiver runs and creates Jobs."""
-    monitoring_namespace: str
-    """Namespace of Alertmanager, the only client admitted."""
     image: pulumi.Input[str]
     """The app's serving image (it carries `python -m app.trigger`)."""
     cronjob: pulumi.Input[str]
@@ -64,30 +68,51 @@ class RetrainTrigger(pulumi.ComponentResource):
             f"{name}-token",
             metadata=common.metadata(f"{NAME}-token", args.namespace, labels),
             type="Opaque",
-            string_data={TOKEN_FILE: args.token},
+            string_data={TOKEN_FILE_NAME: args.token},
             opts=child,
         )
-        env = settings_env(
-            {
-                "namespace": args.namespace,
-                "cronjob": args.cronjob,
-                "token_file": f"{TOKEN_DIR}/{TOKEN_FILE}",
-                "host": "0.0.0.0",  # noqa: S104 - inside the pod; the NetworkPolicy admits clients
-                "port": str(PORT),
-            },
-            TriggerSettings,
+        self._deployment(name, args, account, token, child)
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name=HTTP_PORT_NAME, port=HTTP_PORT, target_port=HTTP_PORT_NAME
+                    )
+                ],
+            ),
+            opts=child,
         )
-        probe = k8s.core.v1.ProbeArgs(
-            http_get=k8s.core.v1.HTTPGetActionArgs(path="/healthz", port="http"),
-            period_seconds=10,
-            timeout_seconds=2,
+        self._network_policy(name, args, labels, selector, child)
+        self.url = pulumi.Output.concat(
+            "http://",
+            service.metadata.apply(lambda m: m.name or ""),
+            ".",
+            args.namespace,
+            f".svc:{HTTP_PORT}{RETRAIN_ALERTS_PATH}",
         )
+        self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _deployment(
+        name: str,
+        args: RetrainTriggerArgs,
+        account: k8s.core.v1.ServiceAccount,
+        token: k8s.core.v1.Secret,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        labels = common.labels(NAME, COMPONENT)
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=common.metadata(NAME, args.namespace, labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels=common.selector(NAME, COMPONENT)
+                ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
@@ -95,30 +120,7 @@ class RetrainTrigger(pulumi.ComponentResource):
                         # The one workload that talks to the Kubernetes API.
                         automount_service_account_token=True,
                         security_context=common.pod_security_context(),
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name=NAME,
-                                image=args.image,
-                                image_pull_policy="IfNotPresent",
-                                command=["python", "-m", "app.trigger"],
-                                env=env,
-                                ports=[
-                                    k8s.core.v1.ContainerPortArgs(
-                                        name="http", container_port=PORT, protocol="TCP"
-                                    )
-                                ],
-                                liveness_probe=probe,
-                                readiness_probe=probe,
-                                resources=common.resources(RESOURCES),
-                                security_context=common.container_security_context(),
-                                volume_mounts=[
-                                    common.tmp_mount(),
-                                    k8s.core.v1.VolumeMountArgs(
-                                        name="token", mount_path=TOKEN_DIR, read_only=True
-                                    ),
-                                ],
-                            )
-                        ],
+                        containers=[_receiver_container(args)],
                         volumes=[
                             common.tmp_volume(),
                             k8s.core.v1.VolumeArgs(
@@ -132,27 +134,8 @@ class RetrainTrigger(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=child,
+            opts=opts,
         )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=common.metadata(NAME, args.namespace, labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=PORT, target_port="http")],
-            ),
-            opts=child,
-        )
-        self._network_policy(name, args, labels, selector, child)
-        self.url = pulumi.Output.concat(
-            "http://",
-            service.metadata.apply(lambda m: m.name or ""),
-            ".",
-            args.namespace,
-            f".svc:{PORT}/v1/alerts",
-        )
-        self.register_outputs({"url": self.url})
 
     @staticmethod
     def _rbac(
@@ -214,17 +197,11 @@ class RetrainTrigger(pulumi.ComponentResource):
                 policy_types=["Ingress", "Egress"],
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[
-                            k8s.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                    match_labels={
-                                        "kubernetes.io/metadata.name": args.monitoring_namespace
-                                    }
-                                )
-                            )
-                        ],
+                        from_=[namespace_peer(MONITORING_NAMESPACE)],
                         ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(port="http", protocol="TCP")
+                            k8s.networking.v1.NetworkPolicyPortArgs(
+                                port=HTTP_PORT_NAME, protocol="TCP"
+                            )
                         ],
                     )
                 ],
@@ -232,3 +209,37 @@ class RetrainTrigger(pulumi.ComponentResource):
             ),
             opts=opts,
         )
+
+
+def _receiver_container(args: RetrainTriggerArgs) -> k8s.core.v1.ContainerArgs:
+    env = settings_env(
+        {
+            "namespace": args.namespace,
+            "cronjob": args.cronjob,
+            "token_file": f"{SECRETS_DIR}/{TOKEN_FILE_NAME}",
+            "host": "0.0.0.0",  # noqa: S104 - inside the pod; the NetworkPolicy admits clients
+            "port": str(HTTP_PORT),
+        },
+        TriggerSettings,
+    )
+    probe = common.http_probe(HEALTH_PATH, period=10)
+    return k8s.core.v1.ContainerArgs(
+        name=NAME,
+        image=args.image,
+        image_pull_policy="IfNotPresent",
+        command=["python", "-m", "app.trigger"],
+        env=env,
+        ports=[
+            k8s.core.v1.ContainerPortArgs(
+                name=HTTP_PORT_NAME, container_port=HTTP_PORT, protocol="TCP"
+            )
+        ],
+        liveness_probe=probe,
+        readiness_probe=probe,
+        resources=common.resources(RESOURCES),
+        security_context=common.container_security_context(),
+        volume_mounts=[
+            common.tmp_mount(),
+            k8s.core.v1.VolumeMountArgs(name="token", mount_path=SECRETS_DIR, read_only=True),
+        ],
+    )

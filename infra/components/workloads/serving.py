@@ -7,23 +7,27 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.scheduling import (
-    ROLE_ARN_ANNOTATION,
-    SERVING_SERVICE_ACCOUNT,
-    SYSTEM_NODE_SELECTOR,
-)
+from infra.components.scheduling import ROLE_ARN_ANNOTATION, SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
 from infra.components.workloads.exposure import (
+    Exposure,
     load_balancer_service,
     serving_network_policy,
 )
-from infra.components.workloads.settings_env import env_name, memory_limit_env, settings_env
-from infra.config.workloads import AppConfig
+from infra.components.workloads.settings_env import memory_limit_env, settings_env
+from infra.contracts import (
+    API_KEYS_FILE_NAME,
+    HEALTH_PATH,
+    HTTP_PORT,
+    HTTP_PORT_NAME,
+    MODEL_SERVER,
+    READY_PATH,
+    SECRETS_DIR,
+    SERVING_SERVICE_ACCOUNT,
+)
 
-NAME = "model-server"
+NAME = MODEL_SERVER
 COMPONENT = "serving"
-API_KEYS_DIR = "/var/run/secrets/mlops"
-API_KEYS_FILE = "api-keys"
 ZONE_KEY = "topology.kubernetes.io/zone"
 
 
@@ -33,8 +37,6 @@ class ServingArgs:
     """Provider of the EKS cluster."""
     namespace: pulumi.Input[str]
     """Namespace the server runs in (Pod Security `restricted`)."""
-    monitoring_namespace: str
-    """Namespace of Prometheus, admitted to scrape the server."""
     image: pulumi.Input[str]
     """Full image reference: `<ecr url>:<tag>` or `<ecr url>@sha256:...`."""
     role_arn: pulumi.Input[str]
@@ -45,10 +47,22 @@ class ServingArgs:
     """Region of the model bucket."""
     api_keys: pulumi.Input[str]
     """Comma-separated API keys (a Pulumi secret); stored in a Kubernetes Secret."""
-    vpc_cidr: str
-    """Clients of the internal load balancer come from here."""
-    app: AppConfig
-    """Replicas, resources, exposure and availability settings."""
+    model_name: str
+    """Registered model the server loads."""
+    model_alias: str
+    """Alias of the version it serves and follows."""
+    min_replicas: int
+    """Fewest pods the HPA keeps."""
+    max_replicas: int
+    """Most pods the HPA scales to."""
+    target_cpu_percent: int
+    """Average CPU utilization the HPA keeps the pods at."""
+    high_availability: bool
+    """Spread pods over zones and guard them with a PodDisruptionBudget."""
+    resources: common.PodResources
+    """Requests and limits of each pod."""
+    exposure: Exposure
+    """The load balancer (or none) and which clients the NetworkPolicy admits."""
 
 
 class Serving(pulumi.ComponentResource):
@@ -62,7 +76,34 @@ class Serving(pulumi.ComponentResource):
         labels = common.labels(NAME, COMPONENT)
         selector = common.selector(NAME, COMPONENT)
 
-        account = k8s.core.v1.ServiceAccount(
+        account = self._service_account(name, args, labels, child)
+        keys = self._api_keys(name, args, labels, child)
+        deployment = self._deployment(name, args, account, keys, child)
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name=HTTP_PORT_NAME, port=80, target_port=HTTP_PORT_NAME, protocol="TCP"
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        load_balancer_service(name, args.exposure, args.namespace, selector, child)
+        serving_network_policy(name, args.exposure, args.namespace, labels, selector, child)
+        self._autoscaling(name, args, labels, selector, deployment, child)
+        self.service_name = service.metadata.apply(lambda m: m.name or "")
+        self.register_outputs({"serviceName": self.service_name})
+
+    @staticmethod
+    def _service_account(
+        name: str, args: ServingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.ServiceAccount:
+        return k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=common.metadata(
                 SERVING_SERVICE_ACCOUNT,
@@ -73,27 +114,44 @@ class Serving(pulumi.ComponentResource):
             # Pods get the IRSA web-identity token from the EKS webhook; they never need a
             # Kubernetes API token.
             automount_service_account_token=False,
-            opts=child,
+            opts=opts,
         )
-        keys = k8s.core.v1.Secret(
+
+    @staticmethod
+    def _api_keys(
+        name: str, args: ServingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        return k8s.core.v1.Secret(
             f"{name}-api-keys",
             metadata=common.metadata(f"{NAME}-api-keys", args.namespace, labels),
             type="Opaque",
             # One key per line, the format of the app's MLOPS_API_KEYS_FILE.
             string_data={
-                API_KEYS_FILE: pulumi.Output.from_input(args.api_keys).apply(
+                API_KEYS_FILE_NAME: pulumi.Output.from_input(args.api_keys).apply(
                     lambda value: "\n".join(key.strip() for key in value.split(","))
                 )
             },
-            opts=child,
+            opts=opts,
         )
-        deployment = k8s.apps.v1.Deployment(
+
+    @staticmethod
+    def _deployment(
+        name: str,
+        args: ServingArgs,
+        account: k8s.core.v1.ServiceAccount,
+        keys: k8s.core.v1.Secret,
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apps.v1.Deployment:
+        labels = common.labels(NAME, COMPONENT)
+        return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=common.metadata(NAME, args.namespace, labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # No `replicas`: the HPA owns the count; setting it here would reset the
                 # scale on every `pulumi up`.
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels=common.selector(NAME, COMPONENT)
+                ),
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
@@ -111,98 +169,10 @@ class Serving(pulumi.ComponentResource):
                             ),
                         },
                     ),
-                    spec=self._pod_spec(args, account, keys, labels),
+                    spec=_pod_spec(args, account, keys, labels),
                 ),
             ),
-            opts=child,
-        )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=common.metadata(NAME, args.namespace, labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="http", port=80, target_port="http", protocol="TCP"
-                    )
-                ],
-            ),
-            opts=child,
-        )
-        load_balancer_service(name, args, labels, selector, child)
-        serving_network_policy(name, args, labels, selector, child)
-        self._autoscaling(name, args, labels, selector, deployment, child)
-        self.service_name = service.metadata.apply(lambda m: m.name or "")
-        self.register_outputs({"serviceName": self.service_name})
-
-    @staticmethod
-    def _pod_spec(
-        args: ServingArgs,
-        account: k8s.core.v1.ServiceAccount,
-        keys: k8s.core.v1.Secret,
-        labels: dict[str, str],
-    ) -> k8s.core.v1.PodSpecArgs:
-        app = args.app
-        env = [
-            *settings_env(
-                {
-                    "bucket": args.bucket,
-                    "aws_region": args.region,
-                    "model_name": app.model_name,
-                    "model_alias": app.model_alias,
-                    "api_keys_file": f"{API_KEYS_DIR}/{API_KEYS_FILE}",
-                    # Every address inside the pod; the NetworkPolicy admits the clients.
-                    "host": "0.0.0.0",  # noqa: S104
-                    "port": str(common.APP_PORT),
-                }
-            ),
-            memory_limit_env(NAME),
-        ]
-        probe_port = "http"
-        container = k8s.core.v1.ContainerArgs(
-            name=NAME,
-            image=args.image,
-            image_pull_policy="IfNotPresent",
-            args=["serve"],
-            env=env,
-            ports=[
-                k8s.core.v1.ContainerPortArgs(
-                    name="http", container_port=common.APP_PORT, protocol="TCP"
-                )
-            ],
-            # The server loads the model before it reports ready; the startup probe gives it
-            # time without making the liveness probe lenient.
-            startup_probe=_http_probe("/healthz", probe_port, period=2, failures=30),
-            liveness_probe=_http_probe("/healthz", probe_port, period=10, failures=3),
-            readiness_probe=_http_probe("/readyz", probe_port, period=5, failures=2),
-            resources=common.resources(app.resources),
-            security_context=common.container_security_context(),
-            volume_mounts=[
-                common.tmp_mount(),
-                k8s.core.v1.VolumeMountArgs(
-                    name="api-keys", mount_path=API_KEYS_DIR, read_only=True
-                ),
-            ],
-        )
-        return k8s.core.v1.PodSpecArgs(
-            service_account_name=account.metadata.apply(lambda m: m.name or ""),
-            automount_service_account_token=False,
-            security_context=common.pod_security_context(),
-            node_selector=SYSTEM_NODE_SELECTOR,
-            topology_spread_constraints=_spread(labels) if app.high_availability else None,
-            termination_grace_period_seconds=30,
-            containers=[container],
-            volumes=[
-                common.tmp_volume(),
-                k8s.core.v1.VolumeArgs(
-                    name="api-keys",
-                    secret=k8s.core.v1.SecretVolumeSourceArgs(
-                        secret_name=keys.metadata.apply(lambda m: m.name or ""),
-                        default_mode=0o440,
-                    ),
-                ),
-            ],
+            opts=opts,
         )
 
     @staticmethod
@@ -214,7 +184,6 @@ class Serving(pulumi.ComponentResource):
         deployment: k8s.apps.v1.Deployment,
         child: pulumi.ResourceOptions,
     ) -> None:
-        app = args.app
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=common.metadata(NAME, args.namespace, labels),
@@ -224,15 +193,15 @@ class Serving(pulumi.ComponentResource):
                     kind="Deployment",
                     name=deployment.metadata.apply(lambda m: m.name or ""),
                 ),
-                min_replicas=app.min_replicas,
-                max_replicas=app.max_replicas,
+                min_replicas=args.min_replicas,
+                max_replicas=args.max_replicas,
                 metrics=[
                     k8s.autoscaling.v2.MetricSpecArgs(
                         type="Resource",
                         resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
                             name="cpu",
                             target=k8s.autoscaling.v2.MetricTargetArgs(
-                                type="Utilization", average_utilization=app.target_cpu_percent
+                                type="Utilization", average_utilization=args.target_cpu_percent
                             ),
                         ),
                     )
@@ -240,7 +209,7 @@ class Serving(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if app.high_availability:
+        if args.high_availability:
             # maxUnavailable (not minAvailable) so a node drain never deadlocks when the HPA
             # has scaled down to its minimum.
             k8s.policy.v1.PodDisruptionBudget(
@@ -254,18 +223,77 @@ class Serving(pulumi.ComponentResource):
             )
 
 
-def _http_probe(path: str, port: str, *, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
-    return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=port),
-        period_seconds=period,
-        timeout_seconds=2,
-        failure_threshold=failures,
+def _server_container(args: ServingArgs) -> k8s.core.v1.ContainerArgs:
+    env = [
+        *settings_env(
+            {
+                "bucket": args.bucket,
+                "aws_region": args.region,
+                "model_name": args.model_name,
+                "model_alias": args.model_alias,
+                "api_keys_file": f"{SECRETS_DIR}/{API_KEYS_FILE_NAME}",
+                # Every address inside the pod; the NetworkPolicy admits the clients.
+                "host": "0.0.0.0",  # noqa: S104
+                "port": str(HTTP_PORT),
+            }
+        ),
+        memory_limit_env(NAME),
+    ]
+    return k8s.core.v1.ContainerArgs(
+        name=NAME,
+        image=args.image,
+        image_pull_policy="IfNotPresent",
+        args=["serve"],
+        env=env,
+        ports=[
+            k8s.core.v1.ContainerPortArgs(
+                name=HTTP_PORT_NAME, container_port=HTTP_PORT, protocol="TCP"
+            )
+        ],
+        # The server loads the model before it reports ready; the startup probe gives it
+        # time without making the liveness probe lenient.
+        startup_probe=common.http_probe(HEALTH_PATH, period=2, failures=30),
+        liveness_probe=common.http_probe(HEALTH_PATH, period=10, failures=3),
+        readiness_probe=common.http_probe(READY_PATH, period=5, failures=2),
+        resources=common.resources(args.resources),
+        security_context=common.container_security_context(),
+        volume_mounts=[
+            common.tmp_mount(),
+            k8s.core.v1.VolumeMountArgs(name="api-keys", mount_path=SECRETS_DIR, read_only=True),
+        ],
+    )
+
+
+def _pod_spec(
+    args: ServingArgs,
+    account: k8s.core.v1.ServiceAccount,
+    keys: k8s.core.v1.Secret,
+    labels: dict[str, str],
+) -> k8s.core.v1.PodSpecArgs:
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=account.metadata.apply(lambda m: m.name or ""),
+        automount_service_account_token=False,
+        security_context=common.pod_security_context(),
+        node_selector=SYSTEM_NODE_SELECTOR,
+        topology_spread_constraints=_spread(labels) if args.high_availability else None,
+        termination_grace_period_seconds=30,
+        containers=[_server_container(args)],
+        volumes=[
+            common.tmp_volume(),
+            k8s.core.v1.VolumeArgs(
+                name="api-keys",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=keys.metadata.apply(lambda m: m.name or ""),
+                    default_mode=0o440,
+                ),
+            ),
+        ],
     )
 
 
 def _spread(labels: dict[str, str]) -> list[k8s.core.v1.TopologySpreadConstraintArgs]:
     match = k8s.meta.v1.LabelSelectorArgs(
-        match_labels={key: labels[key] for key in ("app.kubernetes.io/name",)}
+        match_labels={key: labels[key] for key in (common.NAME_LABEL,)}
     )
     return [
         # Hard across zones: losing one zone never takes all replicas.
@@ -285,4 +313,4 @@ def _spread(labels: dict[str, str]) -> list[k8s.core.v1.TopologySpreadConstraint
     ]
 
 
-__all__ = ["NAME", "Serving", "ServingArgs", "env_name"]
+__all__ = ["NAME", "Serving", "ServingArgs"]

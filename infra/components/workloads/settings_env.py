@@ -1,7 +1,9 @@
-"""Container env built from the app's own settings class, so names can never drift apart.
+"""Container env built from the app's own settings class, so names and values never drift.
 
-`app.settings.Settings` is the one source of truth: every variable here is `env_prefix` +
-a field name of that class, and naming a field it lacks fails the synth at once.
+`app.settings.Settings` (and the trigger's `TriggerSettings`) is the one source of truth: every
+variable here is `env_prefix` + a field name of that class, and naming a field it lacks, or a
+plain value its field refuses, fails the synth at once. Values from the stack file were judged
+by the same classes in the config loader already (infra/app_settings.py).
 """
 
 from __future__ import annotations
@@ -13,25 +15,20 @@ import pulumi_kubernetes as k8s
 from pydantic_settings import BaseSettings
 
 from app.settings import Settings
-
-
-def env_name(field: str, settings: type[BaseSettings] = Settings) -> str:
-    """`MLOPS_MODEL_NAME` for `model_name`; ValueError if the class has no such field."""
-    if field not in settings.model_fields:
-        raise ValueError(
-            f"{settings.__name__} has no field {field!r}; the container env may only carry "
-            f"the app's settings ({', '.join(sorted(settings.model_fields))})"
-        )
-    prefix = str(settings.model_config.get("env_prefix", ""))
-    return f"{prefix}{field}".upper()
+from infra.app_settings import env_name, refusals
 
 
 def settings_env(
     values: Mapping[str, pulumi.Input[str]], settings: type[BaseSettings] = Settings
 ) -> list[k8s.core.v1.EnvVarArgs]:
     """One EnvVar per settings field, in a stable order."""
+    # Outputs are known only at deploy time; every plain value is judged now.
+    known = {field: value for field, value in values.items() if isinstance(value, str)}
+    refused = refusals(settings, known)
+    if refused:
+        raise ValueError(f"{settings.__name__} refuses {', '.join(map(str, refused))}")
     return [
-        k8s.core.v1.EnvVarArgs(name=env_name(field, settings), value=value)
+        k8s.core.v1.EnvVarArgs(name=env_name(settings, field), value=value)
         for field, value in sorted(values.items())
     ]
 
@@ -42,7 +39,7 @@ def memory_limit_env(
     """`MLOPS_MEMORY_LIMIT_MIB` from the container's own memory limit (downward API), so the
     app's memory-derived bounds (e.g. pending predictions) follow the stack's resources."""
     return k8s.core.v1.EnvVarArgs(
-        name=env_name("memory_limit_mib", settings),
+        name=env_name(settings, "memory_limit_mib"),
         value_from=k8s.core.v1.EnvVarSourceArgs(
             resource_field_ref=k8s.core.v1.ResourceFieldSelectorArgs(
                 container_name=container, resource="limits.memory", divisor="1Mi"

@@ -20,22 +20,25 @@ from infra.components.scheduling import (
     GPU_NODE_SELECTOR,
     GPU_RESOURCE,
     GPU_TOLERATIONS,
-    MONITORING_NAMESPACE,
     ROLE_ARN_ANNOTATION,
-    TRAINING_SERVICE_ACCOUNT,
 )
 from infra.components.workloads import common
-from infra.components.workloads.exposure import egress_dns_and_https
+from infra.components.workloads.exposure import egress_dns_and_https, namespace_peer
 from infra.components.workloads.settings_env import settings_env
-from infra.config.workloads import AppConfig
+from infra.contracts import (
+    METRICS_PORT_NAME,
+    MONITORING_NAMESPACE,
+    RETRAIN_CRONJOB,
+    TRAINER,
+    TRAINING_METRICS_PORT,
+    TRAINING_SERVICE_ACCOUNT,
+)
 
-NAME = "trainer"
+NAME = TRAINER
 COMPONENT = "training"
-CRONJOB = "retrain"
+CRONJOB = RETRAIN_CRONJOB
 RENDEZVOUS_PORT = 29500
-# The primary rank serves /metrics here (the monitoring PodMonitor scrapes the port named
-# `metrics`) and keeps it up a minute after the run, so the final values get scraped.
-METRICS_PORT = 9090
+# The primary rank keeps /metrics up a minute after the run, so the final values get scraped.
 METRICS_LINGER_SECONDS = 60
 JOB_TTL_SECONDS = 3 * 24 * 3600
 
@@ -54,8 +57,24 @@ class TrainingArgs:
     """Model bucket name."""
     region: str
     """Region of the model bucket."""
-    app: AppConfig
-    """Model name/alias and the `training` settings (schedule, nodes, GPUs, resources)."""
+    model_name: str
+    """Registered model the runs train and register."""
+    model_alias: str
+    """Alias a better model is promoted to."""
+    schedule: str
+    """Cron schedule of the retraining CronJob."""
+    time_zone: str
+    """IANA time zone the schedule is read in."""
+    nodes: int
+    """GPU nodes one run spans (pods of the Indexed Job)."""
+    gpus_per_node: int
+    """GPUs each pod requests."""
+    resources: common.PodResources
+    """CPU and memory of each pod."""
+    active_deadline_seconds: int
+    """A run still going after this long is stopped."""
+    backoff_limit: int
+    """Retries of a failed pod."""
     efa: bool
     """GPU nodes carry an EFA interface: each training pod requests it, so NCCL uses EFA."""
 
@@ -70,7 +89,6 @@ class Training(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
         labels = common.labels(NAME, COMPONENT)
         selector = common.selector(NAME, COMPONENT)
-        training = args.app.training
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
@@ -104,8 +122,8 @@ class Training(pulumi.ComponentResource):
             f"{name}-cronjob",
             metadata=common.metadata(CRONJOB, args.namespace, labels),
             spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=training.schedule,
-                time_zone=training.time_zone,
+                schedule=args.schedule,
+                time_zone=args.time_zone,
                 # One retraining at a time, whoever started it (schedule, trigger or a person).
                 concurrency_policy="Forbid",
                 starting_deadline_seconds=3600,
@@ -129,13 +147,12 @@ class Training(pulumi.ComponentResource):
         subdomain: pulumi.Input[str],
         labels: dict[str, str],
     ) -> k8s.batch.v1.JobSpecArgs:
-        training = args.app.training
         return k8s.batch.v1.JobSpecArgs(
             completion_mode="Indexed",
-            completions=training.nodes,
-            parallelism=training.nodes,
-            backoff_limit=training.backoff_limit,
-            active_deadline_seconds=training.active_deadline_seconds,
+            completions=args.nodes,
+            parallelism=args.nodes,
+            backoff_limit=args.backoff_limit,
+            active_deadline_seconds=args.active_deadline_seconds,
             ttl_seconds_after_finished=JOB_TTL_SECONDS,
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
@@ -188,18 +205,10 @@ class Training(pulumi.ComponentResource):
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers),
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[
-                            k8s.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                    match_labels={
-                                        "kubernetes.io/metadata.name": MONITORING_NAMESPACE
-                                    }
-                                )
-                            )
-                        ],
+                        from_=[namespace_peer(MONITORING_NAMESPACE)],
                         ports=[
                             k8s.networking.v1.NetworkPolicyPortArgs(
-                                port=METRICS_PORT, protocol="TCP"
+                                port=TRAINING_METRICS_PORT, protocol="TCP"
                             )
                         ],
                     ),
@@ -230,7 +239,7 @@ def torchrun_args(nodes: int, gpus_per_node: int) -> list[str]:
 def _device_limits(args: TrainingArgs) -> dict[str, str]:
     """GPUs, and the node's EFA interface where there is one: a pod that does not request
     `vpc.amazonaws.com/efa` gets no EFA device, and NCCL silently falls back to TCP."""
-    limits = {GPU_RESOURCE: str(args.app.training.gpus_per_node)}
+    limits = {GPU_RESOURCE: str(args.gpus_per_node)}
     if args.efa:
         limits[EFA_RESOURCE] = "1"
     return limits
@@ -255,8 +264,6 @@ def _field_env(name: str, path: str) -> k8s.core.v1.EnvVarArgs:
 
 
 def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
-    app = args.app
-    training = app.training
     launcher_env = [
         _field_env("NODE_RANK", "metadata.annotations['batch.kubernetes.io/job-completion-index']"),
         _field_env("JOB_NAME", "metadata.labels['batch.kubernetes.io/job-name']"),
@@ -269,15 +276,15 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
         image=args.image,
         image_pull_policy="IfNotPresent",
         command=["torchrun"],
-        args=torchrun_args(training.nodes, training.gpus_per_node),
+        args=torchrun_args(args.nodes, args.gpus_per_node),
         env=[
             *settings_env(
                 {
                     "bucket": args.bucket,
                     "aws_region": args.region,
-                    "model_name": app.model_name,
-                    "model_alias": app.model_alias,
-                    "metrics_port": str(METRICS_PORT),
+                    "model_name": args.model_name,
+                    "model_alias": args.model_alias,
+                    "metrics_port": str(TRAINING_METRICS_PORT),
                     "metrics_linger_seconds": str(METRICS_LINGER_SECONDS),
                 }
             ),
@@ -288,10 +295,10 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
                 name="rendezvous", container_port=RENDEZVOUS_PORT, protocol="TCP"
             ),
             k8s.core.v1.ContainerPortArgs(
-                name="metrics", container_port=METRICS_PORT, protocol="TCP"
+                name=METRICS_PORT_NAME, container_port=TRAINING_METRICS_PORT, protocol="TCP"
             ),
         ],
-        resources=common.resources(training.resources, extra_limits=_device_limits(args)),
+        resources=common.resources(args.resources, extra_limits=_device_limits(args)),
         security_context=common.container_security_context(),
         volume_mounts=[
             common.tmp_mount(),

@@ -1,0 +1,64 @@
+"""Names the platform and the app share: namespaces, workloads, service accounts, ports, routes.
+
+Plain typed constants that import nothing, so the app and the tools can import them without
+Pulumi. The infra side declares the object under each name (`infra/components/workloads/`,
+the IAM roles' trust, the monitors); the app serves or reads it (`app/settings.py`,
+`app/trigger/settings.py`, the routes of `app/serving/api.py` and `app/trigger/api.py`).
+Until the app imports this module, tests/infra/test_contracts.py holds its defaults equal.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SERVING_NAMESPACE: Final = "serving"
+"""The model server's namespace (Pod Security `restricted`)."""
+TRAINING_NAMESPACE: Final = "training"
+"""Training jobs and the retrain trigger (`restricted`); MLOPS_TRIGGER_NAMESPACE."""
+MONITORING_NAMESPACE: Final = "monitoring"
+"""Prometheus, Alertmanager and Grafana: the only clients admitted to scrape and to retrain."""
+
+MODEL_SERVER: Final = "model-server"
+"""The model server's Deployment and Services, and the `app.kubernetes.io/name` monitors
+select."""
+TRAINER: Final = "trainer"
+"""The training pods' `app.kubernetes.io/name` and headless Service (torchrun's rendezvous)."""
+RETRAIN_CRONJOB: Final = "retrain"
+"""The retraining CronJob whose job template the trigger instantiates; MLOPS_TRIGGER_CRONJOB."""
+RETRAIN_TRIGGER: Final = "retrain-trigger"
+"""The retrain webhook's Deployment, Service and ServiceAccount (training namespace)."""
+
+SERVING_SERVICE_ACCOUNT: Final = MODEL_SERVER
+"""Assumes the serving IAM role (reads models/)."""
+TRAINING_SERVICE_ACCOUNT: Final = TRAINER
+"""Assumes the training IAM role (reads datasets/, writes models/)."""
+GRAFANA_SERVICE_ACCOUNT: Final = "grafana"
+"""Grafana's (kube-prometheus-stack values, monitoring namespace): its role reads the logs."""
+LOG_SHIPPER_SERVICE_ACCOUNT: Final = "aws-for-fluent-bit"
+"""The log shipper's, in kube-system: its role writes the logs."""
+
+HTTP_PORT: Final = 8080
+"""Port the model server and the retrain trigger listen on in their pods (MLOPS_PORT,
+MLOPS_TRIGGER_PORT; the app's default for both)."""
+HTTP_PORT_NAME: Final = "http"
+"""Name of that port on containers and Services; probes, policies and monitors use it."""
+TRAINING_METRICS_PORT: Final = 9090
+"""Port the primary training rank serves /metrics on (MLOPS_METRICS_PORT)."""
+METRICS_PORT_NAME: Final = "metrics"
+"""Name of that port on the trainer container; the PodMonitor scrapes it."""
+
+HEALTH_PATH: Final = "/healthz"
+"""Liveness of the model server and the trigger."""
+READY_PATH: Final = "/readyz"
+"""Readiness of the model server (a model is served, or none is promoted yet)."""
+METRICS_PATH: Final = "/metrics"
+"""Prometheus metrics of the model server and of a training run."""
+RETRAIN_ALERTS_PATH: Final = "/v1/alerts"
+"""Where Alertmanager posts to the trigger."""
+
+SECRETS_DIR: Final = "/var/run/secrets/mlops"
+"""Directory the pods' own Secrets are mounted at (read-only)."""
+API_KEYS_FILE_NAME: Final = "api-keys"
+"""File in SECRETS_DIR with one API key per line (MLOPS_API_KEYS_FILE)."""
+TOKEN_FILE_NAME: Final = "token"  # noqa: S105 - a file name, not a secret
+"""File in SECRETS_DIR with the retrain webhook's token (MLOPS_TRIGGER_TOKEN_FILE)."""

@@ -1,0 +1,71 @@
+"""The names infra and the app share live in infra.contracts; both sides must agree on them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+from unittest.mock import Mock
+
+import pytest
+
+from app.settings import Settings
+from app.trigger.api import create_app
+from app.trigger.settings import TriggerSettings
+from infra import contracts
+from infra_tools.synth.stackfile import PROJECT_ROOT
+from tests.infra.graph import Graph
+
+
+def _default(settings: type[Any], field: str) -> object:
+    return settings.model_fields[field].default
+
+
+def test_the_apps_defaults_are_the_shared_names() -> None:
+    """The app still repeats these as defaults; a pod started without its env must agree."""
+    assert _default(Settings, "port") == contracts.HTTP_PORT
+    assert _default(TriggerSettings, "port") == contracts.HTTP_PORT
+    assert _default(TriggerSettings, "namespace") == contracts.TRAINING_NAMESPACE
+    assert _default(TriggerSettings, "cronjob") == contracts.RETRAIN_CRONJOB
+
+
+def test_the_trigger_serves_the_shared_routes() -> None:
+    routes = {getattr(route, "path", None) for route in create_app("x" * 16, Mock()).routes}
+    assert {contracts.RETRAIN_ALERTS_PATH, contracts.HEALTH_PATH} <= routes
+
+
+def test_the_contracts_import_nothing_of_pulumi() -> None:
+    """The app's image has no Pulumi; it must be able to import these names."""
+    probe = "import sys, infra.contracts; print(sorted(m for m in sys.modules if 'pulumi' in m))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_workloads_are_declared_under_the_shared_names(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    graph = graphs[stack]
+    namespaces = {m["metadata"]["name"] for m in graph.manifests("Namespace")}
+    assert namespaces == {
+        contracts.SERVING_NAMESPACE,
+        contracts.TRAINING_NAMESPACE,
+        contracts.MONITORING_NAMESPACE,
+    }
+    where = {
+        (m["kind"], m["metadata"]["name"]): m["metadata"]["namespace"]
+        for m in graph.manifests()
+        if m["kind"] in ("Deployment", "CronJob", "ServiceAccount")
+    }
+    assert where[("Deployment", contracts.MODEL_SERVER)] == contracts.SERVING_NAMESPACE
+    assert where[("ServiceAccount", contracts.SERVING_SERVICE_ACCOUNT)] == "serving"
+    assert where[("CronJob", contracts.RETRAIN_CRONJOB)] == contracts.TRAINING_NAMESPACE
+    assert where[("ServiceAccount", contracts.TRAINING_SERVICE_ACCOUNT)] == "training"
+    assert where[("Deployment", contracts.RETRAIN_TRIGGER)] == contracts.TRAINING_NAMESPACE
