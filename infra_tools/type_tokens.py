@@ -76,7 +76,6 @@ CLOUDWATCH_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 # Kubernetes: core and workloads
 K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SERVICE = "kubernetes:core/v1:Service"
-K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 K8S_POD = "kubernetes:core/v1:Pod"
 K8S_PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"

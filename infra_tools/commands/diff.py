@@ -15,8 +15,7 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "diff",
         help="compare two synth outputs (resources added, removed and changed; outputs changed)",
-        description="Compare BEFORE_DIR and AFTER_DIR, each written by "
-        "`python -m infra_tools synth`.",
+        description="Compare two directories written by `python -m infra_tools synth`.",
     )
     parser.add_argument("before", type=Path, metavar="BEFORE_DIR", help="synth output before")
     parser.add_argument("after", type=Path, metavar="AFTER_DIR", help="synth output after")
