@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# The pack runs from policy/; the shared rules are in the repository's infra package.
+# The pack runs from policy/; the shared rules are in the repository's infra_tools package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import Policy, PolicyPack
