@@ -96,24 +96,7 @@ class ModelStore(pulumi.ComponentResource):
 
         bucket = aws.s3.Bucket(f"{name}-models", force_destroy=args.force_destroy, opts=keep)
         self._harden(f"{name}-models", bucket, key, child)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-models",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-noncurrent-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.noncurrent_days
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=child,
-        )
+        self._expire_old_versions(name, bucket, args.noncurrent_days, child)
         if args.access_logging:
             self._access_logs(name, bucket, args, keep, child)
 
@@ -127,6 +110,30 @@ class ModelStore(pulumi.ComponentResource):
         self.key_arn = key.arn
         self.register_outputs(
             {"bucketName": self.bucket_name, "bucketArn": self.bucket_arn, "keyArn": self.key_arn}
+        )
+
+    @staticmethod
+    def _expire_old_versions(
+        name: str, bucket: aws.s3.Bucket, noncurrent_days: int, child: pulumi.ResourceOptions
+    ) -> None:
+        """A superseded model version goes after `noncurrent_days`; aborted uploads after 7."""
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-models",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=noncurrent_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=child,
         )
 
     @staticmethod
@@ -162,6 +169,16 @@ class ModelStore(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        ModelStore._lock_down(name, bucket, child, log_source)
+
+    @staticmethod
+    def _lock_down(
+        name: str,
+        bucket: aws.s3.Bucket,
+        child: pulumi.ResourceOptions,
+        log_source: pulumi.Output[tuple[str, str]] | None,
+    ) -> None:
+        """Owner-enforced ownership, all four public-access blocks, TLS only."""
         aws.s3.BucketOwnershipControls(
             name,
             bucket=bucket.id,

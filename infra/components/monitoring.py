@@ -15,8 +15,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from infra.components import alerting
 from infra.components import monitoring_files as files
-from infra.components.monitoring_files import AlertReceivers, GrafanaAccess
+from infra.components.alerting import AlertReceivers
+from infra.components.monitoring_files import (
+    ALERTMANAGER_CONFIG_SECRET,
+    GRAFANA_ADMIN_SECRET,
+    GrafanaAccess,
+    PrometheusSizing,
+)
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TOLERATIONS
 from infra.components.workloads import serving, training
 from infra.components.workloads.common import COMPONENT_LABEL, NAME_LABEL
@@ -29,8 +36,6 @@ DCGM_CHART = "dcgm-exporter"
 DCGM_CHART_VERSION = "4.1.3"
 DCGM_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
 
-GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Secret's name, not its value
-ALERTMANAGER_CONFIG_SECRET = "alertmanager-config"  # noqa: S105 - a Secret's name
 DASHBOARD_LABEL = "grafana_dashboard"
 MONITOR_API = "monitoring.coreos.com/v1"
 SERVING_SELECTOR = {NAME_LABEL: serving.NAME}
@@ -70,16 +75,8 @@ class MonitoringArgs:
     """Grafana's admin password (Pulumi secret)."""
     receivers: AlertReceivers[pulumi.Input[str]]
     """Where alerts go besides retraining, with the secrets they send with."""
-    retention_days: int
-    """Days Prometheus keeps samples."""
-    storage_size: str
-    """Prometheus volume size."""
-    storage_class: str
-    """StorageClass of the Prometheus and Alertmanager volumes."""
-    prometheus_replicas: int
-    """Prometheus pods."""
-    alertmanager_replicas: int
-    """Alertmanager pods."""
+    sizing: PrometheusSizing
+    """Retention, volumes and replicas of Prometheus and Alertmanager."""
     drift_minutes: int
     """Minutes drift must last before ModelDataDrift fires."""
     grafana: GrafanaAccess
@@ -102,21 +99,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("mlops-platform:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
 
-        grafana_secret = k8s.core.v1.Secret(
-            f"{name}-grafana-admin",
-            metadata=_meta(GRAFANA_ADMIN_SECRET, args.namespace),
-            string_data={
-                "admin-user": "admin",
-                "admin-password": pulumi.Output.secret(args.grafana_admin_password),
-            },
-            opts=child,
-        )
-        alertmanager_secret = k8s.core.v1.Secret(
-            f"{name}-alertmanager-config",
-            metadata=_meta(ALERTMANAGER_CONFIG_SECRET, args.namespace),
-            string_data={"alertmanager.yaml": _alertmanager_yaml(args)},
-            opts=child,
-        )
+        secrets = self._setup_secrets(name, args, child)
         stack = k8s.helm.v3.Release(
             f"{name}-stack",
             k8s.helm.v3.ReleaseArgs(
@@ -125,17 +108,55 @@ class Monitoring(pulumi.ComponentResource):
                 version=STACK_CHART_VERSION,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=STACK_REPO),
                 namespace=args.namespace,
-                values=_with_logs(files.chart_values(STACK_CHART, _stack_values(args)), args.logs),
+                values=_with_logs(
+                    files.chart_values(
+                        STACK_CHART, files.stack_values(args.sizing, args.grafana, args.vpc_cidr)
+                    ),
+                    args.logs,
+                ),
                 # CRDs and the operator must be up before monitors and rules are applied.
                 timeout=900,
             ),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[grafana_secret, alertmanager_secret])
-            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=secrets)),
         )
         after_stack = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[stack])
         )
+        self._setup_gpu_metrics(name, args, after_stack)
+        self._monitors(name, args, after_stack)
+        self._rules(name, args, after_stack)
+        self._dashboards(name, args, child)
+
+        self.release_name = stack.name.apply(lambda n: n or STACK_CHART)
+        self.grafana_service = self.release_name.apply(lambda n: f"{n}-grafana")
+        self.register_outputs(
+            {"releaseName": self.release_name, "grafanaService": self.grafana_service}
+        )
+
+    @staticmethod
+    def _setup_secrets(
+        name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """Grafana's admin login and the Alertmanager config: Secrets, never Helm values."""
+        grafana = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=_meta(GRAFANA_ADMIN_SECRET, args.namespace),
+            string_data={
+                "admin-user": "admin",
+                "admin-password": pulumi.Output.secret(args.grafana_admin_password),
+            },
+            opts=opts,
+        )
+        alertmanager = k8s.core.v1.Secret(
+            f"{name}-alertmanager-config",
+            metadata=_meta(ALERTMANAGER_CONFIG_SECRET, args.namespace),
+            string_data={"alertmanager.yaml": _alertmanager_yaml(args)},
+            opts=opts,
+        )
+        return [grafana, alertmanager]
+
+    @staticmethod
+    def _setup_gpu_metrics(name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
         k8s.helm.v3.Release(
             f"{name}-dcgm",
             k8s.helm.v3.ReleaseArgs(
@@ -148,16 +169,7 @@ class Monitoring(pulumi.ComponentResource):
                     DCGM_CHART, {"nodeSelector": GPU_NODE_SELECTOR, "tolerations": GPU_TOLERATIONS}
                 ),
             ),
-            opts=after_stack,
-        )
-        self._monitors(name, args, after_stack)
-        self._rules(name, args, after_stack)
-        self._dashboards(name, args, child)
-
-        self.release_name = stack.name.apply(lambda n: n or STACK_CHART)
-        self.grafana_service = self.release_name.apply(lambda n: f"{n}-grafana")
-        self.register_outputs(
-            {"releaseName": self.release_name, "grafanaService": self.grafana_service}
+            opts=opts,
         )
 
     def _monitors(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
@@ -232,81 +244,20 @@ def _meta(object_name: str, namespace: pulumi.Input[str]) -> k8s.meta.v1.ObjectM
     return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace, labels=_labels())
 
 
-def _resolved(receivers: AlertReceivers[pulumi.Input[str]]) -> pulumi.Output[AlertReceivers[str]]:
-    """The receivers once every secret they send with is known."""
-    slack, email = receivers.slack, receivers.email
-    login = email.login if email is not None else None
-    return pulumi.Output.all(
-        receivers.webhook_url,
-        slack.api_url if slack is not None else None,
-        login[1] if login is not None else None,
-    ).apply(
-        lambda secrets: AlertReceivers(
-            webhook_url=secrets[0],
-            slack=None
-            if slack is None
-            else files.SlackReceiver(channel=slack.channel, api_url=secrets[1]),
-            email=None
-            if email is None
-            else files.EmailReceiver(
-                to=email.to,
-                sender=email.sender,
-                smarthost=email.smarthost,
-                login=None if login is None else (login[0], secrets[2]),
-            ),
-        )
-    )
-
-
 def _alertmanager_yaml(args: MonitoringArgs) -> pulumi.Output[str]:
     """alertmanager.yaml, built once every secret it embeds is known; itself a secret."""
     inputs: dict[str, pulumi.Input[Any]] = {
-        "receivers": _resolved(args.receivers),
+        "receivers": alerting.resolved(args.receivers),
         "url": args.retrain_webhook_url,
         "token": args.retrain_webhook_token,
     }
     rendered = pulumi.Output.all(**inputs).apply(
         lambda v: yaml.safe_dump(
-            files.alertmanager_config(v["receivers"], v["url"], v["token"]), sort_keys=False
+            alerting.alertmanager_config(v["receivers"], v["url"], v["token"]),
+            sort_keys=False,
         )
     )
     return pulumi.Output.secret(rendered)
-
-
-def _stack_values(args: MonitoringArgs) -> dict[str, Any]:
-    """Only what differs per stack; everything shared is in values/kube-prometheus-stack.yaml."""
-
-    def volume(size: str) -> dict[str, Any]:
-        return {
-            "volumeClaimTemplate": {
-                "spec": {
-                    "storageClassName": args.storage_class,
-                    "accessModes": ["ReadWriteOnce"],
-                    "resources": {"requests": {"storage": size}},
-                }
-            }
-        }
-
-    values: dict[str, Any] = {
-        "prometheus": {
-            "prometheusSpec": {
-                "retention": f"{args.retention_days}d",
-                "replicas": args.prometheus_replicas,
-                "storageSpec": volume(args.storage_size),
-            }
-        },
-        "alertmanager": {
-            "alertmanagerSpec": {
-                "replicas": args.alertmanager_replicas,
-                "configSecret": ALERTMANAGER_CONFIG_SECRET,
-                "storage": volume("2Gi"),
-            }
-        },
-        "grafana": {"admin": {"existingSecret": GRAFANA_ADMIN_SECRET}},
-    }
-    if args.grafana.load_balancer:
-        values["grafana"].update(files.grafana_load_balancer_values(args.grafana, args.vpc_cidr))
-    return values
 
 
 def _with_logs(values: dict[str, Any], logs: GrafanaLogs | None) -> pulumi.Input[dict[str, Any]]:

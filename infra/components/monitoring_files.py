@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, cast
 
 import yaml
 
@@ -27,36 +27,8 @@ RUNBOOK_PREFIX = "https://github.com/mlops-platform/mlops-platform/blob/main/doc
 """Base of every rule's runbook_url as written in the rule files."""
 
 DRIFT_ALERT = "ModelDataDrift"
-
-Secret = TypeVar("Secret")
-"""A secret's type: `pulumi.Input[str]` in component args, `str` once resolved."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class SlackReceiver(Generic[Secret]):
-    channel: str
-    """Channel (or @user) to post to."""
-    api_url: Secret
-    """Incoming-webhook URL."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class EmailReceiver(Generic[Secret]):
-    to: str
-    sender: str
-    smarthost: str
-    """SMTP server as host:port."""
-    login: tuple[str, Secret] | None
-    """SMTP username and password; None sends without authentication."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class AlertReceivers(Generic[Secret]):
-    """Where alerts go besides retraining (the `team` receiver); all None: nowhere."""
-
-    webhook_url: Secret | None
-    slack: SlackReceiver[Secret] | None
-    email: EmailReceiver[Secret] | None
+GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Secret's name, not its value
+ALERTMANAGER_CONFIG_SECRET = "alertmanager-config"  # noqa: S105 - a Secret's name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +42,20 @@ class GrafanaAccess:
     """ACM certificate the load balancer terminates TLS with."""
     internet_facing: bool
     """On the internet instead of inside the VPC."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrometheusSizing:
+    """How much Prometheus and Alertmanager keep, on how many pods."""
+
+    retention_days: int
+    """Days Prometheus keeps samples."""
+    storage_size: str
+    """Prometheus volume size."""
+    storage_class: str
+    """StorageClass of the Prometheus and Alertmanager volumes."""
+    prometheus_replicas: int
+    alertmanager_replicas: int
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -153,72 +139,6 @@ def log_group_entry(group: LogGroupRef) -> dict[str, str]:
     return {"arn": f"{group.arn}:*", "name": group.name}
 
 
-def _slack_config(slack: SlackReceiver[str]) -> dict[str, Any]:
-    return {
-        "api_url": slack.api_url,
-        "channel": slack.channel,
-        "send_resolved": True,
-        "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
-        "text": (
-            "{{ range .Alerts }}{{ .Annotations.description }}\n"
-            "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
-        ),
-    }
-
-
-def _email_config(email: EmailReceiver[str]) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "to": email.to,
-        "from": email.sender,
-        "smarthost": email.smarthost,
-        "require_tls": True,
-        "send_resolved": True,
-    }
-    if email.login is not None:
-        config["auth_username"], config["auth_password"] = email.login
-    return config
-
-
-def _team_receiver(receivers: AlertReceivers[str]) -> dict[str, Any]:
-    receiver: dict[str, Any] = {"name": "team"}
-    if receivers.webhook_url is not None:
-        receiver["webhook_configs"] = [{"url": receivers.webhook_url, "send_resolved": True}]
-    if receivers.slack is not None:
-        receiver["slack_configs"] = [_slack_config(receivers.slack)]
-    if receivers.email is not None:
-        receiver["email_configs"] = [_email_config(receivers.email)]
-    return receiver
-
-
-def alertmanager_config(
-    receivers: AlertReceivers[str], retrain_url: str, retrain_token: str
-) -> dict[str, Any]:
-    """The full alertmanager.yaml: shared routing plus this stack's receivers.
-
-    With no receiver configured, `team` is an empty receiver: alerts still show in the
-    Alertmanager and Grafana UIs, and drift still triggers retraining.
-    """
-    config = read_yaml(MONITORING_DIR / "alertmanager.yaml")
-    config["receivers"] = [
-        _team_receiver(receivers),
-        {
-            "name": "retrain",
-            "webhook_configs": [
-                {
-                    "url": retrain_url,
-                    # Retraining starts on the firing notice; a resolved one means nothing.
-                    "send_resolved": False,
-                    "http_config": {
-                        "authorization": {"type": "Bearer", "credentials": retrain_token}
-                    },
-                }
-            ],
-        },
-        {"name": "null"},
-    ]
-    return config
-
-
 LOGS_DATASOURCE_UID = "cloudwatch"
 """uid of Grafana's CloudWatch data source; the dashboards' log panels name it."""
 
@@ -246,6 +166,42 @@ def grafana_logs_values(region: str, log_group: LogGroupRef, role_arn: str) -> d
             }
         ],
     }
+
+
+def stack_values(sizing: PrometheusSizing, grafana: GrafanaAccess, vpc_cidr: str) -> dict[str, Any]:
+    """Only what differs per stack; everything shared is in values/kube-prometheus-stack.yaml."""
+
+    def volume(size: str) -> dict[str, Any]:
+        return {
+            "volumeClaimTemplate": {
+                "spec": {
+                    "storageClassName": sizing.storage_class,
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": size}},
+                }
+            }
+        }
+
+    values: dict[str, Any] = {
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": f"{sizing.retention_days}d",
+                "replicas": sizing.prometheus_replicas,
+                "storageSpec": volume(sizing.storage_size),
+            }
+        },
+        "alertmanager": {
+            "alertmanagerSpec": {
+                "replicas": sizing.alertmanager_replicas,
+                "configSecret": ALERTMANAGER_CONFIG_SECRET,
+                "storage": volume("2Gi"),
+            }
+        },
+        "grafana": {"admin": {"existingSecret": GRAFANA_ADMIN_SECRET}},
+    }
+    if grafana.load_balancer:
+        values["grafana"].update(grafana_load_balancer_values(grafana, vpc_cidr))
+    return values
 
 
 def grafana_load_balancer_values(grafana: GrafanaAccess, vpc_cidr: str) -> dict[str, Any]:

@@ -65,35 +65,8 @@ class NatInstance(pulumi.ComponentResource):
         ami = aws.ssm.get_parameter_output(
             name=AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
         )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            description="NAT instance: all traffic from the VPC in, anything out",
-            vpc_id=args.vpc_id,
-            # Only the VPC may send traffic through it; nothing from the internet gets in,
-            # so no SSH and no open admin port (management goes through SSM).
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=[args.vpc_cidr]
-                )
-            ],
-            # It forwards the VPC's traffic to any destination, on any port.
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
-                )
-            ],
-            tags={"Name": f"{name}-sg"},
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
-            opts=child,
-        )
-        attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-ssm", role=role.name, policy_arn=SSM_POLICY, opts=child
-        )
-        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
+        group = self._security_group(name, args)
+        profile, attachment = self._instance_profile(name)
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=ami.value,
@@ -131,3 +104,41 @@ class NatInstance(pulumi.ComponentResource):
         )
         self.network_interface_id = instance.primary_network_interface_id
         self.register_outputs({"networkInterfaceId": self.network_interface_id})
+
+    def _security_group(self, name: str, args: NatInstanceArgs) -> aws.ec2.SecurityGroup:
+        return aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            description="NAT instance: all traffic from the VPC in, anything out",
+            vpc_id=args.vpc_id,
+            # Only the VPC may send traffic through it; nothing from the internet gets in,
+            # so no SSH and no open admin port (management goes through SSM).
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=[args.vpc_cidr]
+                )
+            ],
+            # It forwards the VPC's traffic to any destination, on any port.
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
+                )
+            ],
+            tags={"Name": f"{name}-sg"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _instance_profile(
+        self, name: str
+    ) -> tuple[aws.iam.InstanceProfile, aws.iam.RolePolicyAttachment]:
+        """A role for Session Manager and patching through Systems Manager; nothing else."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-ssm", role=role.name, policy_arn=SSM_POLICY, opts=child
+        )
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
+        return profile, attachment

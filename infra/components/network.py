@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -10,6 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.flow_logs import declare_flow_logs
 from infra.components.nat_instance import NatInstance, NatInstanceArgs
 
 # Load balancers find their subnets by these tags (AWS Load Balancer Controller and the
@@ -93,7 +93,7 @@ class Network(pulumi.ComponentResource):
             private_tables.append(table)
         self._setup_s3_endpoint(name, args, vpc, [public_table, *private_tables])
         if args.flow_logs:
-            self._flow_logs(name, vpc, args.flow_log_retention_days, args.log_key_arn)
+            declare_flow_logs(self, name, vpc, args.flow_log_retention_days, args.log_key_arn)
 
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*(s.id for s in public_subnets))
@@ -249,80 +249,3 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-s3"},
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _flow_logs(
-        self,
-        name: str,
-        vpc: aws.ec2.Vpc,
-        retention_days: int,
-        key_arn: pulumi.Input[str] | None,
-    ) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=f"/mlops-platform/{name}/vpc-flow-logs",
-            retention_in_days=retention_days,
-            kms_key_id=key_arn,
-            opts=child,
-        )
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).account_id
-        role = aws.iam.Role(
-            f"{name}-flow-logs",
-            assume_role_policy=account_id.apply(flow_logs_trust_policy),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs",
-            role=role.id,
-            policy=group.arn.apply(flow_logs_write_policy),
-            opts=child,
-        )
-        aws.ec2.FlowLog(
-            f"{name}-flow-logs",
-            vpc_id=vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=group.arn,
-            iam_role_arn=role.arn,
-            opts=child,
-        )
-
-
-def flow_logs_trust_policy(account_id: str) -> str:
-    """The flow-logs service may assume the role, only for this account's logs (confused-deputy
-    guard)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                }
-            ],
-        }
-    )
-
-
-def flow_logs_write_policy(group_arn: str) -> str:
-    """Write to the flow-log group and nothing else."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [group_arn, f"{group_arn}:*"],
-                }
-            ],
-        }
-    )

@@ -7,17 +7,17 @@ from typing import Any
 
 import yaml
 
-from infra.components import monitoring_files as files
+from infra.components import alerting
 from tests.infra.program import declare
 from tests.infra.stackfiles import stack_root_with
 
-NOWHERE = files.AlertReceivers[str](webhook_url=None, slack=None, email=None)
+NOWHERE = alerting.AlertReceivers[str](webhook_url=None, slack=None, email=None)
 RECEIVERS = "mlops-platform:monitoring.receivers"
 SLACK_URL = "mlops-platform:alertSlackWebhookUrl"
 
 
 def test_drift_alerts_go_to_the_retrain_webhook_with_a_bearer_token() -> None:
-    config = files.alertmanager_config(NOWHERE, "http://hook/v1/alerts", "tok-123")
+    config = alerting.alertmanager_config(NOWHERE, "http://hook/v1/alerts", "tok-123")
     route = next(r for r in config["route"]["routes"] if r["receiver"] == "retrain")
     assert route["matchers"] == ['action="retrain"'] and route["continue"] is True
     hook = next(r for r in config["receivers"] if r["name"] == "retrain")["webhook_configs"][0]
@@ -26,12 +26,12 @@ def test_drift_alerts_go_to_the_retrain_webhook_with_a_bearer_token() -> None:
 
 
 def test_slack_receiver_uses_the_secret_url() -> None:
-    receivers = files.AlertReceivers(
+    receivers = alerting.AlertReceivers(
         webhook_url=None,
-        slack=files.SlackReceiver(channel="#ml-alerts", api_url="https://hooks/x"),
+        slack=alerting.SlackReceiver(channel="#ml-alerts", api_url="https://hooks/x"),
         email=None,
     )
-    config = files.alertmanager_config(receivers, "u", "t")
+    config = alerting.alertmanager_config(receivers, "u", "t")
     team = next(r for r in config["receivers"] if r["name"] == "team")
     assert team["slack_configs"][0]["api_url"] == "https://hooks/x"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.scheduling import ROLE_ARN_ANNOTATION
 from infra.contracts import HTTP_PORT_NAME
 
 PART_OF = "mlops-platform"
@@ -16,6 +17,7 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 # runAsNonRoot can be verified by the kubelet without reading /etc/passwd.
 APP_UID = 10001
 TMP_VOLUME = "tmp"
+ZONE_KEY = "topology.kubernetes.io/zone"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,24 @@ def http_probe(path: str, *, period: int, failures: int | None = None) -> k8s.co
     )
 
 
+def irsa_service_account(
+    resource_name: str,
+    account: str,
+    namespace: pulumi.Input[str],
+    labels: dict[str, str],
+    role_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.ServiceAccount:
+    """A ServiceAccount bound to an IAM role (IRSA), with no Kubernetes API token: its pods get
+    the web-identity token from the EKS webhook and never need to talk to the API."""
+    return k8s.core.v1.ServiceAccount(
+        resource_name,
+        metadata=metadata(account, namespace, labels, annotations={ROLE_ARN_ANNOTATION: role_arn}),
+        automount_service_account_token=False,
+        opts=opts,
+    )
+
+
 def metadata(
     name: str,
     namespace: pulumi.Input[str],
@@ -111,3 +131,24 @@ def metadata(
     return k8s.meta.v1.ObjectMetaArgs(
         name=name, namespace=namespace, labels=labels_, annotations=annotations
     )
+
+
+def zone_spread(labels: dict[str, str]) -> list[k8s.core.v1.TopologySpreadConstraintArgs]:
+    """Hard across zones, soft across nodes, for the pods of `labels`' workload."""
+    match = k8s.meta.v1.LabelSelectorArgs(match_labels={key: labels[key] for key in (NAME_LABEL,)})
+    return [
+        # Hard across zones: losing one zone never takes all replicas.
+        k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1,
+            topology_key=ZONE_KEY,
+            when_unsatisfiable="DoNotSchedule",
+            label_selector=match,
+        ),
+        # Soft across nodes: prefer different nodes, but never block a scale-up on it.
+        k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1,
+            topology_key="kubernetes.io/hostname",
+            when_unsatisfiable="ScheduleAnyway",
+            label_selector=match,
+        ),
+    ]

@@ -1,4 +1,4 @@
-"""How clients reach the model server: a Network Load Balancer (or none) and the NetworkPolicy.
+"""How clients reach the model server: a Network Load Balancer (or none), and who its clients are.
 
 The load balancer is provisioned by the service controller EKS runs in its control plane
 (the in-tree `service.beta.kubernetes.io/aws-load-balancer-*` annotations), so no AWS Load
@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.workloads import common
-from infra.contracts import HTTP_PORT_NAME, MODEL_SERVER, MONITORING_NAMESPACE
+from infra.contracts import HTTP_PORT_NAME, MODEL_SERVER
 
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer"
 PLAIN_HTTP_ACCEPTED = "mlops-platform/plain-http-accepted"
@@ -104,58 +104,9 @@ def load_balancer_service(
     )
 
 
-def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-    """A NetworkPolicy peer: every pod of that namespace."""
-    return k8s.networking.v1.NetworkPolicyPeerArgs(
-        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-            match_labels={"kubernetes.io/metadata.name": namespace}
-        )
-    )
-
-
-def serving_network_policy(
-    name: str,
-    exposure: Exposure,
-    namespace: pulumi.Input[str],
-    labels: dict[str, str],
-    selector: dict[str, str],
-    opts: pulumi.ResourceOptions,
-) -> k8s.networking.v1.NetworkPolicy:
-    """Ingress from the load balancer's clients and Prometheus only; egress DNS and HTTPS."""
-    http = [k8s.networking.v1.NetworkPolicyPortArgs(port=HTTP_PORT_NAME, protocol="TCP")]
-    from_clients = [
+def client_peers(exposure: Exposure) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    """The load balancer's clients, as NetworkPolicy peers (the NLB keeps their addresses)."""
+    return [
         k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
         for cidr in client_cidrs(exposure)
-    ]
-    return k8s.networking.v1.NetworkPolicy(
-        f"{name}-netpol",
-        metadata=common.metadata(MODEL_SERVER, namespace, labels),
-        spec=k8s.networking.v1.NetworkPolicySpecArgs(
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-            policy_types=["Ingress", "Egress"],
-            ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[namespace_peer(MONITORING_NAMESPACE)], ports=http
-                ),
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=from_clients, ports=http),
-            ],
-            egress=egress_dns_and_https(),
-        ),
-        opts=opts,
-    )
-
-
-def egress_dns_and_https() -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
-    """Cluster DNS, and HTTPS anywhere (S3, STS and KMS endpoints have no fixed addresses)."""
-    return [
-        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[namespace_peer("kube-system")],
-            ports=[
-                k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
-                k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),
-            ],
-        ),
-        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")]
-        ),
     ]

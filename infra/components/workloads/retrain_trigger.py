@@ -14,13 +14,16 @@ import pulumi_kubernetes as k8s
 
 from app.trigger.settings import TriggerSettings
 from infra.components.workloads import common
-from infra.components.workloads.exposure import egress_dns_and_https, namespace_peer
+from infra.components.workloads.network_policies import (
+    allow_monitoring,
+    egress_dns_and_https,
+    network_policy,
+)
 from infra.components.workloads.settings_env import settings_env
 from infra.contracts import (
     HEALTH_PATH,
     HTTP_PORT,
     HTTP_PORT_NAME,
-    MONITORING_NAMESPACE,
     RETRAIN_ALERTS_PATH,
     RETRAIN_TRIGGER,
     SECRETS_DIR,
@@ -64,14 +67,7 @@ class RetrainTrigger(pulumi.ComponentResource):
             f"{name}-sa", metadata=common.metadata(NAME, args.namespace, labels), opts=child
         )
         self._rbac(name, args, labels, account, child)
-        token = k8s.core.v1.Secret(
-            f"{name}-token",
-            metadata=common.metadata(f"{NAME}-token", args.namespace, labels),
-            type="Opaque",
-            string_data={TOKEN_FILE_NAME: args.token},
-            opts=child,
-        )
-        self._deployment(name, args, account, token, child)
+        self._deployment(name, args, account, child)
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=common.metadata(NAME, args.namespace, labels),
@@ -86,7 +82,15 @@ class RetrainTrigger(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self._network_policy(name, args, labels, selector, child)
+        # Only Alertmanager (monitoring namespace) gets in; out: DNS and the API server.
+        network_policy(
+            f"{name}-netpol",
+            args.namespace,
+            labels,
+            ingress=[allow_monitoring(HTTP_PORT_NAME)],
+            egress=egress_dns_and_https(),
+            opts=child,
+        )
         self.url = pulumi.Output.concat(
             "http://",
             service.metadata.apply(lambda m: m.name or ""),
@@ -101,10 +105,17 @@ class RetrainTrigger(pulumi.ComponentResource):
         name: str,
         args: RetrainTriggerArgs,
         account: k8s.core.v1.ServiceAccount,
-        token: k8s.core.v1.Secret,
         opts: pulumi.ResourceOptions,
     ) -> None:
+        """The receiver, with the token it demands mounted from its own Secret."""
         labels = common.labels(NAME, COMPONENT)
+        token = k8s.core.v1.Secret(
+            f"{name}-token",
+            metadata=common.metadata(f"{NAME}-token", args.namespace, labels),
+            type="Opaque",
+            string_data={TOKEN_FILE_NAME: args.token},
+            opts=opts,
+        )
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=common.metadata(NAME, args.namespace, labels),
@@ -177,36 +188,6 @@ class RetrainTrigger(pulumi.ComponentResource):
                     namespace=args.namespace,
                 )
             ],
-            opts=opts,
-        )
-
-    @staticmethod
-    def _network_policy(
-        name: str,
-        args: RetrainTriggerArgs,
-        labels: dict[str, str],
-        selector: dict[str, str],
-        opts: pulumi.ResourceOptions,
-    ) -> None:
-        """Only Alertmanager (monitoring namespace) gets in; out: DNS and the API server."""
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(NAME, args.namespace, labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                policy_types=["Ingress", "Egress"],
-                ingress=[
-                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[namespace_peer(MONITORING_NAMESPACE)],
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(
-                                port=HTTP_PORT_NAME, protocol="TCP"
-                            )
-                        ],
-                    )
-                ],
-                egress=egress_dns_and_https(),
-            ),
             opts=opts,
         )
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.scheduling import ROLE_ARN_ANNOTATION, SYSTEM_NODE_SELECTOR
+from infra.components.scheduling import SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
-from infra.components.workloads.exposure import (
-    Exposure,
-    load_balancer_service,
-    serving_network_policy,
+from infra.components.workloads.exposure import Exposure, client_peers, load_balancer_service
+from infra.components.workloads.network_policies import (
+    allow_from,
+    allow_monitoring,
+    egress_dns_and_https,
+    network_policy,
 )
 from infra.components.workloads.settings_env import memory_limit_env, settings_env
 from infra.contracts import (
@@ -28,7 +30,6 @@ from infra.contracts import (
 
 NAME = MODEL_SERVER
 COMPONENT = "serving"
-ZONE_KEY = "topology.kubernetes.io/zone"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +77,9 @@ class Serving(pulumi.ComponentResource):
         labels = common.labels(NAME, COMPONENT)
         selector = common.selector(NAME, COMPONENT)
 
-        account = self._service_account(name, args, labels, child)
+        account = common.irsa_service_account(
+            f"{name}-sa", SERVING_SERVICE_ACCOUNT, args.namespace, labels, args.role_arn, child
+        )
         keys = self._api_keys(name, args, labels, child)
         deployment = self._deployment(name, args, account, keys, child)
         service = k8s.core.v1.Service(
@@ -94,28 +97,20 @@ class Serving(pulumi.ComponentResource):
             opts=child,
         )
         load_balancer_service(name, args.exposure, args.namespace, selector, child)
-        serving_network_policy(name, args.exposure, args.namespace, labels, selector, child)
+        network_policy(
+            f"{name}-netpol",
+            args.namespace,
+            labels,
+            ingress=[
+                allow_monitoring(HTTP_PORT_NAME),
+                allow_from(client_peers(args.exposure), HTTP_PORT_NAME),
+            ],
+            egress=egress_dns_and_https(),
+            opts=child,
+        )
         self._autoscaling(name, args, labels, selector, deployment, child)
         self.service_name = service.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"serviceName": self.service_name})
-
-    @staticmethod
-    def _service_account(
-        name: str, args: ServingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
-    ) -> k8s.core.v1.ServiceAccount:
-        return k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=common.metadata(
-                SERVING_SERVICE_ACCOUNT,
-                args.namespace,
-                labels,
-                annotations={ROLE_ARN_ANNOTATION: args.role_arn},
-            ),
-            # Pods get the IRSA web-identity token from the EKS webhook; they never need a
-            # Kubernetes API token.
-            automount_service_account_token=False,
-            opts=opts,
-        )
 
     @staticmethod
     def _api_keys(
@@ -275,7 +270,7 @@ def _pod_spec(
         automount_service_account_token=False,
         security_context=common.pod_security_context(),
         node_selector=SYSTEM_NODE_SELECTOR,
-        topology_spread_constraints=_spread(labels) if args.high_availability else None,
+        topology_spread_constraints=common.zone_spread(labels) if args.high_availability else None,
         termination_grace_period_seconds=30,
         containers=[_server_container(args)],
         volumes=[
@@ -289,28 +284,6 @@ def _pod_spec(
             ),
         ],
     )
-
-
-def _spread(labels: dict[str, str]) -> list[k8s.core.v1.TopologySpreadConstraintArgs]:
-    match = k8s.meta.v1.LabelSelectorArgs(
-        match_labels={key: labels[key] for key in (common.NAME_LABEL,)}
-    )
-    return [
-        # Hard across zones: losing one zone never takes all replicas.
-        k8s.core.v1.TopologySpreadConstraintArgs(
-            max_skew=1,
-            topology_key=ZONE_KEY,
-            when_unsatisfiable="DoNotSchedule",
-            label_selector=match,
-        ),
-        # Soft across nodes: prefer different nodes, but never block a scale-up on it.
-        k8s.core.v1.TopologySpreadConstraintArgs(
-            max_skew=1,
-            topology_key="kubernetes.io/hostname",
-            when_unsatisfiable="ScheduleAnyway",
-            label_selector=match,
-        ),
-    ]
 
 
 __all__ = ["NAME", "Serving", "ServingArgs"]

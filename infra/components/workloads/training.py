@@ -20,14 +20,18 @@ from infra.components.scheduling import (
     GPU_NODE_SELECTOR,
     GPU_RESOURCE,
     GPU_TOLERATIONS,
-    ROLE_ARN_ANNOTATION,
 )
 from infra.components.workloads import common
-from infra.components.workloads.exposure import egress_dns_and_https, namespace_peer
+from infra.components.workloads.network_policies import (
+    allow_from,
+    allow_monitoring,
+    egress_dns_and_https,
+    network_policy,
+    same_workload,
+)
 from infra.components.workloads.settings_env import settings_env
 from infra.contracts import (
     METRICS_PORT_NAME,
-    MONITORING_NAMESPACE,
     RETRAIN_CRONJOB,
     TRAINER,
     TRAINING_METRICS_PORT,
@@ -88,36 +92,10 @@ class Training(pulumi.ComponentResource):
         super().__init__("mlops-platform:workloads:Training", name, None, opts)
         child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
         labels = common.labels(NAME, COMPONENT)
-        selector = common.selector(NAME, COMPONENT)
-
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=common.metadata(
-                TRAINING_SERVICE_ACCOUNT,
-                args.namespace,
-                labels,
-                annotations={ROLE_ARN_ANNOTATION: args.role_arn},
-            ),
-            automount_service_account_token=False,
-            opts=child,
+        account = common.irsa_service_account(
+            f"{name}-sa", TRAINING_SERVICE_ACCOUNT, args.namespace, labels, args.role_arn, child
         )
-        workers = k8s.core.v1.Service(
-            f"{name}-workers",
-            metadata=common.metadata(NAME, args.namespace, labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                cluster_ip="None",
-                selector=selector,
-                # Rank 0 must resolve before it is "ready": the other ranks dial it at start.
-                publish_not_ready_addresses=True,
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="rendezvous", port=RENDEZVOUS_PORT, protocol="TCP"
-                    )
-                ],
-            ),
-            opts=child,
-        )
-        subdomain = workers.metadata.apply(lambda m: m.name or "")
+        workers = self._workers_service(name, args, labels, child)
         cronjob = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata=common.metadata(CRONJOB, args.namespace, labels),
@@ -131,14 +109,50 @@ class Training(pulumi.ComponentResource):
                 failed_jobs_history_limit=3,
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=self._job_spec(args, account, subdomain, labels),
+                    spec=self._job_spec(args, account, workers, labels),
                 ),
             ),
             opts=child,
         )
-        self._network_policy(name, args, labels, selector, child)
+        # Ranks talk to each other (rendezvous and NCCL use many ports); Prometheus scrapes
+        # the primary's metrics; nothing else gets in.
+        ranks = [same_workload(common.selector(NAME, COMPONENT))]
+        network_policy(
+            f"{name}-netpol",
+            args.namespace,
+            labels,
+            ingress=[allow_from(ranks), allow_monitoring(TRAINING_METRICS_PORT)],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=ranks),
+                *egress_dns_and_https(),
+            ],
+            opts=child,
+        )
         self.cronjob_name = cronjob.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"cronjobName": self.cronjob_name})
+
+    @staticmethod
+    def _workers_service(
+        name: str, args: TrainingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        """The headless Service that names each rank (`<job>-<index>.trainer`)."""
+        workers = k8s.core.v1.Service(
+            f"{name}-workers",
+            metadata=common.metadata(NAME, args.namespace, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=common.selector(NAME, COMPONENT),
+                # Rank 0 must resolve before it is "ready": the other ranks dial it at start.
+                publish_not_ready_addresses=True,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="rendezvous", port=RENDEZVOUS_PORT, protocol="TCP"
+                    )
+                ],
+            ),
+            opts=opts,
+        )
+        return workers.metadata.apply(lambda m: m.name or "")
 
     @staticmethod
     def _job_spec(
@@ -180,45 +194,6 @@ class Training(pulumi.ComponentResource):
                     ],
                 ),
             ),
-        )
-
-    @staticmethod
-    def _network_policy(
-        name: str,
-        args: TrainingArgs,
-        labels: dict[str, str],
-        selector: dict[str, str],
-        opts: pulumi.ResourceOptions,
-    ) -> None:
-        """Ranks talk to each other (rendezvous and NCCL use many ports); nothing else gets in."""
-        peers = [
-            k8s.networking.v1.NetworkPolicyPeerArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)
-            )
-        ]
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(NAME, args.namespace, labels),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                policy_types=["Ingress", "Egress"],
-                ingress=[
-                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers),
-                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[namespace_peer(MONITORING_NAMESPACE)],
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(
-                                port=TRAINING_METRICS_PORT, protocol="TCP"
-                            )
-                        ],
-                    ),
-                ],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers),
-                    *egress_dns_and_https(),
-                ],
-            ),
-            opts=opts,
         )
 
 

@@ -1,0 +1,46 @@
+"""The one mapping from the typed stack config to each component's args.
+
+Config (infra/config/) owns every default and every rule; components (infra/components/) take
+explicit args and import nothing of the config. Each function here builds one component's args
+from the config and the outputs of the components it depends on (a module per area), so
+`platform.py` shows only components, and a setting is traced to its effect in one place.
+It sits beside both rather than inside infra/config, so that the config stays plain validated
+data that the tools and the README's reference read without importing a component.
+"""
+
+from infra.component_args.cluster import (
+    capacity,
+    cluster_addons,
+    eks_cluster,
+    log_shipping,
+    serving_role,
+    training_role,
+)
+from infra.component_args.foundation import (
+    has_log_store,
+    log_store,
+    model_store,
+    network,
+    stack_name,
+)
+from infra.component_args.monitoring import monitoring
+from infra.component_args.workloads import namespaces, retrain_trigger, serving, training
+
+__all__ = [
+    "capacity",
+    "cluster_addons",
+    "eks_cluster",
+    "has_log_store",
+    "log_shipping",
+    "log_store",
+    "model_store",
+    "monitoring",
+    "namespaces",
+    "network",
+    "retrain_trigger",
+    "serving",
+    "serving_role",
+    "stack_name",
+    "training",
+    "training_role",
+]

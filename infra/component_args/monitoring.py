@@ -1,0 +1,82 @@
+"""Args of monitoring: Prometheus, Alertmanager and its receivers, Grafana and its logs."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.components.alerting import AlertReceivers, EmailReceiver, SlackReceiver
+from infra.components.cluster import EksCluster
+from infra.components.log_shipping import LogShipping
+from infra.components.log_store import LogStore
+from infra.components.monitoring import GrafanaLogs, MonitoringArgs
+from infra.components.monitoring_files import GrafanaAccess, PrometheusSizing
+from infra.components.scheduling import GP3_STORAGE_CLASS
+from infra.components.workloads import Namespaces, RetrainTrigger
+from infra.config import ClusterSecrets, StackConfig
+from infra.config.secrets import AlertSecrets
+
+
+def _receivers(config: StackConfig, alerts: AlertSecrets) -> AlertReceivers[pulumi.Input[str]]:
+    # The loader has refused a receiver whose secret is missing.
+    receivers = config.monitoring.receivers
+    slack, email = receivers.slack, receivers.email
+    return AlertReceivers(
+        webhook_url=alerts.webhook_url if receivers.webhook else None,
+        slack=SlackReceiver(channel=slack.channel, api_url=alerts.slack_webhook_url)
+        if slack is not None and alerts.slack_webhook_url is not None
+        else None,
+        email=EmailReceiver(
+            to=email.to,
+            sender=email.sender,
+            smarthost=email.smarthost,
+            login=(email.username, alerts.smtp_password)
+            if email.username and alerts.smtp_password is not None
+            else None,
+        )
+        if email is not None
+        else None,
+    )
+
+
+def monitoring(
+    config: StackConfig,
+    secrets: ClusterSecrets,
+    alerts: AlertSecrets,
+    cluster: EksCluster,
+    spaces: Namespaces,
+    trigger: RetrainTrigger,
+    logs: tuple[LogStore, LogShipping],
+) -> MonitoringArgs:
+    settings, grafana = config.monitoring, config.monitoring.grafana
+    store, shipping = logs
+    return MonitoringArgs(
+        k8s_provider=cluster.kubernetes_provider,
+        namespace=spaces.monitoring,
+        serving_namespace=spaces.serving,
+        training_namespace=spaces.training,
+        retrain_webhook_url=trigger.url,
+        retrain_webhook_token=secrets.retrain_webhook_token,
+        grafana_admin_password=secrets.grafana_admin_password,
+        receivers=_receivers(config, alerts),
+        sizing=PrometheusSizing(
+            retention_days=settings.retention_days,
+            storage_size=settings.storage_size,
+            storage_class=settings.storage_class or GP3_STORAGE_CLASS,
+            prometheus_replicas=settings.prometheus_replicas,
+            alertmanager_replicas=settings.alertmanager_replicas,
+        ),
+        drift_minutes=settings.drift_minutes,
+        grafana=GrafanaAccess(
+            load_balancer=grafana.load_balancer,
+            host=grafana.host,
+            certificate_arn=grafana.certificate_arn,
+            internet_facing=grafana.internet_facing,
+        ),
+        logs=GrafanaLogs(
+            region=config.aws.region,
+            log_group_name=store.container_log_group.name,
+            log_group_arn=store.container_log_group.arn,
+            reader_role_arn=shipping.reader_role_arn,
+        ),
+        vpc_cidr=config.network.cidr,
+    )

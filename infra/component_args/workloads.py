@@ -1,0 +1,121 @@
+"""Args of the app's workloads: namespaces, training, serving and the retrain trigger."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.components.cluster import EksCluster
+from infra.components.model_store import ModelStore
+from infra.components.workloads import (
+    Exposure,
+    Namespaces,
+    NamespacesArgs,
+    PodResources,
+    RetrainTriggerArgs,
+    ServingArgs,
+    Training,
+    TrainingArgs,
+)
+from infra.components.workloads.common import image
+from infra.config import ClusterSecrets, StackConfig
+from infra.config.workloads import ResourcesConfig
+
+
+def namespaces(cluster: EksCluster) -> NamespacesArgs:
+    return NamespacesArgs(k8s_provider=cluster.kubernetes_provider)
+
+
+def _resources(resources: ResourcesConfig) -> PodResources:
+    return PodResources(
+        cpu_request=resources.cpu_request,
+        memory_request=resources.memory_request,
+        cpu_limit=resources.cpu_limit,
+        memory_limit=resources.memory_limit,
+    )
+
+
+def _image(store: ModelStore, reference: str) -> pulumi.Output[str]:
+    if store.repository_url is None:
+        # StackConfig rejects a cluster without a repository before anything is declared.
+        raise TypeError("workloads need the image repository's URL")
+    return image(store.repository_url, reference)
+
+
+def training(
+    config: StackConfig,
+    cluster: EksCluster,
+    spaces: Namespaces,
+    store: ModelStore,
+    role_arn: pulumi.Input[str],
+) -> TrainingArgs:
+    app, schedule = config.app, config.app.training
+    return TrainingArgs(
+        k8s_provider=cluster.kubernetes_provider,
+        namespace=spaces.training,
+        image=_image(store, app.training_image_tag),
+        role_arn=role_arn,
+        bucket=store.bucket_name,
+        region=config.aws.region,
+        model_name=app.model_name,
+        model_alias=app.model_alias,
+        schedule=schedule.schedule,
+        time_zone=schedule.time_zone,
+        nodes=schedule.nodes,
+        gpus_per_node=schedule.gpus_per_node,
+        resources=_resources(schedule.resources),
+        active_deadline_seconds=schedule.active_deadline_seconds,
+        backoff_limit=schedule.backoff_limit,
+        efa=config.capacity.gpu.efa,
+    )
+
+
+def serving(
+    config: StackConfig,
+    secrets: ClusterSecrets,
+    cluster: EksCluster,
+    spaces: Namespaces,
+    store: ModelStore,
+    role_arn: pulumi.Input[str],
+) -> ServingArgs:
+    app, exposure = config.app, config.app.exposure
+    return ServingArgs(
+        k8s_provider=cluster.kubernetes_provider,
+        namespace=spaces.serving,
+        image=_image(store, app.image_tag),
+        role_arn=role_arn,
+        bucket=store.bucket_name,
+        region=config.aws.region,
+        api_keys=secrets.api_keys,
+        model_name=app.model_name,
+        model_alias=app.model_alias,
+        min_replicas=app.min_replicas,
+        max_replicas=app.max_replicas,
+        target_cpu_percent=app.target_cpu_percent,
+        high_availability=app.high_availability,
+        resources=_resources(app.resources),
+        exposure=Exposure(
+            mode=exposure.mode,
+            certificate_arn=exposure.certificate_arn,
+            source_cidrs=exposure.source_cidrs,
+            allow_plain_http=exposure.allow_plain_http,
+            vpc_cidr=config.network.cidr,
+        ),
+    )
+
+
+def retrain_trigger(
+    config: StackConfig,
+    secrets: ClusterSecrets,
+    cluster: EksCluster,
+    spaces: Namespaces,
+    store: ModelStore,
+    schedule: Training,
+) -> RetrainTriggerArgs:
+    return RetrainTriggerArgs(
+        k8s_provider=cluster.kubernetes_provider,
+        namespace=spaces.training,
+        # The serving image carries `python -m app.trigger`.
+        image=_image(store, config.app.image_tag),
+        cronjob=schedule.cronjob_name,
+        token=secrets.retrain_webhook_token,
+    )
