@@ -12,8 +12,8 @@ endpoint=${2:?usage: cluster-preflight.sh CLUSTER_NAME ENDPOINT}
 # Any HTTP answer (even 401/403) proves the network path; only no answer at all is a problem.
 if ! curl --silent --insecure --max-time 10 --output /dev/null "$endpoint/version"; then
   echo "::error::this runner cannot reach the EKS API of $cluster at $endpoint." \
-    "Run the deploy job on a runner inside the VPC (set the environment variable" \
-    "DEPLOY_RUNNER_LABELS, e.g. [\"self-hosted\",\"mlops-$STACK\"]) or, for dev's public" \
+    "Run the deploy job on a runner inside the VPC (set the repository variable" \
+    "DEPLOY_RUNNER_LABELS_<STACK>, e.g. [\"self-hosted\",\"mlops-$STACK\"]) or, for dev's public" \
     "endpoint, add the runner's egress CIDR to cluster.publicAccessCidrs." >&2
   exit 1
 fi

@@ -37,9 +37,10 @@ def runner_problem(stack: str, cluster: ClusterConfig, runner_environment: str) 
     if not cluster.endpoint_public_access:
         return (
             f"stack {stack}'s EKS API endpoint is private, and this job runs on a GitHub-hosted "
-            "runner outside its VPC; set the variable DEPLOY_RUNNER_LABELS of the GitHub "
-            f"environment {stack} to the labels of a self-hosted runner with a network path "
-            'into the VPC (e.g. ["self-hosted","mlops-' + stack + '"]); see the README, Deploying'
+            "runner outside its VPC; set the repository variable "
+            f"DEPLOY_RUNNER_LABELS_{stack.upper()} to the labels of a self-hosted runner with a "
+            'network path into the VPC (e.g. ["self-hosted","mlops-' + stack + '"]); see the '
+            "README, Deploying'
         )
     return None
 

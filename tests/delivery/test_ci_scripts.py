@@ -96,9 +96,11 @@ def test_first_deploy_creates_the_repository_before_any_push(runner: Runner) -> 
     result = runner.run(step["run"], FAKE_IMAGE="missing")
     assert result.returncode == 0, result.stderr
     (up,) = [call for call in runner.calls("pulumi") if call.startswith("pulumi up")]
-    assert "--target-dependencies" in up
+    # Only flags `pulumi up` has: the targets name the whole closure themselves.
+    assert "--target-dependencies" not in up
     assert "--target=urn:pulumi:dev::mlops-platform::" in up
     assert "$aws:ecr/repository:Repository::mlops-dev-app" in up
+    assert "--target=urn:pulumi:dev::mlops-platform::pulumi:providers:aws::aws" in up
     outputs = runner.outputs()
     assert outputs["repository"] == REPOSITORY_URL
     assert (outputs["serve-exists"], outputs["train-exists"]) == ("false", "false")

@@ -214,3 +214,30 @@ def test_images_record_the_commit_they_were_built_from() -> None:
         assert re.search(rf"^ENV\s+{env_name}=\$\{{{arg}\}}", dockerfile, flags=re.MULTILINE), (
             f"the Dockerfile does not set {env_name} from ARG {arg}"
         )
+
+
+def test_ci_runs_the_pulumi_cli_version_make_up_installs() -> None:
+    from devtools.pulumi_cli import PULUMI_VERSION
+
+    steps = [
+        step
+        for workflow in _all().values()
+        for step in _steps(workflow)
+        if step.get("uses", "").startswith("pulumi/actions@")
+    ]
+    assert steps
+    for step in steps:
+        assert step["with"]["pulumi-version"] == PULUMI_VERSION, step
+
+
+def test_the_deploy_runner_comes_from_a_repository_variable_per_stack() -> None:
+    """`runs-on` cannot read the job's own environment's variables: the callers pass the
+    labels from a repository variable, one per stack, GitHub-hosted when it is unset."""
+    deploy = _load("deploy.yml")
+    assert deploy["jobs"]["deploy"]["runs-on"] == "${{ fromJSON(inputs.runner) }}"
+    assert deploy["on"]["workflow_call"]["inputs"]["runner"]["required"] is True
+    for name, stack in (("main.yml", "dev"), ("prod.yml", "prod")):
+        (job,) = _load(name)["jobs"].values()
+        runner = job["with"]["runner"]
+        assert f"vars.DEPLOY_RUNNER_LABELS_{stack.upper()}" in runner, runner
+        assert "'\"ubuntu-24.04\"'" in runner, "a JSON string fallback for fromJSON"
