@@ -40,7 +40,7 @@ def runner_problem(stack: str, cluster: ClusterConfig, runner_environment: str) 
             "runner outside its VPC; set the repository variable "
             f"DEPLOY_RUNNER_LABELS_{stack.upper()} to the labels of a self-hosted runner with a "
             'network path into the VPC (e.g. ["self-hosted","mlops-' + stack + '"]); see the '
-            "README, Deploying'
+            "README, Deploying"
         )
     return None
 
