@@ -146,10 +146,17 @@ def test_prod_on_a_github_hosted_runner_stops_before_deploying_anything(runner: 
     assert not runner.calls("pulumi"), "nothing may be deployed from this runner"
 
 
-def test_prod_on_a_self_hosted_runner_goes_ahead(runner: Runner) -> None:
+def test_prod_on_a_self_hosted_runner_stops_only_for_the_example_certificate(
+    runner: Runner,
+) -> None:
+    """The committed prod stack file holds the example certificate ARN: the job refuses it
+    before deploying, and nothing else stops a self-hosted runner."""
     step = _deploy_step("read the stack's repository")
     result = runner.run(step["run"], STACK="prod", RUNNER_ENVIRONMENT="self-hosted")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1 and "certificateArn" in errors[0] and "example ARN" in errors[0]
+    assert not runner.calls("pulumi"), "nothing may be deployed with the example certificate"
 
 
 def test_preflight_names_the_role_missing_an_access_entry(runner: Runner) -> None:
