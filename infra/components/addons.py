@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import pulumi
@@ -13,6 +12,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.components import scheduling
+from infra.components.assets import VALUES_DIR
 from infra.components.iam import (
     ServiceAccountRole,
     ServiceAccountRoleArgs,
@@ -20,7 +20,6 @@ from infra.components.iam import (
     policy_document,
 )
 
-VALUES = Path(__file__).parent / "values"
 # Pinned chart versions: an upgrade is a reviewed change, never a surprise at deploy time.
 AUTOSCALER_CHART = ("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.46.6")
 DEVICE_PLUGIN_CHART = (
@@ -55,7 +54,7 @@ class ClusterAddonsArgs:
 
 
 def chart_values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
-    values = cast(dict[str, Any], yaml.safe_load((VALUES / file).read_text()))
+    values = cast(dict[str, Any], yaml.safe_load((VALUES_DIR / file).read_text()))
     return {**values, **extra}
 
 

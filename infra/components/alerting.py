@@ -1,5 +1,5 @@
 """Where alerts go: the team's receivers (with the secrets they send with) and Alertmanager's
-config, whose shared routing lives in infra/monitoring/alertmanager.yaml."""
+config, whose shared routing lives in infra/assets/alertmanager.yaml."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, Generic, TypeVar
 
 import pulumi
 
-from infra.components.monitoring_files import MONITORING_DIR, read_yaml
+from infra.components.assets import ALERTMANAGER_FILE
+from infra.components.monitoring_files import read_yaml
 
 Secret = TypeVar("Secret")
 """A secret's type: `pulumi.Input[str]` in component args, `str` once resolved."""
@@ -86,7 +87,7 @@ def alertmanager_config(
     With no receiver configured, `team` is an empty receiver: alerts still show in the
     Alertmanager and Grafana UIs, and drift still triggers retraining.
     """
-    config = read_yaml(MONITORING_DIR / "alertmanager.yaml")
+    config = read_yaml(ALERTMANAGER_FILE)
     config["receivers"] = [
         _team_receiver(receivers),
         {

@@ -1,7 +1,7 @@
 """Prometheus, Alertmanager and Grafana (kube-prometheus-stack), GPU metrics (DCGM exporter),
 the platform's scrape targets, alert rules and dashboards, all declared as code.
 
-Data lives beside the code in infra/monitoring/ (values, rules, dashboards, routing); this
+Data lives beside the code in infra/assets/ (values, rules, dashboards, routing); this
 module only merges in what differs per stack and keeps every secret out of Helm values.
 """
 

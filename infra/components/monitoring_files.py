@@ -1,4 +1,4 @@
-"""The monitoring data files (infra/monitoring/) and the pure functions that shape them.
+"""The monitoring data files (infra/assets/) and the pure functions that shape them.
 
 Nothing here declares a resource: Helm values, alert rules, dashboards and the Alertmanager
 config are read and merged here, and declared by `infra.components.monitoring`.
@@ -15,14 +15,11 @@ from typing import Any, cast
 
 import yaml
 
+from infra.components.assets import DASHBOARDS_DIR, RULES_DIR, VALUES_DIR
 from infra.components.scheduling import ROLE_ARN_ANNOTATION
 from infra.components.workloads.exposure import LB_ANNOTATION
 from infra.contracts import GRAFANA_SERVICE_ACCOUNT
 
-MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
-RULES_DIR = MONITORING_DIR / "rules"
-DASHBOARDS_DIR = MONITORING_DIR / "dashboards"
-VALUES_DIR = MONITORING_DIR / "values"
 RUNBOOK_PREFIX = "https://github.com/mlops-platform/mlops-platform/blob/main/docs/monitoring.md"
 """Base of every rule's runbook_url as written in the rule files."""
 

@@ -13,11 +13,11 @@ crosses it (the VPC's S3 gateway endpoint carries that).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.assets import NAT_INSTANCE_USER_DATA
 from infra.components.iam import service_trust_policy
 
 # AWS publishes the latest AL2023 AMI ids as public SSM parameters, so no AMI id is pinned
@@ -25,7 +25,6 @@ from infra.components.iam import service_trust_policy
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 # Session Manager and patching through Systems Manager; nothing else.
 SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-USER_DATA = Path(__file__).parent / "values" / "nat-instance-user-data.sh"
 CIDR_PLACEHOLDER = "@VPC_CIDR@"
 # Hop limit 1: only processes on the instance itself reach IMDS.
 IMDS_HOP_LIMIT = 1
@@ -47,9 +46,9 @@ class NatInstanceArgs:
 
 def user_data(vpc_cidr: str) -> str:
     """The boot script with the VPC CIDR filled in."""
-    template = USER_DATA.read_text()
+    template = NAT_INSTANCE_USER_DATA.read_text()
     if CIDR_PLACEHOLDER not in template:
-        raise ValueError(f"{USER_DATA.name} lost its {CIDR_PLACEHOLDER} placeholder")
+        raise ValueError(f"{NAT_INSTANCE_USER_DATA.name} lost its {CIDR_PLACEHOLDER} placeholder")
     return template.replace(CIDR_PLACEHOLDER, vpc_cidr)
 
 

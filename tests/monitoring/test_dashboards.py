@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra.components import assets
 from infra.components import monitoring_files as files
 
 EXPECTED_PANELS = {
@@ -50,7 +51,7 @@ def test_dashboard_has_a_unique_uid_and_unique_panel_ids(path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "titles"), EXPECTED_PANELS.items())
 def test_dashboard_has_its_promised_panels(name: str, titles: list[str]) -> None:
-    present = [panel["title"] for panel in _board(files.DASHBOARDS_DIR / name)["panels"]]
+    present = [panel["title"] for panel in _board(assets.DASHBOARDS_DIR / name)["panels"]]
     for title in titles:
         assert any(title in p for p in present), f"{name}: no panel about {title!r}: {present}"
 

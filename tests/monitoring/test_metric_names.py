@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.components import assets
 from infra.components import monitoring_files as files
 from tests.monitoring.promql import metric_names
 
@@ -35,7 +36,7 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "CONTRACTS.md"
 
 
 def exporter_metric_names() -> set[str]:
-    lists = files.read_yaml(files.MONITORING_DIR / "exporter-metrics.yaml")
+    lists = files.read_yaml(assets.EXPORTER_METRICS_FILE)
     return {name for names in lists.values() for name in names}
 
 
@@ -73,7 +74,7 @@ def test_query_uses_only_known_metrics(where: str, expr: str) -> None:
     unknown = metric_names(expr) - known
     assert not unknown, (
         f"{where} queries {sorted(unknown)}, which neither app.metrics.REGISTRY nor "
-        f"{Path(files.MONITORING_DIR, 'exporter-metrics.yaml')} knows"
+        f"{assets.EXPORTER_METRICS_FILE} knows"
     )
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from infra.components import assets
 from infra.components import monitoring_files as files
 
-TESTS_DIR = files.MONITORING_DIR / "tests"
+TESTS_DIR = assets.RULE_TESTS_DIR
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
 REQUIRED_ALERTS = {
     "ServingHighErrorRate",
@@ -62,7 +63,7 @@ def test_rule_unit_tests_pass(promtool: str, path: Path) -> None:
 
 def test_every_required_alert_is_defined() -> None:
     missing = REQUIRED_ALERTS - {str(rule["alert"]) for rule in _alerts()}
-    assert not missing, f"alerts missing from {files.RULES_DIR}: {sorted(missing)}"
+    assert not missing, f"alerts missing from {assets.RULES_DIR}: {sorted(missing)}"
 
 
 def _unit_cases() -> list[tuple[dict[str, Any], dict[str, Any]]]:
