@@ -30,6 +30,8 @@ fi
 # escape its concurrencyPolicy, so this is checked here.
 active=$(kubectl get jobs --namespace training --selector app.kubernetes.io/component=training \
   --output jsonpath='{range .items[?(@.status.active)]}{.metadata.name}{"\n"}{end}')
+# For the verification after this step: no promoted model is expected while it trains.
+[ -n "${GITHUB_OUTPUT:-}" ] && echo "first-training=true" >> "$GITHUB_OUTPUT"
 if [ -n "$active" ]; then
   echo "training Job(s) already running, not starting another: $active"
   exit 0

@@ -54,6 +54,12 @@ def register(subparsers: Subparsers) -> None:
         "--api-key-env",
         help="name of the environment variable holding an API key (needed with --app-url)",
     )
+    parser.add_argument(
+        "--first-model-training",
+        action="store_true",
+        help="a first training is running: a server with no model promoted yet is healthy "
+        "(without this flag it is a mismatch)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -81,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         target = target_for(declared, args.endpoint_url, outputs, state)
         problems = verify_declared(declared, target)
         if args.app_url:
-            problems += check_app(args.app_url, api_key)
+            problems += check_app(
+                args.app_url, api_key, no_model_yet_is_healthy=args.first_model_training
+            )
     except (VerifyError, StateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -45,14 +45,26 @@ def _request(url: str, body: Any = None, api_key: str | None = None) -> tuple[in
         ) from None
 
 
-def check_app(base_url: str, api_key: str, body: Any = DEFAULT_PREDICT_BODY) -> list[Mismatch]:
+def check_app(
+    base_url: str,
+    api_key: str,
+    body: Any = DEFAULT_PREDICT_BODY,
+    *,
+    no_model_yet_is_healthy: bool = False,
+) -> list[Mismatch]:
+    """The server is ready and answers a prediction. `no_model_yet_is_healthy`: this deploy
+    started the stack's first training, so "no model promoted yet" is expected; anywhere
+    else it means a misspelled or deleted alias, and is a mismatch."""
     base = base_url.rstrip("/")
     problems: list[Mismatch] = []
     status, text = _request(f"{base}/readyz")
     if status != 200:
         problems.append(Mismatch(f"app {base}", "GET /readyz", "200", f"{status} {text[:200]}"))
     elif _readiness_status(text) == NO_MODEL_PROMOTED:
-        # Nothing to predict with yet; the predictions are checked on the next deploy.
+        if no_model_yet_is_healthy:
+            # Nothing to predict with yet; the predictions are checked on the next deploy.
+            return problems
+        problems.append(Mismatch(f"app {base}", "promoted model", "one", f"none ({text[:200]})"))
         return problems
     status, text = _request(f"{base}/v1/predict", body, api_key)
     if status != 200:

@@ -213,6 +213,16 @@ def test_first_model_never_starts_a_second_training_beside_a_running_one(
     assert "already running" in result.stdout
 
 
+def test_first_model_tells_the_verification_a_first_training_runs(runner: Runner) -> None:
+    assert runner.script("first-model.sh", "b", "m", "production").returncode == 0
+    assert runner.outputs()["first-training"] == "true"
+
+
+def test_a_promoted_model_tells_the_verification_nothing(runner: Runner) -> None:
+    result = runner.script("first-model.sh", "b", "m", "production", FAKE_ALIAS="exists")
+    assert result.returncode == 0 and "first-training" not in runner.outputs()
+
+
 def test_first_model_names_the_job_after_the_run_attempt(runner: Runner) -> None:
     result = runner.script(
         "first-model.sh", "b", "m", "production", GITHUB_RUN_ID="7", GITHUB_RUN_ATTEMPT="2"

@@ -59,7 +59,18 @@ def test_a_first_deploy_still_training_its_first_model_passes(
     url, answers = server
     answers["/readyz"] = (200, _ready("no_model_promoted"))
     answers["/v1/predict"] = (503, json.dumps({"error": {"code": "model_not_ready"}}))
-    assert check_app(url, "key") == []
+    assert check_app(url, "key", no_model_yet_is_healthy=True) == []
+
+
+def test_no_promoted_model_outside_a_first_training_is_a_mismatch(
+    server: tuple[str, Answers],
+) -> None:
+    """A misspelled or deleted alias: the pods are ready, every prediction is a 503."""
+    url, answers = server
+    answers["/readyz"] = (200, _ready("no_model_promoted"))
+    answers["/v1/predict"] = (503, json.dumps({"error": {"code": "model_not_ready"}}))
+    (problem,) = check_app(url, "key")
+    assert "promoted model" in str(problem)
 
 
 @pytest.mark.parametrize(
