@@ -41,12 +41,17 @@ AUTOSCALER_ACCOUNT = "cluster-autoscaler"
 @dataclass(frozen=True, kw_only=True)
 class ClusterAddonsArgs:
     cluster_name: pulumi.Input[str]
+    """The EKS cluster the add-ons are installed on."""
     kubernetes_version: str
     """Cluster minor version; cluster-autoscaler's image follows it."""
     region: str
+    """Region cluster-autoscaler works in."""
     oidc_provider_arn: pulumi.Input[str]
+    """The cluster's IAM OIDC provider: the add-ons' IRSA roles trust it."""
     oidc_issuer_url: pulumi.Input[str]
+    """The cluster's OIDC issuer URL."""
     kubernetes_provider: k8s.Provider
+    """Provider of the EKS cluster."""
     node_groups: Sequence[pulumi.Resource]
     """The add-ons wait for these: their pods need nodes to become healthy."""
     efa: bool

@@ -35,8 +35,11 @@ class PoolArgs:
     instance_types: Sequence[str]
     """EC2 types, most preferred first."""
     capacity_type: Literal["ON_DEMAND", "SPOT"]
+    """On-demand or spot instances."""
     min_size: int
+    """Fewest nodes."""
     max_size: int
+    """Most nodes."""
     disk_size_gib: int
     """Encrypted gp3 root volume size."""
 
@@ -44,7 +47,9 @@ class PoolArgs:
 @dataclass(frozen=True, kw_only=True)
 class CapacityArgs:
     cluster_name: pulumi.Input[str]
+    """The EKS cluster the node groups join."""
     cluster_security_group_id: pulumi.Input[str]
+    """The cluster's security group (on the GPU nodes' EFA interfaces)."""
     vpc_id: pulumi.Input[str]
     """VPC of the nodes (for the EFA security group)."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -54,6 +59,7 @@ class CapacityArgs:
     system: PoolArgs
     """The system pool's sizes are totals, split over the zones' node groups."""
     gpu: PoolArgs
+    """The GPU pool: tainted, training only, scales from and to zero."""
     gpu_ami_type: str
     """EKS AMI type of the GPU pool (NVIDIA driver and container toolkit preinstalled)."""
     gpu_accelerator: str

@@ -38,9 +38,13 @@ class LogShippingArgs:
     log_group_name: pulumi.Input[str]
     """The stack's container log group (created with retention and KMS by LogStore)."""
     log_group_arn: pulumi.Input[str]
+    """Its ARN: the shipper may write there, Grafana may read there, and nowhere else."""
     oidc_provider_arn: pulumi.Input[str]
+    """The cluster's IAM OIDC provider: the shipper's and the reader's roles trust it."""
     oidc_issuer_url: pulumi.Input[str]
+    """The cluster's OIDC issuer URL."""
     kubernetes_provider: k8s.Provider
+    """Provider of the EKS cluster."""
     depends_on: Sequence[pulumi.Resource]
     """Node pools and cluster DNS: the DaemonSet's pods need both to become ready."""
 
