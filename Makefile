@@ -8,6 +8,9 @@ OUT ?= build/synth/$(STACK)
 UV_VERSION := 0.13.9
 TOOLS := .cache/tools
 UV := $(TOOLS)/bin/uv
+# A folder holding only uv, for PATH: Pulumi.yaml's `toolchain: uv` runs `uv` from PATH, and
+# $(TOOLS)/bin would also put that venv's python and pip ahead of the system's.
+UV_PATH := .cache/uv-path
 VENV := .venv
 PY := $(VENV)/bin/python
 LOCALSTACK_VENV := .cache/localstack/venv
@@ -26,7 +29,11 @@ $(UV):
 
 # Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every run would
 # otherwise recompile the thousands of pulumi-aws modules (synth: ~6 s instead of ~2 s).
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+$(UV_PATH)/uv: $(UV)
+	mkdir -p $(UV_PATH)
+	ln -sf $(abspath $(UV)) $@
+
+$(VENV)/.synced: $(UV) $(UV_PATH)/uv pyproject.toml uv.lock
 	$(UV) sync --frozen --all-extras --python 3.11 --compile-bytecode
 	touch $@
 

@@ -26,9 +26,9 @@ STATE_DIR = PROJECT_ROOT / ".cache" / "pulumi-state"
 OUTPUTS_FILE = PROJECT_ROOT / ".cache" / "up-outputs.json"
 STATE_FILE = PROJECT_ROOT / ".cache" / "up-state.json"
 APP_PORT = 8080
-# Where the Makefile installs its pinned uv ($(TOOLS)/bin). Pulumi.yaml's `toolchain: uv` makes
-# the language host run `uv` from PATH, so a machine without its own uv needs this one there.
-UV_BIN_DIR = PROJECT_ROOT / ".cache" / "tools" / "bin"
+# The folder holding only the Makefile's pinned uv ($(UV_PATH)). Pulumi.yaml's `toolchain: uv`
+# makes the language host run `uv` from PATH, so a machine without its own uv needs this one.
+UV_BIN_DIR = PROJECT_ROOT / ".cache" / "uv-path"
 
 
 class StepError(RuntimeError):

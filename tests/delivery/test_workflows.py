@@ -160,7 +160,7 @@ def test_workflows_never_keep_the_checkout_token(name: str) -> None:
 
 
 def _makefile_tool_bin() -> str:
-    """The directory the Makefile installs its pinned uv into (`$(UV)`), relative to the root."""
+    """The folder holding only the Makefile's pinned uv (`$(UV_PATH)`), relative to the root."""
     variables: dict[str, str] = {}
     makefile = WORKFLOWS.parents[1] / "Makefile"
     for line in makefile.read_text().splitlines():
@@ -171,7 +171,7 @@ def _makefile_tool_bin() -> str:
                 lambda m: variables.get(m.group(1), m.group(0)),
                 match.group(2).strip(),
             )
-    return variables["UV"].removesuffix("/uv")
+    return variables["UV_PATH"]
 
 
 @pytest.mark.parametrize("name", ["deploy.yml", "pull-request.yml", "localstack.yml"])
