@@ -77,8 +77,7 @@ def cluster_addons(config: StackConfig, cluster: EksCluster, nodes: Capacity) ->
         cluster_name=cluster.name,
         kubernetes_version=config.cluster.version,
         region=config.aws.region,
-        oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer_url=cluster.oidc_issuer_url,
+        oidc=cluster.oidc,
         kubernetes_provider=cluster.kubernetes_provider,
         node_groups=[*nodes.system_pools, nodes.gpu_pool],
         efa=config.capacity.gpu.efa,
@@ -93,8 +92,7 @@ def _workload_role(
     statements: Callable[[str, str], list[Statement]],
 ) -> ServiceAccountRoleArgs:
     return ServiceAccountRoleArgs(
-        oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer_url=cluster.oidc_issuer_url,
+        oidc=cluster.oidc,
         namespace=namespace,
         service_account=account,
         policy=pulumi.Output.all(store.bucket_arn, store.key_arn).apply(
@@ -123,8 +121,7 @@ def log_shipping(
         region=config.aws.region,
         log_group_name=logs.container_log_group.name,
         log_group_arn=logs.container_log_group.arn,
-        oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer_url=cluster.oidc_issuer_url,
+        oidc=cluster.oidc,
         kubernetes_provider=cluster.kubernetes_provider,
         depends_on=after,
     )

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import yaml
 
 from infra.components import scheduling
-from infra.components.assets import VALUES_DIR
+from infra.components.helm import KUBE_SYSTEM, chart_values, pinned_release
 from infra.components.iam import (
+    ClusterOidc,
     ServiceAccountRole,
     ServiceAccountRoleArgs,
     autoscaler_statements,
@@ -34,7 +34,6 @@ EFA_DEVICE_PLUGIN_CHART = (
     "v0.5.7",
 )
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
-KUBE_SYSTEM = "kube-system"
 AUTOSCALER_ACCOUNT = "cluster-autoscaler"
 
 
@@ -46,44 +45,14 @@ class ClusterAddonsArgs:
     """Cluster minor version; cluster-autoscaler's image follows it."""
     region: str
     """Region cluster-autoscaler works in."""
-    oidc_provider_arn: pulumi.Input[str]
+    oidc: ClusterOidc
     """The cluster's IAM OIDC provider: the add-ons' IRSA roles trust it."""
-    oidc_issuer_url: pulumi.Input[str]
-    """The cluster's OIDC issuer URL."""
     kubernetes_provider: k8s.Provider
     """Provider of the EKS cluster."""
     node_groups: Sequence[pulumi.Resource]
     """The add-ons wait for these: their pods need nodes to become healthy."""
     efa: bool
     """The GPU pool attaches Elastic Fabric Adapters: install their device plugin."""
-
-
-def chart_values(file: str, extra: dict[str, Any]) -> dict[str, Any]:
-    values = cast(dict[str, Any], yaml.safe_load((VALUES_DIR / file).read_text()))
-    return {**values, **extra}
-
-
-def kube_system_release(
-    resource_name: str,
-    release: str,
-    pinned_chart: tuple[str, str, str],
-    values: pulumi.Input[dict[str, Any]],
-    opts: pulumi.ResourceOptions,
-) -> k8s.helm.v3.Release:
-    """A Helm release in kube-system from a pinned (repository, chart, version)."""
-    repo, chart, version = pinned_chart
-    return k8s.helm.v3.Release(
-        resource_name,
-        k8s.helm.v3.ReleaseArgs(
-            name=release,
-            namespace=KUBE_SYSTEM,
-            chart=chart,
-            version=version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-            values=values,
-        ),
-        opts=opts,
-    )
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -125,8 +94,7 @@ class ClusterAddons(pulumi.ComponentResource):
         return ServiceAccountRole(
             name,
             ServiceAccountRoleArgs(
-                oidc_provider_arn=args.oidc_provider_arn,
-                oidc_issuer_url=args.oidc_issuer_url,
+                oidc=args.oidc,
                 namespace=KUBE_SYSTEM,
                 service_account=account,
                 policy=policy,
@@ -187,13 +155,13 @@ class ClusterAddons(pulumi.ComponentResource):
                 lambda cluster: policy_document(autoscaler_statements(cluster))
             ),
         )
-        kube_system_release(
+        pinned_release(
             f"{name}-cluster-autoscaler",
             "cluster-autoscaler",
             AUTOSCALER_CHART,
             pulumi.Output.all(args.cluster_name, role.role_arn).apply(
                 lambda pair: chart_values(
-                    "cluster-autoscaler.yaml",
+                    "cluster-autoscaler",
                     autoscaler_values(args.region, args.kubernetes_version, pair[0], pair[1]),
                 )
             ),
@@ -206,12 +174,12 @@ class ClusterAddons(pulumi.ComponentResource):
         name: str, args: ClusterAddonsArgs, chart_opts: pulumi.ResourceOptions
     ) -> None:
         """NVIDIA's on every GPU node (it advertises the GPUs), AWS's EFA one where EFA is on."""
-        kube_system_release(
+        pinned_release(
             f"{name}-nvidia-device-plugin",
             "nvidia-device-plugin",
             DEVICE_PLUGIN_CHART,
             chart_values(
-                "nvidia-device-plugin.yaml",
+                "nvidia-device-plugin",
                 {
                     "nodeSelector": scheduling.GPU_NODE_SELECTOR,
                     # The chart's default affinity requires node-feature-discovery labels
@@ -225,7 +193,7 @@ class ClusterAddons(pulumi.ComponentResource):
             chart_opts,
         )
         if args.efa:
-            kube_system_release(
+            pinned_release(
                 f"{name}-efa-device-plugin",
                 "aws-efa-k8s-device-plugin",
                 EFA_DEVICE_PLUGIN_CHART,

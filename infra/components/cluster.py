@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.components.iam import service_trust_policy
+from infra.components.iam import ClusterOidc, service_trust_policy
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -63,8 +63,7 @@ class EksCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     kubernetes_provider: k8s.Provider
-    oidc_provider_arn: pulumi.Output[str]
-    oidc_issuer_url: pulumi.Output[str]
+    oidc: ClusterOidc
     security_group_id: pulumi.Output[str]
     network_addons: list[aws.eks.Addon]
 
@@ -86,8 +85,7 @@ class EksCluster(pulumi.ComponentResource):
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
-        self.oidc_provider_arn = oidc.arn
-        self.oidc_issuer_url = issuer
+        self.oidc = ClusterOidc(provider_arn=oidc.arn, issuer_url=issuer)
         self.security_group_id = cluster.vpc_config.apply(
             lambda vpc: vpc.cluster_security_group_id or ""
         )

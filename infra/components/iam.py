@@ -106,11 +106,19 @@ def autoscaler_statements(cluster_name: str) -> list[Statement]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceAccountRoleArgs:
-    oidc_provider_arn: pulumi.Input[str]
-    """ARN of the cluster's IAM OIDC provider."""
-    oidc_issuer_url: pulumi.Input[str]
+class ClusterOidc:
+    """The cluster's IAM OIDC provider, which every IRSA role trusts."""
+
+    provider_arn: pulumi.Input[str]
+    """ARN of the IAM OIDC provider."""
+    issuer_url: pulumi.Input[str]
     """The cluster's OIDC issuer URL (https://oidc.eks...)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceAccountRoleArgs:
+    oidc: ClusterOidc
+    """The cluster whose service account may assume the role."""
     namespace: str
     """Namespace of the service account allowed to assume the role."""
     service_account: str
@@ -135,7 +143,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops-platform:iam:ServiceAccountRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer_url).apply(
+        trust = pulumi.Output.all(args.oidc.provider_arn, args.oidc.issuer_url).apply(
             lambda pair: irsa_trust_policy(
                 str(pair[0]), str(pair[1]), args.namespace, args.service_account
             )

@@ -17,9 +17,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import scheduling
-from infra.components.addons import KUBE_SYSTEM, chart_values, kube_system_release
-from infra.components.iam import ServiceAccountRole, ServiceAccountRoleArgs, Statement
-from infra.components.monitoring_files import deep_merge
+from infra.components.helm import KUBE_SYSTEM, chart_values, pinned_release
+from infra.components.iam import (
+    ClusterOidc,
+    ServiceAccountRole,
+    ServiceAccountRoleArgs,
+    Statement,
+)
 from infra.contracts import (
     GRAFANA_SERVICE_ACCOUNT,
     LOG_SHIPPER_SERVICE_ACCOUNT,
@@ -39,10 +43,8 @@ class LogShippingArgs:
     """The stack's container log group (created with retention and KMS by LogStore)."""
     log_group_arn: pulumi.Input[str]
     """Its ARN: the shipper may write there, Grafana may read there, and nowhere else."""
-    oidc_provider_arn: pulumi.Input[str]
+    oidc: ClusterOidc
     """The cluster's IAM OIDC provider: the shipper's and the reader's roles trust it."""
-    oidc_issuer_url: pulumi.Input[str]
-    """The cluster's OIDC issuer URL."""
     kubernetes_provider: k8s.Provider
     """Provider of the EKS cluster."""
     depends_on: Sequence[pulumi.Resource]
@@ -100,13 +102,13 @@ class LogShipping(pulumi.ComponentResource):
             GRAFANA_SERVICE_ACCOUNT,
             group_arn.apply(lambda arn: _policy(reader_statements(arn))),
         )
-        kube_system_release(
+        pinned_release(
             f"{name}-fluent-bit",
             "aws-for-fluent-bit",
             FLUENT_BIT_CHART,
             pulumi.Output.all(args.log_group_name, shipper.role_arn).apply(
-                lambda pair: deep_merge(
-                    chart_values("aws-for-fluent-bit.yaml", {}),
+                lambda pair: chart_values(
+                    "aws-for-fluent-bit",
                     {
                         "cloudWatchLogs": {"region": args.region, "logGroupName": pair[0]},
                         "serviceAccount": {
@@ -139,8 +141,7 @@ class LogShipping(pulumi.ComponentResource):
         return ServiceAccountRole(
             name,
             ServiceAccountRoleArgs(
-                oidc_provider_arn=args.oidc_provider_arn,
-                oidc_issuer_url=args.oidc_issuer_url,
+                oidc=args.oidc,
                 namespace=namespace,
                 service_account=account,
                 policy=policy,

@@ -18,6 +18,7 @@ import yaml
 from infra.components import alerting
 from infra.components import monitoring_files as files
 from infra.components.alerting import AlertReceivers
+from infra.components.helm import chart_values, deep_merge, pinned_release
 from infra.components.monitoring_files import (
     ALERTMANAGER_CONFIG_SECRET,
     GRAFANA_ADMIN_SECRET,
@@ -100,24 +101,20 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
 
         secrets = self._setup_secrets(name, args, child)
-        stack = k8s.helm.v3.Release(
+        stack = pinned_release(
             f"{name}-stack",
-            k8s.helm.v3.ReleaseArgs(
-                name=STACK_CHART,
-                chart=STACK_CHART,
-                version=STACK_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=STACK_REPO),
-                namespace=args.namespace,
-                values=_with_logs(
-                    files.chart_values(
-                        STACK_CHART, files.stack_values(args.sizing, args.grafana, args.vpc_cidr)
-                    ),
-                    args.logs,
+            STACK_CHART,
+            (STACK_REPO, STACK_CHART, STACK_CHART_VERSION),
+            _with_logs(
+                chart_values(
+                    STACK_CHART, files.stack_values(args.sizing, args.grafana, args.vpc_cidr)
                 ),
-                # CRDs and the operator must be up before monitors and rules are applied.
-                timeout=900,
+                args.logs,
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=secrets)),
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=secrets)),
+            namespace=args.namespace,
+            # CRDs and the operator must be up before monitors and rules are applied.
+            timeout=900,
         )
         after_stack = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[stack])
@@ -157,19 +154,15 @@ class Monitoring(pulumi.ComponentResource):
 
     @staticmethod
     def _setup_gpu_metrics(name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
-        k8s.helm.v3.Release(
+        pinned_release(
             f"{name}-dcgm",
-            k8s.helm.v3.ReleaseArgs(
-                name=DCGM_CHART,
-                chart=DCGM_CHART,
-                version=DCGM_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=DCGM_REPO),
-                namespace=args.namespace,
-                values=files.chart_values(
-                    DCGM_CHART, {"nodeSelector": GPU_NODE_SELECTOR, "tolerations": GPU_TOLERATIONS}
-                ),
+            DCGM_CHART,
+            (DCGM_REPO, DCGM_CHART, DCGM_CHART_VERSION),
+            chart_values(
+                DCGM_CHART, {"nodeSelector": GPU_NODE_SELECTOR, "tolerations": GPU_TOLERATIONS}
             ),
-            opts=opts,
+            opts,
+            namespace=args.namespace,
         )
 
     def _monitors(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
@@ -266,7 +259,7 @@ def _with_logs(values: dict[str, Any], logs: GrafanaLogs | None) -> pulumi.Input
     if logs is None:
         return values
     return pulumi.Output.all(_log_group(logs), logs.reader_role_arn).apply(
-        lambda pair: files.deep_merge(
+        lambda pair: deep_merge(
             values, {"grafana": files.grafana_logs_values(logs.region, pair[0], pair[1])}
         )
     )

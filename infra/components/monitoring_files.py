@@ -1,21 +1,19 @@
 """The monitoring data files (infra/assets/) and the pure functions that shape them.
 
-Nothing here declares a resource: Helm values, alert rules, dashboards and the Alertmanager
-config are read and merged here, and declared by `infra.components.monitoring`.
+Nothing here declares a resource: alert rules, dashboards and the per-stack chart values are
+read and shaped here, and declared by `infra.components.monitoring`.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
-from infra.components.assets import DASHBOARDS_DIR, RULES_DIR, VALUES_DIR
+from infra.components.assets import DASHBOARDS_DIR, RULES_DIR
 from infra.components.scheduling import ROLE_ARN_ANNOTATION
 from infra.components.workloads.exposure import LB_ANNOTATION
 from infra.contracts import GRAFANA_SERVICE_ACCOUNT
@@ -60,25 +58,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError(f"{path}: expected a YAML mapping at the top level")
     return cast(dict[str, Any], document)
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """`override` over `base`, recursing into mappings; lists and scalars are replaced."""
-    merged: dict[str, Any] = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
-            merged[key] = deep_merge(
-                cast(Mapping[str, Any], current), cast(Mapping[str, Any], value)
-            )
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def chart_values(chart: str, per_stack: Mapping[str, Any]) -> dict[str, Any]:
-    """The chart's shared values file with the stack's values merged over it."""
-    return deep_merge(read_yaml(VALUES_DIR / f"{chart}.yaml"), per_stack)
 
 
 def rule_files() -> list[Path]:
