@@ -18,7 +18,7 @@ _CLIENT_CONFIG = Config(
 def s3_client(settings: Settings) -> Any:
     # A session of its own: boto3's module-level default session caches the credentials it
     # first found for the whole process, so later environment changes would be ignored.
-    return boto3.session.Session().client(
+    return boto3.session.Session().client(  # pyright: ignore[reportUnknownMemberType] - one overload per service
         "s3",
         endpoint_url=settings.s3_endpoint_url,
         region_name=settings.aws_region,

@@ -7,6 +7,9 @@ Two checks, both run at registration, before an alias moves, and when a server l
   every prediction.
 """
 
+# onnxruntime ships no type information: its calls stay unchecked here, not everywhere.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 import math

@@ -5,7 +5,7 @@ drift and feedback modules, which import nothing from the web framework.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -30,7 +30,7 @@ def create_app(
     `settings` defaults to `get_settings()`, read when the app starts."""
 
     @asynccontextmanager
-    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(api: FastAPI) -> AsyncGenerator[None]:
         config = settings or get_settings()
         used = registry or S3ModelRegistry(
             s3_client(config), config.require_bucket(), config.model_name

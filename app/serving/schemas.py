@@ -88,7 +88,7 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     code: str
     message: str
-    details: list[ErrorDetail] = Field(default_factory=list)
+    details: list[ErrorDetail] = Field(default_factory=list[ErrorDetail])
 
 
 class ErrorResponse(BaseModel):

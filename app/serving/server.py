@@ -99,7 +99,7 @@ async def _serve(api: Any, host: str, port: int, limits: ServerLimits) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
     await server.serve()
-    if server.interrupt_children:
+    if server.interrupt_children:  # pyright: ignore[reportUnknownMemberType] - untyped list
         raise ServerError(f"the server on {host}:{port} stopped on its own; see the log above")
 
 

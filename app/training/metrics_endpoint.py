@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 
 from prometheus_client import start_http_server
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def training_metrics_endpoint(port: int | None, linger_seconds: float) -> Iterator[None]:
+def training_metrics_endpoint(port: int | None, linger_seconds: float) -> Generator[None]:
     if port is None or int(os.environ.get("RANK", "0")) != 0:
         yield
         return

@@ -1,5 +1,8 @@
 """The classifier: input standardisation baked in, then a small MLP."""
 
+# PyTorch's ONNX exporter is partly untyped: its calls stay unchecked here.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 import io

@@ -11,6 +11,9 @@ shard of the training rows inside DistributedDataParallel (NCCL on GPUs, Gloo on
 averages the gradients, so every rank ends each step with the same weights.
 """
 
+# PyTorch's types are partly unknown to the checker: its calls stay unchecked here.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 import os

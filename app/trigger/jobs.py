@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from app.trigger.kube import AlreadyExistsError
 
@@ -28,9 +28,15 @@ class LaunchResult:
     job: str
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A JSON object of the Kubernetes API, or an empty one where the field is absent."""
+    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
+
+
 def job_is_active(job: dict[str, Any]) -> bool:
     """A Job counts as active until it has a true Complete or Failed condition."""
-    for condition in (job.get("status") or {}).get("conditions") or []:
+    conditions = cast(list[Any], _mapping(job.get("status")).get("conditions") or [])
+    for condition in map(_mapping, conditions):
         if condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True":
             return False
     return True
@@ -39,7 +45,7 @@ def job_is_active(job: dict[str, Any]) -> bool:
 def job_from_cronjob(cronjob: dict[str, Any], name: str, reason: str) -> dict[str, Any]:
     """The Job `kubectl create job NAME --from=cronjob/...` would create, plus the reason."""
     template = cronjob["spec"]["jobTemplate"]
-    template_meta = template.get("metadata") or {}
+    template_meta = _mapping(template.get("metadata"))
     meta = cronjob["metadata"]
     return {
         "apiVersion": "batch/v1",
@@ -47,9 +53,9 @@ def job_from_cronjob(cronjob: dict[str, Any], name: str, reason: str) -> dict[st
         "metadata": {
             "name": name,
             "namespace": meta["namespace"],
-            "labels": dict(template_meta.get("labels") or {}),
+            "labels": dict(_mapping(template_meta.get("labels"))),
             "annotations": {
-                **(template_meta.get("annotations") or {}),
+                **_mapping(template_meta.get("annotations")),
                 INSTANTIATE_ANNOTATION: "manual",
                 REASON_ANNOTATION: reason[:256],
             },
@@ -91,7 +97,8 @@ class RetrainLauncher:
     def launch(self, reason: str) -> LaunchResult:
         with self._lock:
             cronjob = self._api.get_cronjob(self._namespace, self._cronjob)
-            labels = (cronjob["spec"]["jobTemplate"].get("metadata") or {}).get("labels") or {}
+            template = _mapping(_mapping(cronjob.get("spec")).get("jobTemplate"))
+            labels = _mapping(_mapping(template.get("metadata")).get("labels"))
             selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
             running = [
                 job for job in self._api.list_jobs(self._namespace, selector) if job_is_active(job)

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 from typing import Final
 
-# Namespaces and service accounts live in infra.contracts (the app shares them); this one is
-# still imported from here by the delivery tests.
-from infra.contracts import TRAINING_NAMESPACE as TRAINING_NAMESPACE
-
 POOL_LABEL: Final = "mlops-platform/pool"
 """Node label key naming the pool a node belongs to."""
 SYSTEM_POOL: Final = "system"

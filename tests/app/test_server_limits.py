@@ -22,6 +22,9 @@ from tests.live_server import (
 )
 from tests.ports import free_port
 
+# Slow: a server process, and timeouts it must wait out; `make check` leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 API_KEY = "limits-key-0123456789abcdef"
 HEAD = b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 

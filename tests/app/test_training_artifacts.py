@@ -15,6 +15,9 @@ from app.registry import ModelMetadata
 from app.training import pipeline
 from tests.live_server import PROJECT_ROOT
 
+# Slow: training processes; `make check` leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 # Kills its own process the moment the ONNX export returns, as an OOM kill or an evicted
 # pod would: no `finally`, no atexit, no TemporaryDirectory cleanup runs.
 KILLED_DURING_EXPORT = textwrap.dedent(

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.components.scheduling import TRAINING_NAMESPACE
-from infra.components.workloads.training import CRONJOB
+from infra.contracts import RETRAIN_CRONJOB, TRAINING_NAMESPACE
 from infra_tools.synth.stackfile import PROJECT_ROOT
 
 SCRIPTS = PROJECT_ROOT / ".github" / "scripts"
@@ -197,7 +196,7 @@ def test_first_model_seeds_data_and_starts_one_training_job(runner: Runner) -> N
     assert "-m app data upload" in upload
     (job,) = [c for c in runner.calls("kubectl") if "create job" in c]
     # The Job comes from the CronJob the workloads declare, in their namespace.
-    assert f"--from=cronjob/{CRONJOB} --namespace {TRAINING_NAMESPACE}" in job
+    assert f"--from=cronjob/{RETRAIN_CRONJOB} --namespace {TRAINING_NAMESPACE}" in job
 
 
 def test_first_model_never_starts_a_second_training_beside_a_running_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -36,7 +37,9 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
     classes = probabilities.argmax(axis=1)
     model.drift.observe(x)
     predictions: list[Prediction] = []
-    for cls, probs in zip(classes.tolist(), probabilities.tolist(), strict=True):
+    # tolist() is typed as Any: name what it holds (a cast costs nothing at run time).
+    rows = cast(list[list[float]], probabilities.tolist())
+    for cls, probs in zip(cast(list[int], classes.tolist()), rows, strict=True):
         name = model.class_names[cls]
         prediction_id = uuid.uuid4().hex
         state.feedback.remember(prediction_id, name, model.class_names)

@@ -40,7 +40,6 @@ from infra.contracts import (
 
 NAME = TRAINER
 COMPONENT = "training"
-CRONJOB = RETRAIN_CRONJOB
 RENDEZVOUS_PORT = 29500
 # The primary rank keeps /metrics up a minute after the run, so the final values get scraped.
 METRICS_LINGER_SECONDS = 60
@@ -98,7 +97,7 @@ class Training(pulumi.ComponentResource):
         workers = self._workers_service(name, args, labels, child)
         cronjob = k8s.batch.v1.CronJob(
             f"{name}-cronjob",
-            metadata=common.metadata(CRONJOB, args.namespace, labels),
+            metadata=common.metadata(RETRAIN_CRONJOB, args.namespace, labels),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=args.schedule,
                 time_zone=args.time_zone,
