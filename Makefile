@@ -104,13 +104,13 @@ clean: ## remove build output (keeps the venvs and LocalStack cache)
 	rm -rf build
 
 .PHONY: bench
-bench: venv ## load-test POST /v1/predict (the model server in a second process); figures in the README
+bench: venv ## load-test POST /v1/predict (the model server in a second process); figures in docs/app.md
 	$(PY) -m bench.loadgen
 
 .PHONY: bench-synth
-bench-synth: venv ## time `python -m infra_tools synth` per stack (cold processes); figures in the README
+bench-synth: venv ## time `python -m infra_tools synth` per stack (cold processes); figures in docs/app.md
 	$(PY) -m bench.synth
 
 .PHONY: docs
-docs: venv ## regenerate the README's stack-config reference from the config models
+docs: venv ## regenerate docs/config-reference.md from the config models
 	$(PY) -m devtools.readme

@@ -1,6 +1,6 @@
 """Benchmark: wall time of `python -m infra_tools synth` per stack, each run a cold process.
 
-Run with `python -m bench.synth [--runs N]`; the figures go into the README. Cold processes
+Run with `python -m bench.synth [--runs N]`; the figures go into docs/operations.md. Cold processes
 include the interpreter start and the SDK imports, which is what a user waits for.
 """
 

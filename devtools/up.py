@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stack != "local":
         print(
             f"error: `make up` deploys only the local stack; deploy {args.stack} through CI "
-            f"(see the README, Deploying) or run `pulumi up --stack {args.stack}` yourself",
+            f"(see docs/operations.md, Deploying) or run `pulumi up --stack {args.stack}` yourself",
             file=sys.stderr,
         )
         return 2

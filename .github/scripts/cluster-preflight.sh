@@ -28,7 +28,7 @@ entries=$(aws eks list-access-entries --cluster-name "$cluster" --query 'accessE
 if ! tr '\t' '\n' <<<"$entries" | grep -Eq ":role/(.+/)?${role_name}\$"; then
   echo "::error::the role $role_name (this job's $caller) has no access entry on $cluster, so" \
     "it cannot deploy to Kubernetes. Add its ARN to cluster.adminRoleArns in" \
-    "Pulumi.$STACK.yaml and run one \`pulumi up\` as an admin (see the README, Deploying)." >&2
+    "Pulumi.$STACK.yaml and run one \`pulumi up\` as an admin (see docs/operations.md, Deploying dev and prod for real)." >&2
   exit 1
 fi
 echo "cluster $cluster: reachable, role $role_name may deploy"

@@ -31,7 +31,7 @@ class ServerError(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class ServerLimits:
-    """What one client can hold on the server; README, The app: Security limits."""
+    """What one client can hold on the server; docs/app.md, Security limits."""
 
     max_head_bytes: int = 16 * 1024
     """Request line plus headers; larger heads get 431. hyper's floor is 8 KiB."""
@@ -106,6 +106,6 @@ async def _serve(api: Any, host: str, port: int, limits: ServerLimits) -> None:
 def run(api: Any, host: str, port: int, limits: ServerLimits = MODEL_SERVER_LIMITS) -> None:
     """Serve the ASGI app `api` on host:port in this process until SIGTERM or SIGINT.
 
-    One worker, on uvloop: see the README, The app: Benchmark.
+    One worker, on uvloop: see docs/app.md, Benchmark.
     """
     uvloop.run(_serve(api, host, port, limits))

@@ -5,7 +5,7 @@ explicit args and import nothing of the config. Each function here builds one co
 from the config and the outputs of the components it depends on (a module per area), so
 `platform.py` shows only components, and a setting is traced to its effect in one place.
 It sits beside both rather than inside infra/config, so that the config stays plain validated
-data that the tools and the README's reference read without importing a component.
+data that the tools and the config reference read without importing a component.
 """
 
 from infra.component_args.cluster import (

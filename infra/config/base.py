@@ -21,7 +21,7 @@ class ConfigModel(BaseModel):
         frozen=True,
         alias_generator=to_camel,
         populate_by_name=True,
-        # The one-line docstring under each field is its description, so the README's config
+        # The one-line docstring under each field is its description, so the config
         # reference is generated from the code and cannot drift from it.
         use_attribute_docstrings=True,
     )

@@ -80,7 +80,7 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return (
             f"{stack_file()}: {namespace}:{key} is not a known setting; "
-            "check its spelling against the README's config reference"
+            "check its spelling against docs/config-reference.md"
         )
     if isinstance(value, dict | list) or not key:
         target = f"{namespace}:{key}" if key else f"{namespace} config"

@@ -59,7 +59,7 @@ class NetworkConfig(ConfigModel):
     nat_gateways: Literal["single", "perAz", "instance"] = "perAz"
     """Egress for the private subnets: one NAT gateway per zone (zone-failure tolerant), a
     single shared one (cheaper), or `instance`: one small NAT VM (cheapest; no failover, and
-    you patch it; dev only, see the README). Default perAz."""
+    you patch it; dev only, see docs/operations.md). Default perAz."""
     nat_instance_type: str = "t4g.nano"
     """Graviton instance type of the NAT instance (natGateways instance). Default t4g.nano."""
     flow_logs: bool = True

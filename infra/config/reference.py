@@ -1,4 +1,4 @@
-"""The stack-config reference table (README), generated from the config models themselves."""
+"""The stack-config reference table (docs/config-reference.md), generated from the config models."""
 
 from __future__ import annotations
 

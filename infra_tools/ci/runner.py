@@ -66,7 +66,7 @@ def _unreachable_api(stack: str, cluster: ClusterConfig, egress_ip: str | None) 
             "runner outside its VPC; set the repository variable "
             f"DEPLOY_RUNNER_LABELS_{stack.upper()} to the labels of a self-hosted runner with a "
             'network path into the VPC (e.g. ["self-hosted","mlops-' + stack + '"]); see the '
-            "README, Deploying"
+            "docs/operations.md, Deploying dev and prod for real"
         ]
     if not egress_ip:
         return []

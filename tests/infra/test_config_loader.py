@@ -23,7 +23,7 @@ def test_misspelled_key_is_rejected_not_ignored(tmp_path: Path) -> None:
     problems = problems_for(tmp_path, "dev", {"mlops-platform:network.azCont": 2})
     assert problems == [
         "Pulumi.dev.yaml: mlops-platform:network.azCont is not a known setting; "
-        "check its spelling against the README's config reference"
+        "check its spelling against docs/config-reference.md"
     ]
 
 

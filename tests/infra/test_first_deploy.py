@@ -1,4 +1,4 @@
-"""The first deploy of a stack on an empty account, in the order the README gives it: what
+"""The first deploy of a stack on an empty account, in the order docs/operations.md gives it: what
 each stage declares, so no stage waits on something that cannot exist yet."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.infra.stackfiles import stack_root_with
 
 def test_prods_network_stage_declares_the_vpc_and_stores_but_no_cluster(tmp_path: Path) -> None:
     """Prod's API endpoint is private, so its deploy runner must live in (or be connected to)
-    the stack's VPC; the README's first stage creates that VPC, the bucket and the repository
+    the stack's VPC; the guide's first stage creates that VPC, the bucket and the repository
     with the cluster and monitoring switched off."""
     root = stack_root_with(
         tmp_path,
