@@ -9,10 +9,11 @@ from infra.components.cluster import EksCluster
 from infra.components.log_shipping import LogShipping
 from infra.components.log_store import LogStore
 from infra.components.monitoring import GrafanaLogs, MonitoringArgs
-from infra.components.monitoring_files import GrafanaAccess, PrometheusSizing
+from infra.components.monitoring_files import GrafanaAccess, GrafanaSso, PrometheusSizing
 from infra.components.scheduling import GP3_STORAGE_CLASS
 from infra.components.workloads import Namespaces, RetrainTrigger
 from infra.config import ClusterSecrets, StackConfig
+from infra.config.monitoring import GrafanaSsoConfig
 from infra.config.secrets import AlertSecrets
 
 
@@ -57,6 +58,7 @@ def monitoring(
         retrain_webhook_url=trigger.url,
         retrain_webhook_token=secrets.retrain_webhook_token,
         grafana_admin_password=secrets.grafana_admin_password,
+        grafana_sso_client_secret=secrets.grafana_sso_client_secret,
         receivers=_receivers(config, alerts),
         sizing=PrometheusSizing(
             retention_days=settings.retention_days,
@@ -71,6 +73,7 @@ def monitoring(
             host=grafana.host,
             certificate_arn=grafana.certificate_arn,
             internet_facing=grafana.internet_facing,
+            sso=_sso(grafana.sso),
         ),
         logs=GrafanaLogs(
             region=config.aws.region,
@@ -79,4 +82,19 @@ def monitoring(
             reader_role_arn=shipping.reader_role_arn,
         ),
         vpc_cidr=config.network.cidr,
+    )
+
+
+def _sso(sso: GrafanaSsoConfig | None) -> GrafanaSso | None:
+    if sso is None:
+        return None
+    return GrafanaSso(
+        name=sso.name,
+        client_id=sso.client_id,
+        auth_url=sso.auth_url,
+        token_url=sso.token_url,
+        api_url=sso.api_url,
+        scopes=sso.scopes,
+        allowed_domains=list(sso.allowed_domains),
+        role_attribute_path=sso.role_attribute_path,
     )

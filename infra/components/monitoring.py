@@ -74,6 +74,8 @@ class MonitoringArgs:
     """Bearer token the retrain webhook demands (Pulumi secret)."""
     grafana_admin_password: pulumi.Input[str]
     """Grafana's admin password (Pulumi secret)."""
+    grafana_sso_client_secret: pulumi.Input[str] | None
+    """Client secret of Grafana's single sign-on (Pulumi secret), with `grafana.sso`."""
     receivers: AlertReceivers[pulumi.Input[str]]
     """Where alerts go besides retraining, with the secrets they send with."""
     sizing: PrometheusSizing
@@ -150,7 +152,21 @@ class Monitoring(pulumi.ComponentResource):
             string_data={"alertmanager.yaml": _alertmanager_yaml(args)},
             opts=opts,
         )
-        return [grafana, alertmanager]
+        secrets: list[pulumi.Resource] = [grafana, alertmanager]
+        if args.grafana.sso is not None and args.grafana_sso_client_secret is not None:
+            secrets.append(
+                k8s.core.v1.Secret(
+                    f"{name}-grafana-sso",
+                    metadata=_meta(files.GRAFANA_SSO_SECRET, args.namespace),
+                    string_data={
+                        "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET": pulumi.Output.secret(
+                            args.grafana_sso_client_secret
+                        )
+                    },
+                    opts=opts,
+                )
+            )
+        return secrets
 
     @staticmethod
     def _setup_gpu_metrics(name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:

@@ -14,6 +14,7 @@ from typing import Any, cast
 import yaml
 
 from infra.components.assets import DASHBOARDS_DIR, RULES_DIR
+from infra.components.helm import deep_merge
 from infra.components.scheduling import ROLE_ARN_ANNOTATION
 from infra.components.workloads.exposure import LB_ANNOTATION
 from infra.contracts import GRAFANA_SERVICE_ACCOUNT
@@ -24,6 +25,23 @@ RUNBOOK_PREFIX = "https://github.com/mlops-platform/mlops-platform/blob/main/doc
 DRIFT_ALERT = "ModelDataDrift"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Secret's name, not its value
 ALERTMANAGER_CONFIG_SECRET = "alertmanager-config"  # noqa: S105 - a Secret's name
+
+
+GRAFANA_SSO_SECRET = "grafana-sso"  # noqa: S105 - a Secret's name, not its value
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrafanaSso:
+    """Generic OAuth login; the client secret reaches Grafana from the `grafana-sso` Secret."""
+
+    name: str
+    client_id: str
+    auth_url: str
+    token_url: str
+    api_url: str
+    scopes: str
+    allowed_domains: list[str]
+    role_attribute_path: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +55,8 @@ class GrafanaAccess:
     """ACM certificate the load balancer terminates TLS with."""
     internet_facing: bool
     """On the internet instead of inside the VPC."""
+    sso: GrafanaSso | None
+    """Single sign-on through an identity provider, or Grafana's own login."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,7 +197,30 @@ def stack_values(sizing: PrometheusSizing, grafana: GrafanaAccess, vpc_cidr: str
     }
     if grafana.load_balancer:
         values["grafana"].update(grafana_load_balancer_values(grafana, vpc_cidr))
+    if grafana.sso is not None:
+        values["grafana"] = deep_merge(values["grafana"], grafana_sso_values(grafana.sso))
     return values
+
+
+def grafana_sso_values(sso: GrafanaSso) -> dict[str, Any]:
+    """Grafana's generic OAuth login. The client secret is never a value here: Grafana reads
+    GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET from the `grafana-sso` Secret's environment."""
+    oauth: dict[str, Any] = {
+        "enabled": True,
+        "name": sso.name,
+        "client_id": sso.client_id,
+        "scopes": sso.scopes,
+        "auth_url": sso.auth_url,
+        "token_url": sso.token_url,
+        "api_url": sso.api_url,
+        "use_pkce": True,
+        "allow_sign_up": True,
+    }
+    if sso.allowed_domains:
+        oauth["allowed_domains"] = " ".join(sso.allowed_domains)
+    if sso.role_attribute_path:
+        oauth["role_attribute_path"] = sso.role_attribute_path
+    return {"envFromSecret": GRAFANA_SSO_SECRET, "grafana.ini": {"auth.generic_oauth": oauth}}
 
 
 def grafana_load_balancer_values(grafana: GrafanaAccess, vpc_cidr: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from infra.config.secrets import (
     ALERT_WEBHOOK_URL,
     API_KEYS,
     GRAFANA_ADMIN_PASSWORD,
+    GRAFANA_SSO_CLIENT_SECRET,
     RETRAIN_WEBHOOK_TOKEN,
     SECRETS,
     AlertSecrets,
@@ -130,9 +131,23 @@ def _receiver_problems(config: StackConfig, present: set[SecretSpec]) -> list[st
     ]
 
 
+def _sso_problems(config: StackConfig, present: set[SecretSpec]) -> list[str]:
+    """Grafana's single sign-on needs its client secret."""
+    if not config.monitoring.enabled or config.monitoring.grafana.sso is None:
+        return []
+    if GRAFANA_SSO_CLIENT_SECRET in present:
+        return []
+    key = f"{PROJECT}:{GRAFANA_SSO_CLIENT_SECRET.key}"
+    return [
+        f"{stack_file()}: {key} is required by monitoring.grafana.sso; run "
+        f"`pulumi config set --secret {key} <client secret>` or remove grafana.sso"
+    ]
+
+
 def _secrets(config: StackConfig) -> StackSecrets:
     values, problems = _read_secrets(config)
     problems += _receiver_problems(config, set(values))
+    problems += _sso_problems(config, set(values))
     if problems:
         raise ConfigError(problems)
     cluster = (
@@ -140,6 +155,7 @@ def _secrets(config: StackConfig) -> StackSecrets:
             api_keys=values[API_KEYS],
             grafana_admin_password=values[GRAFANA_ADMIN_PASSWORD],
             retrain_webhook_token=values[RETRAIN_WEBHOOK_TOKEN],
+            grafana_sso_client_secret=values.get(GRAFANA_SSO_CLIENT_SECRET),
         )
         if config.cluster.enabled
         else None

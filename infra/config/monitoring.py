@@ -75,6 +75,35 @@ class ReceiversConfig(ConfigModel):
         return needed
 
 
+class GrafanaSsoConfig(ConfigModel):
+    """Single sign-on through any OpenID Connect / OAuth2 provider (Cognito, Okta, Entra ID,
+    Google, ...); the client secret is the Pulumi secret grafanaSsoClientSecret."""
+
+    name: str = Field(default="SSO", min_length=1, max_length=64)
+    """Label of the login button. Default SSO."""
+    client_id: str = Field(min_length=1)
+    """OAuth client id registered with the provider (redirect URI https://<host>/login/generic_oauth)."""
+    auth_url: str
+    """The provider's authorization endpoint (https)."""
+    token_url: str
+    """The provider's token endpoint (https)."""
+    api_url: str
+    """The provider's userinfo endpoint (https)."""
+    scopes: str = "openid profile email"
+    """Space-separated scopes. Default openid profile email."""
+    allowed_domains: list[str] = Field(default_factory=list)
+    """E-mail domains allowed to sign in, e.g. ["example.com"]. Default any the provider lets in."""
+    role_attribute_path: str = ""
+    """JMESPath over the user info that yields Admin, Editor or Viewer. Default: Viewer for all."""
+
+    @field_validator("auth_url", "token_url", "api_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL of the identity provider")
+        return value
+
+
 class GrafanaConfig(ConfigModel):
     load_balancer: bool = False
     """Publish Grafana through an internal TLS Network Load Balancer. Default off: port-forward."""
@@ -84,6 +113,9 @@ class GrafanaConfig(ConfigModel):
     """ACM certificate ARN the load balancer terminates TLS with. Required with loadBalancer."""
     internet_facing: bool = False
     """Put the load balancer on the internet instead of inside the VPC. Default off."""
+    sso: GrafanaSsoConfig | None = None
+    """Sign in through an identity provider (generic OAuth); needs loadBalancer. Default off:
+    Grafana's own login."""
 
     @field_validator("host")
     @classmethod
@@ -105,6 +137,11 @@ class GrafanaConfig(ConfigModel):
             raise ValueError(
                 "grafana.loadBalancer=true needs grafana.host and grafana.certificateArn (TLS "
                 "only); set both or keep it off and use `kubectl port-forward`"
+            )
+        if self.sso is not None and not self.load_balancer:
+            raise ValueError(
+                "grafana.sso needs grafana.loadBalancer=true: the identity provider redirects "
+                "to https://<grafana.host>/login/generic_oauth; turn the load balancer on"
             )
         return self
 

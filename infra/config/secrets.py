@@ -31,6 +31,10 @@ ALERT_SLACK_WEBHOOK_URL = SecretSpec(
     "alertSlackWebhookUrl", "Slack incoming-webhook URL for alerts", False
 )
 ALERT_SMTP_PASSWORD = SecretSpec("alertSmtpPassword", "SMTP password for alert mail", False)
+# Optional: only needed when monitoring.grafana.sso is set.
+GRAFANA_SSO_CLIENT_SECRET = SecretSpec(
+    "grafanaSsoClientSecret", "OAuth client secret of Grafana's single sign-on", False
+)
 
 SECRETS = (
     API_KEYS,
@@ -39,6 +43,7 @@ SECRETS = (
     ALERT_WEBHOOK_URL,
     ALERT_SLACK_WEBHOOK_URL,
     ALERT_SMTP_PASSWORD,
+    GRAFANA_SSO_CLIENT_SECRET,
 )
 
 
@@ -49,6 +54,8 @@ class ClusterSecrets:
     api_keys: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
     retrain_webhook_token: pulumi.Output[str]
+    grafana_sso_client_secret: pulumi.Output[str] | None
+    """Set exactly when the stack file sets it; the loader demands it with grafana.sso."""
 
 
 @dataclass(frozen=True, kw_only=True)
