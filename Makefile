@@ -92,8 +92,8 @@ pytest: venv localstack-venv $(TEST_TOOLS) ## the test suite (LocalStack started
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-.PHONY: check
-check: lint typecheck ## the quick loop: lint, types, and the tests that need no LocalStack, promtool or subprocess
+.PHONY: quick
+quick: lint typecheck ## the quick loop: lint, types, and the tests that need no LocalStack, promtool or subprocess
 	$(PY) -m pytest -q -m "not localstack and not promtool and not slow"
 
 .PHONY: test

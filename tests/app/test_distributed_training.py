@@ -11,7 +11,7 @@ import pytest
 
 from tests.ports import free_port
 
-# Slow: two torchrun processes; `make check` leaves them to `make test`.
+# Slow: two torchrun processes; `make quick` leaves them to `make test`.
 pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

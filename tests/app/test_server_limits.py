@@ -22,7 +22,7 @@ from tests.live_server import (
 )
 from tests.ports import free_port
 
-# Slow: a server process, and timeouts it must wait out; `make check` leaves them to `make test`.
+# Slow: a server process, and timeouts it must wait out; `make quick` leaves them to `make test`.
 pytestmark = pytest.mark.slow
 
 API_KEY = "limits-key-0123456789abcdef"

@@ -15,7 +15,7 @@ from app.registry import ModelMetadata
 from app.training import pipeline
 from tests.live_server import PROJECT_ROOT
 
-# Slow: training processes; `make check` leaves them to `make test`.
+# Slow: training processes; `make quick` leaves them to `make test`.
 pytestmark = pytest.mark.slow
 
 # Kills its own process the moment the ONNX export returns, as an OOM kill or an evicted

@@ -14,7 +14,7 @@ from tests.live_server import connect, read_until_closed, send_quietly, server_p
 from tests.ports import free_port
 from tests.trigger.fake_kubernetes import TOKEN, FakeKubernetes
 
-# Slow: a trigger process, and timeouts it must wait out; `make check` leaves them to `make test`.
+# Slow: a trigger process, and timeouts it must wait out; `make quick` leaves them to `make test`.
 pytestmark = pytest.mark.slow
 
 WEBHOOK_TOKEN = "process-webhook-token-0123456789"

@@ -11,7 +11,7 @@ from infra_tools.guardrails.scanners import ScannerMissingError, checkov, hadoli
 from infra_tools.synth import Synthesis
 from infra_tools.synth.stackfile import PROJECT_ROOT
 
-# Slow: checkov and hadolint processes; `make check` leaves them to `make test`.
+# Slow: checkov and hadolint processes; `make quick` leaves them to `make test`.
 pytestmark = pytest.mark.slow
 
 DOCKERFILE = PROJECT_ROOT / "app" / "Dockerfile"
