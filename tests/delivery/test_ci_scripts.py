@@ -15,6 +15,9 @@ import yaml
 from infra.contracts import RETRAIN_CRONJOB, TRAINING_NAMESPACE
 from infra_tools.synth.stackfile import PROJECT_ROOT
 
+# Slow: the deploy job's shell steps, each a bash process; `make quick` leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 SCRIPTS = PROJECT_ROOT / ".github" / "scripts"
 FAKES = Path(__file__).resolve().parent / "fakes"
 REPOSITORY_URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops-dev/app"

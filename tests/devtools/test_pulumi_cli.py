@@ -24,6 +24,9 @@ import pytest
 from devtools import pulumi_cli
 from tests.ports import free_port
 
+# Slow: installer processes and a local HTTP server; `make quick` leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 VERSION = "3.0.0-test"
 PLATFORM = "linux-x64"
 ARCHIVE_NAME = f"pulumi-v{VERSION}-{PLATFORM}.tar.gz"

@@ -16,6 +16,9 @@ from infra.config.network import plan_subnets
 from infra_tools.synth import synthesize
 from infra_tools.synth.stackfile import PROJECT_ROOT
 
+# Slow: a synth process per bad stack file; `make quick` leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 NS = "mlops-platform"
 
 CASES: list[tuple[str, str, str, dict[str, Any], str]] = [

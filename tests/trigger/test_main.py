@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from infra_tools.synth.stackfile import PROJECT_ROOT
+
+# Slow: trigger processes; `make quick` leaves them to `make test`.
+pytestmark = pytest.mark.slow
 
 
 def run_trigger(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

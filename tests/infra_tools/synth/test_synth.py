@@ -15,6 +15,9 @@ from infra_tools.type_tokens import AWS_PROVIDER
 from tests.infra.graph import Graph
 from tests.infra.stackfiles import stack_root_with
 
+# Slow: synth processes; `make quick` leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 
 def run_tools(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
