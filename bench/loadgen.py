@@ -222,7 +222,15 @@ def main() -> None:
     parser.add_argument(
         "--open-seconds", type=float, default=10.0, help="schedule length per open-loop phase"
     )
+    parser.add_argument(
+        "--request-log-sample-rate",
+        type=float,
+        default=1.0,
+        help="share of requests the server logs (default 1, a pod's default)",
+    )
     args = parser.parse_args()
+    if not 0 <= args.request_log_sample_rate <= 1:
+        parser.error(f"--request-log-sample-rate {args.request_log_sample_rate}: use 0 to 1")
     args.rate = args.rate or list(DEFAULT_RATES)
     if any(rate <= 0 for rate in args.rate):
         parser.error(f"--rate {args.rate}: every rate must be > 0 requests/s; e.g. --rate 500")
@@ -253,6 +261,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
     key, port = secrets.token_urlsafe(24), _free_port()
+    server_log = (workdir / "server.log").open("wb")
     spawned = time.perf_counter()
     server = subprocess.Popen(
         [
@@ -265,9 +274,13 @@ def main() -> None:
             str(port),
             "--api-key",
             key,
+            "--request-log-sample-rate",
+            str(args.request_log_sample_rate),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # The server's JSON log lines go to a file, as a pod's go to its log file.
+        stderr=server_log,
     )
     try:
         _wait_ready(port, 30)
@@ -292,6 +305,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        server_log.close()
 
 
 if __name__ == "__main__":

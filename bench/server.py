@@ -40,9 +40,21 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--api-key", required=True)
+    parser.add_argument(
+        "--request-log-sample-rate",
+        type=float,
+        default=1.0,
+        help="share of requests logged (default 1: every one, as a pod does by default)",
+    )
     args = parser.parse_args()
+    # INFO, as in a pod: the request log lines are part of what a prediction costs.
     settings = Settings.model_validate(
-        {"api_keys": args.api_key, "max_batch_size": 256, "log_level": "WARNING"}
+        {
+            "api_keys": args.api_key,
+            "max_batch_size": 256,
+            "log_level": "INFO",
+            "request_log_sample_rate": args.request_log_sample_rate,
+        }
     )
     configure_logging(settings.log_level)
     api = create_app(registry=DirectoryRegistry(args.model_dir), settings=settings)
