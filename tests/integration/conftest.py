@@ -7,9 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.dataset import packaged_dataset_bytes, parse_csv
-from app.registry import ModelMetadata
+from app.registry import ModelMetadata, S3ModelRegistry
+from app.serving.api import create_app
+from app.settings import Settings
 from app.training.pipeline import train_to_artifact
 from app.training.train import Candidate, TrainConfig
 from tests.conftest import EmbeddedAws
@@ -60,3 +63,28 @@ def bucket(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterat
     }.items():
         monkeypatch.setenv(var, value)
     yield name
+
+
+@pytest.fixture
+def promoted_registry(
+    embedded_aws: EmbeddedAws, bucket: str, trained_artifact: tuple[bytes, ModelMetadata]
+) -> S3ModelRegistry:
+    """A registry in the bucket with version 1 in production."""
+    registry = S3ModelRegistry(embedded_aws.client("s3"), bucket, "iris-classifier")
+    registry.create_version("1", *trained_artifact)
+    registry.promote("1")
+    return registry
+
+
+def serve(registry: S3ModelRegistry) -> TestClient:
+    """The model server over `registry`, with the bucket fixture's settings and API key."""
+    client = TestClient(create_app(registry=registry, settings=Settings()))
+    client.headers["Authorization"] = f"Bearer {API_KEY}"
+    return client
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The CLI's one `error:` line (stderr also carries the JSON log lines)."""
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, errors
+    return errors[0]

@@ -11,28 +11,15 @@ from app.cli import main
 from app.errors import AliasConflictError
 from app.registry import ModelMetadata, S3ModelRegistry
 from tests.conftest import EmbeddedAws
+from tests.integration.conftest import error_line
 
 pytestmark = pytest.mark.localstack
 
 
 @pytest.fixture
-def registry(
-    embedded_aws: EmbeddedAws,
-    bucket: str,
-    trained_artifact: tuple[bytes, ModelMetadata],
-) -> S3ModelRegistry:
-    """A registry with version 1 in production."""
-    registry = S3ModelRegistry(embedded_aws.client("s3"), bucket, "iris-classifier")
-    registry.create_version("1", *trained_artifact)
-    registry.promote("1")
-    return registry
-
-
-def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    # stderr also carries the JSON log lines; the error itself is one plain line.
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, errors
-    return errors[0]
+def registry(promoted_registry: S3ModelRegistry) -> S3ModelRegistry:
+    """Version 1 in production."""
+    return promoted_registry
 
 
 @pytest.mark.parametrize(
@@ -51,7 +38,7 @@ def test_unknown_version_or_alias_exits_2_and_leaves_the_alias(
     fragment: str,
 ) -> None:
     assert main(argv) == 2
-    assert fragment in _error_line(capsys)
+    assert fragment in error_line(capsys)
     assert registry.alias("production")[0].version == "1"
 
 
@@ -59,7 +46,7 @@ def test_rollback_without_history_exits_2(
     registry: S3ModelRegistry, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["models", "rollback"]) == 2
-    assert "no earlier version" in _error_line(capsys)
+    assert "no earlier version" in error_line(capsys)
     assert registry.alias("production")[0].version == "1"
 
 
@@ -70,7 +57,7 @@ def test_upload_of_a_missing_file_exits_2_naming_it(
 ) -> None:
     missing = tmp_path / "absent.csv"
     assert main(["data", "upload", "--file", str(missing)]) == 2
-    assert f"--file {missing} is not a file" in _error_line(capsys)
+    assert f"--file {missing} is not a file" in error_line(capsys)
 
 
 def test_an_alias_name_that_is_not_a_key_segment_is_rejected_by_argparse(
@@ -89,7 +76,7 @@ def test_bad_setting_exits_2_naming_the_variable(
 ) -> None:
     monkeypatch.setenv("MLOPS_MAX_BATCH_SIZE", "lots")
     assert main(["models", "list"]) == 2
-    assert "MLOPS_MAX_BATCH_SIZE" in _error_line(capsys)
+    assert "MLOPS_MAX_BATCH_SIZE" in error_line(capsys)
 
 
 def test_an_alias_move_from_a_stale_etag_loses_and_overwrites_nothing(

@@ -9,16 +9,13 @@ import threading
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app import metrics
 from app.cli import main
 from app.errors import VersionExistsError
 from app.registry import ModelMetadata, S3ModelRegistry
-from app.serving.api import create_app
-from app.settings import Settings
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import API_KEY
+from tests.integration.conftest import serve
 
 pytestmark = pytest.mark.localstack
 
@@ -34,13 +31,6 @@ def _registry(embedded_aws: EmbeddedAws, bucket: str) -> S3ModelRegistry:
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     assert main(list(argv)) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)
-
-
-def _serve(registry: S3ModelRegistry) -> TestClient:
-    api = create_app(registry=registry, settings=Settings())
-    client = TestClient(api)
-    client.headers["Authorization"] = f"Bearer {API_KEY}"
-    return client
 
 
 def test_the_whole_loop(
@@ -60,7 +50,7 @@ def test_the_whole_loop(
         ).hexdigest()
     )
 
-    with _serve(registry) as client:
+    with serve(registry) as client:
         assert client.get("/readyz").json()["model_version"] == "1"
         predicted = client.post("/v1/predict", json={"features": SETOSA}).json()
         pid = predicted["predictions"][0]["prediction_id"]
@@ -146,7 +136,7 @@ def test_corrupted_artifact_is_refused_and_old_model_keeps_serving(
     before = metrics.REGISTRY.get_sample_value(
         "mlops_model_load_failures_total", {"reason": "checksum_mismatch"}
     )
-    with _serve(registry) as client:
+    with serve(registry) as client:
         # Written directly: `promote` refuses a corrupt version, even with --force.
         registry.set_alias("production", "2", ["1"], registry.alias("production")[1])
         assert client.app.state.serving.holder.refresh() is False  # type: ignore[attr-defined]
@@ -164,7 +154,7 @@ def test_unreachable_bucket_at_reload_keeps_serving(
     registry = _registry(embedded_aws, bucket)
     registry.create_version("1", artifact, meta)
     registry.promote("1")
-    with _serve(registry) as client:
+    with serve(registry) as client:
         # Point the registry at a closed port: every call fails to connect.
         import boto3
         from botocore.config import Config

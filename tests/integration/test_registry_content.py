@@ -15,6 +15,7 @@ from app.errors import ArtifactIntegrityError, InvalidModelError
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.training import pipeline
 from tests.conftest import EmbeddedAws
+from tests.integration.conftest import error_line
 
 pytestmark = pytest.mark.localstack
 
@@ -27,21 +28,9 @@ def s3(embedded_aws: EmbeddedAws) -> Any:
 
 
 @pytest.fixture
-def registry(
-    s3: Any, bucket: str, trained_artifact: tuple[bytes, ModelMetadata]
-) -> S3ModelRegistry:
+def registry(promoted_registry: S3ModelRegistry) -> S3ModelRegistry:
     """Version 1 in production."""
-    registry = S3ModelRegistry(s3, bucket, "iris-classifier")
-    registry.create_version("1", *trained_artifact)
-    registry.promote("1")
-    return registry
-
-
-def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    # stderr also carries the JSON log lines; the error itself is one plain line.
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, errors
-    return errors[0]
+    return promoted_registry
 
 
 def _put_version(
@@ -153,7 +142,7 @@ def test_showing_a_bad_version_is_one_error_line_naming_the_object(
     artifact, meta = trained_artifact
     _put_version(s3, bucket, "2", artifact, _bad_metadata(kind, meta, artifact))
     assert main(["models", "show", "2"]) == 1
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert f"s3://{bucket}/{PREFIX}/2/metadata.json" in line
     assert fragment in line
     assert "register a new one" in line
@@ -164,7 +153,7 @@ def test_a_bad_alias_record_is_named_and_can_be_rewritten_with_force(
 ) -> None:
     s3.put_object(Bucket=bucket, Key=f"{PREFIX}/aliases/production.json", Body=b"[]")
     assert main(["models", "show"]) == 1
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert f"{PREFIX}/aliases/production.json is not a valid alias record" in line
     assert "--force" in line
 
@@ -174,7 +163,7 @@ def test_a_bad_alias_record_is_named_and_can_be_rewritten_with_force(
     assert "warning:" in captured.err and "aliases/production.json" in captured.err
 
     assert main(["models", "promote", "1"]) == 1
-    assert "is not a valid alias record" in _error_line(capsys)
+    assert "is not a valid alias record" in error_line(capsys)
     assert main(["models", "promote", "1", "--force"]) == 0, capsys.readouterr().err
     assert registry.alias("production")[0].version == "1"
 
@@ -202,7 +191,7 @@ def test_promote_force_refuses_an_artifact_that_fails_its_checksum(
     registry.create_version("2", *trained_artifact)
     s3.put_object(Bucket=bucket, Key=f"{PREFIX}/2/model.onnx", Body=b"tampered")
     assert main(["models", "promote", "2", "--force"]) == 1
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert f"{PREFIX}/2/model.onnx: sha256" in line and "does not match" in line
     assert registry.alias("production")[0].version == "1"
 
@@ -218,7 +207,7 @@ def test_promote_force_refuses_metadata_that_disagrees_with_the_graph(
     four = [*meta.class_names, "unknown"]
     _put_version(s3, bucket, "2", artifact, _stored(meta, artifact, "2", class_names=four))
     assert main(["models", "promote", "2", "--force"]) == 1
-    assert "metadata lists 4 classes" in _error_line(capsys)
+    assert "metadata lists 4 classes" in error_line(capsys)
     assert registry.alias("production")[0].version == "1"
 
 

@@ -7,31 +7,21 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.config import Config
-from fastapi.testclient import TestClient
 
 from app.registry import ModelMetadata, S3ModelRegistry
-from app.serving.api import create_app
-from app.settings import Settings
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import API_KEY
+from tests.integration.conftest import serve
 
 pytestmark = pytest.mark.localstack
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 
 
-def _serve(registry: S3ModelRegistry) -> TestClient:
-    api = create_app(registry=registry, settings=Settings())
-    client = TestClient(api)
-    client.headers["Authorization"] = f"Bearer {API_KEY}"
-    return client
-
-
 def test_first_deploy_is_ready_before_any_promotion_and_serves_the_first_one(
     embedded_aws: EmbeddedAws, bucket: str, trained_artifact: tuple[bytes, ModelMetadata]
 ) -> None:
     registry = S3ModelRegistry(embedded_aws.client("s3"), bucket, "iris-classifier")
-    with _serve(registry) as client:
+    with serve(registry) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["message"].startswith("no model promoted yet")
@@ -55,7 +45,7 @@ def test_an_alias_on_a_corrupt_artifact_keeps_a_new_pod_unready_with_the_reason(
     registry.create_version("1", *trained_artifact)
     s3.put_object(Bucket=bucket, Key="models/iris-classifier/1/model.onnx", Body=b"tampered")
     registry.set_alias("production", "1", [], None)  # as an older CLI without checks would
-    with _serve(registry) as client:
+    with serve(registry) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     error = response.json()["error"]
@@ -72,7 +62,7 @@ def test_an_unreachable_bucket_keeps_a_new_pod_unready(bucket: str) -> None:
         aws_secret_access_key="test",
         config=Config(connect_timeout=1, retries={"max_attempts": 1}),
     )
-    with _serve(S3ModelRegistry(unreachable, bucket, "iris-classifier")) as client:
+    with serve(S3ModelRegistry(unreachable, bucket, "iris-classifier")) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "registry_unavailable"
