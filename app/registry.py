@@ -89,6 +89,12 @@ _VERSION_FIX = (
 )
 
 
+def is_version_number(name: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts e.g. "²", which int() refuses, and one
+    stray key like that would break every listing and registration."""
+    return name.isascii() and name.isdigit()
+
+
 class S3ModelRegistry:
     """Versions and aliases of one model in one bucket. Imports nothing from the web layer."""
 
@@ -121,7 +127,7 @@ class S3ModelRegistry:
         versions: list[str] = []
         for key in s3_objects.list_names(self._s3, self.bucket, self._prefix):
             version, _, leaf = key[len(self._prefix) :].partition("/")
-            if leaf == METADATA and version.isdigit():
+            if leaf == METADATA and is_version_number(version):
                 versions.append(version)
         return sorted(versions, key=int)
 
@@ -138,7 +144,7 @@ class S3ModelRegistry:
 
     def metadata(self, version: str) -> ModelMetadata:
         """A version's metadata; InvalidRegistryEntryError naming the key when it is unusable."""
-        if not version.isdigit():
+        if not is_version_number(version):
             raise ModelNotFoundError(f"model version {version!r} is not a version number")
         key = f"{self._prefix}{version}/{METADATA}"
         try:
@@ -269,7 +275,7 @@ class S3ModelRegistry:
         # Includes versions still being written (artifact without metadata yet).
         folders = s3_objects.list_names(self._s3, self.bucket, self._prefix, folders=True)
         names = (folder[len(self._prefix) :].rstrip("/") for folder in folders)
-        return [int(name) for name in names if name.isdigit()]
+        return [int(name) for name in names if is_version_number(name)]
 
     def set_alias(self, alias: str, version: str, history: list[str], etag: str | None) -> None:
         record = AliasRecord(

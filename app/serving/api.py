@@ -64,8 +64,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    api.add_middleware(MetricsMiddleware)
+    # The last added runs outermost: metrics and request logs see every answer, the 413s and
+    # 408s of the body limit too.
     api.add_middleware(BodyLimitMiddleware)
+    api.add_middleware(MetricsMiddleware)
     install_error_handlers(api)
     api.include_router(predictions.router)
     api.include_router(operations.router)

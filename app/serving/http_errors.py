@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.errors import AppError, AuthenticationError
 from app.serving.schemas import ErrorBody, ErrorDetail, ErrorResponse
 
+MAX_DETAILS = 20
+"""Validation problems listed in a 422's details; the message counts the rest."""
 # 400: a body FastAPI cannot decode at all (e.g. not UTF-8); 422: JSON of the wrong shape.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 503)
@@ -38,14 +40,19 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        # At most MAX_DETAILS: a body of thousands of bad values must not get an answer many
+        # times its size (nor the loop the time to build it).
         details = [
             ErrorDetail(loc=".".join(str(p) for p in err.get("loc", ())), message=err["msg"])
-            for err in exc.errors()
+            for err in errors[:MAX_DETAILS]
         ]
-        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        if any(err.get("type") == "json_invalid" for err in errors[:MAX_DETAILS]):
             message = "request body is not valid JSON"
         else:
             message = "; ".join(f"{d.loc}: {d.message}" for d in details[:5])
+            if len(errors) > MAX_DETAILS:
+                message += f" (and {len(errors) - MAX_DETAILS} more problems not listed)"
         return error_response(422, "invalid_input", message, details)
 
     @api.exception_handler(StarletteHTTPException)

@@ -17,9 +17,24 @@ from app.serving.state import ServingState
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
+BODIES_IN_FLIGHT = 64
+"""Request bodies read at once (each at most max_body_bytes): 64 x 1 MB by default."""
+_body_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _bodies_in_flight() -> asyncio.Semaphore:
+    """The event loop's body-read semaphore (one per loop: a semaphore binds to its loop)."""
+    loop = asyncio.get_running_loop()
+    slots = _body_slots.get(loop)
+    if slots is None:
+        slots = _body_slots[loop] = asyncio.Semaphore(BODIES_IN_FLIGHT)
+    return slots
 
 
 request_log = logging.getLogger("app.requests")
+# Methods a metric label may carry; any other (a client can send any token) counts as "other",
+# or each invented method would add a series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class MetricsMiddleware:
@@ -35,7 +50,8 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         # Labelled children by (route, method, status): `labels()` takes a lock and formats
-        # the values on every call. Bounded: routes and methods are the app's, statuses few.
+        # the values on every call. Bounded: routes are the app's, methods KNOWN_METHODS or
+        # "other", statuses few.
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._timers: dict[str, Histogram] = {}
 
@@ -60,7 +76,8 @@ class MetricsMiddleware:
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")
             self._timer(path).observe(elapsed)
-            self._counter(path, scope["method"], status).inc()
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+            self._counter(path, method, status).inc()
             serving = _serving(scope)
             rate = serving.request_log_sample_rate if serving else 1.0
             if status >= 500 or random.random() < rate:  # noqa: S311 - sampling, not secrecy
@@ -94,7 +111,7 @@ def _log_request(scope: Scope, route: str, status: int, elapsed: float) -> None:
     request_log.info(
         "request",
         extra={
-            "method": scope["method"],
+            "method": scope["method"][:16],
             "route": route,
             "status": status,
             "latency_ms": round(elapsed * 1000, 3),
@@ -128,7 +145,10 @@ class BodyLimitMiddleware:
             return
         try:
             async with asyncio.timeout(timeout):
-                body = await _read_body(receive, limit)
+                # Bodies are held in memory while read: at most BODIES_IN_FLIGHT at once, so
+                # many open connections cannot add up to more than that many bodies.
+                async with _bodies_in_flight():
+                    body = await _read_body(receive, limit)
         except TimeoutError:
             message = f"request body not received within {timeout:g} s; send it at once"
             await _reject(send, 408, "body_timeout", message)

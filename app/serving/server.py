@@ -38,10 +38,12 @@ class ServerLimits:
     header_timeout_seconds: float = 5.0
     """A head must be complete this long after the connection became idle (new or kept
     alive), or the connection is closed. Also the keep-alive idle timeout."""
-    max_connections: int = 256
-    """Connections served at once; further ones wait in the listen backlog. With the body
-    limit this bounds request memory: 256 x 1 MB bodies at most."""
-    backlog: int = 1024
+    max_connections: int = 2048
+    """Connections served at once; further ones wait in the listen backlog. High, because an
+    idle connection costs little and the probes queue behind the cap like any client; request
+    memory is bounded by the body limit and the bodies read at once (app.serving.middleware
+    BODIES_IN_FLIGHT), not by this."""
+    backlog: int = 4096
     """Connections the kernel queues while all `max_connections` are busy."""
 
     def __post_init__(self) -> None:

@@ -65,7 +65,9 @@ def _too_large() -> HTTPException:
 async def _read_body(request: Request) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed MAX_BODY_BYTES."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+    if length is not None and (
+        not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY_BYTES
+    ):
         raise _too_large()
     chunks: list[bytes] = []
     size = 0
