@@ -104,11 +104,15 @@ class S3ModelRegistry:
         bucket: str,
         model_name: str,
         register_deadline_seconds: float = REGISTER_DEADLINE_SECONDS,
+        max_artifact_bytes: int | None = None,
     ) -> None:
+        """`max_artifact_bytes`: artifacts larger than this are refused before they are read
+        (a server sets it from its memory limit; None: no limit)."""
         self._s3 = s3
         self.bucket = bucket
         self.model_name = model_name
         self.register_deadline_seconds = register_deadline_seconds
+        self.max_artifact_bytes = max_artifact_bytes
         self._prefix = f"models/{model_name}/"
 
     def _url(self, key: str) -> str:
@@ -170,7 +174,7 @@ class S3ModelRegistry:
         """The artifact and its metadata, after checking the artifact's sha256."""
         meta = self.metadata(version)
         key = f"{self._prefix}{version}/{ARTIFACT}"
-        raw, _ = self.read_object(key)
+        raw, _ = s3_objects.read(self._s3, self.bucket, key, self.max_artifact_bytes)
         digest = hashlib.sha256(raw).hexdigest()
         if digest != meta.artifact_sha256:
             raise ArtifactIntegrityError(

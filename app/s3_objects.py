@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
 from app.errors import (
+    InvalidModelError,
     InvalidRegistryEntryError,
     ModelNotFoundError,
     RegistryAccessDeniedError,
@@ -27,11 +28,20 @@ _LIST_NEEDS = "s3:ListBucket on the bucket"
 _CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict")
 
 
-def read(s3: Any, bucket: str, key: str) -> tuple[bytes, str]:
-    """Bytes and ETag; ModelNotFoundError only when S3 says the key does not exist (404)."""
+def read(s3: Any, bucket: str, key: str, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """Bytes and ETag; ModelNotFoundError only when S3 says the key does not exist (404);
+    InvalidModelError, before a byte of the body is read, for an object over `max_bytes`."""
     url = f"s3://{bucket}/{key}"
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
+        size = int(response.get("ContentLength") or 0)
+        if max_bytes is not None and size > max_bytes:
+            response["Body"].close()
+            raise InvalidModelError(
+                f"{url} is {size:,} bytes, more than the {max_bytes:,} this server may load (a "
+                "quarter of MLOPS_MEMORY_LIMIT_MIB: the file, its session and the model still "
+                "served must fit); give serving pods more memory or register a smaller model"
+            )
         return response["Body"].read(), response["ETag"]
     except ClientError as exc:
         # Not the status alone: a missing bucket is a 404 too, and no reason to think the

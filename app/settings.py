@@ -105,6 +105,12 @@ class Settings(BaseSettings):
             )
         return value
 
+    @property
+    def max_model_bytes(self) -> int:
+        """The largest artifact the server loads: a quarter of its memory limit, so the file,
+        its inference session and the model still being served fit side by side."""
+        return self.memory_limit_mib * 2**20 // 4
+
     def require_bucket(self) -> str:
         if not self.bucket:
             raise ConfigError("MLOPS_BUCKET is not set; set it to the model bucket name")

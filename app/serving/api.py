@@ -33,7 +33,10 @@ def create_app(
     async def lifespan(api: FastAPI) -> AsyncGenerator[None]:
         config = settings or get_settings()
         used = registry or S3ModelRegistry(
-            s3_client(config), config.require_bucket(), config.model_name
+            s3_client(config),
+            config.require_bucket(),
+            config.model_name,
+            max_artifact_bytes=config.max_model_bytes,
         )
         holder = ModelHolder(used, config.model_alias, config.drift_window)
         api.state.serving = ServingState(

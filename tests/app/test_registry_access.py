@@ -118,3 +118,48 @@ def test_a_403_on_a_write_names_put_permissions(
     registry = S3ModelRegistry(client, BUCKET, "iris-classifier")
     with pytest.raises(RegistryUnavailableError, match="the role needs s3:PutObject"):
         registry.register(*trained)
+
+
+def test_an_artifact_too_large_for_the_pod_is_refused_before_it_is_read(
+    s3: tuple[Any, Stubber], trained: tuple[bytes, ModelMetadata]
+) -> None:
+    """A model registered from a bigger training pod must not crash every serving replica:
+    its size is checked from the response headers, and its body is never read."""
+    from io import BytesIO
+
+    from botocore.response import StreamingBody
+
+    from app.errors import InvalidModelError
+
+    client, stubber = s3
+    _, meta = trained
+    metadata_key = "models/iris-classifier/1/metadata.json"
+    document = meta.model_copy(update={"version": "1"}).model_dump_json().encode()
+    stubber.add_response(
+        "get_object",
+        {"Body": StreamingBody(BytesIO(document), len(document)), "ETag": '"m"'},
+        {"Bucket": BUCKET, "Key": metadata_key},
+    )
+
+    class Unreadable(StreamingBody):
+        def read(self, amt: int | None = None) -> bytes:
+            raise AssertionError("the body of a too-large artifact was read")
+
+    stubber.add_response(
+        "get_object",
+        {
+            "Body": Unreadable(BytesIO(b""), 0),
+            "ETag": '"a"',
+            "ContentLength": 5_000_000_000,
+        },
+        {"Bucket": BUCKET, "Key": "models/iris-classifier/1/model.onnx"},
+    )
+    registry = S3ModelRegistry(client, BUCKET, "iris-classifier", max_artifact_bytes=256 << 20)
+    with pytest.raises(InvalidModelError) as raised:
+        registry.artifact("1")
+    assert "5,000,000,000 bytes" in str(raised.value)
+    assert "MLOPS_MEMORY_LIMIT_MIB" in str(raised.value)
+
+
+def test_a_server_may_load_a_quarter_of_its_memory_limit() -> None:
+    assert make_settings(memory_limit_mib=1024).max_model_bytes == 256 * 2**20
