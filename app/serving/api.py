@@ -14,6 +14,7 @@ import app
 from app import metrics
 from app.aws import s3_client
 from app.registry import S3ModelRegistry
+from app.serving.auth import ApiKeyGate
 from app.serving.feedback import FeedbackTracker
 from app.serving.http_errors import install_error_handlers
 from app.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -70,6 +71,8 @@ def create_app(
     # The last added runs outermost: metrics and request logs see every answer, the 413s and
     # 408s of the body limit too.
     api.add_middleware(BodyLimitMiddleware)
+    # Before the body is read: an unauthenticated client gets 401 for nothing but its headers.
+    api.add_middleware(ApiKeyGate, paths=predictions.PROTECTED_PATHS)
     api.add_middleware(MetricsMiddleware)
     install_error_handlers(api)
     api.include_router(predictions.router)

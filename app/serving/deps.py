@@ -7,13 +7,13 @@ dependency of their own: each extra dependency costs FastAPI work on every reque
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import AuthenticationError
+from app.serving.auth import key_problem
 from app.serving.model import LoadedModel
 from app.serving.state import serving_state
 
@@ -24,15 +24,12 @@ async def require_api_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    if credentials is None:
-        raise AuthenticationError("missing API key; send `Authorization: Bearer <key>`")
-    token = credentials.credentials.encode()
-    # Compare with every key, without stopping early: timing reveals nothing about which.
-    valid = False
-    for key in serving_state(request.app).api_keys:
-        valid |= hmac.compare_digest(key.encode(), token)
-    if not valid:
-        raise AuthenticationError("invalid API key")
+    # The ApiKeyGate has already refused a request without a valid key before its body was
+    # read; this check keeps the OpenAPI security scheme and guards any route it misses.
+    header = f"Bearer {credentials.credentials}" if credentials else None
+    problem = key_problem(serving_state(request.app).api_keys, header)
+    if problem is not None:
+        raise AuthenticationError(problem)
 
 
 async def served_model(request: Request) -> LoadedModel:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -69,3 +70,53 @@ def test_only_ascii_digits_name_a_version(name: str, is_version: bool) -> None:
     """str.isdigit() accepts "²" and Arabic-Indic digits; int("²") raises, so one stray key
     would break every listing and registration."""
     assert is_version_number(name) is is_version
+
+
+def _post_predict(api: object, authorization: bytes | None) -> tuple[int, int]:
+    """POST /v1/predict straight to the ASGI app: (status, times the body was asked for)."""
+    import asyncio
+
+    from starlette.types import ASGIApp, Message
+
+    reads: list[int] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        reads.append(1)
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+    if authorization:
+        headers.append((b"authorization", authorization))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/predict", "raw_path": b"", "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8080), "app": api,
+    }  # fmt: skip
+    app = cast(ASGIApp, api)
+
+    async def call() -> None:
+        await app(scope, receive, send)
+
+    asyncio.run(call())
+    return sent[0]["status"], len(reads)
+
+
+def test_an_unauthenticated_body_is_refused_before_it_is_read(
+    memory_registry: MemoryRegistry,
+) -> None:
+    """FastAPI reads and parses a declared body before the route's key check: the gate
+    answers 401 from the headers alone, so nobody without a key makes the server read (or
+    parse) a body at all."""
+    api = create_app(registry=memory_registry, settings=make_settings(max_batch_size=256))
+    with TestClient(api):  # runs the lifespan: the app's keys are loaded
+        for header in (None, b"Bearer wrong-key-0123456789abc"):
+            status, reads = _post_predict(api, header)
+            assert status == 401
+            assert reads == 0, "the body of an unauthenticated request was read"
+        status, reads = _post_predict(api, f"Bearer {API_KEY}".encode())
+        assert reads == 1 and status != 401, "a valid key must get through"

@@ -21,10 +21,15 @@ from app.serving.schemas import (
 )
 from app.serving.state import serving_state
 
+PREDICT_PATH = "/v1/predict"
+FEEDBACK_PATH = "/v1/feedback"
+PROTECTED_PATHS = frozenset({PREDICT_PATH, FEEDBACK_PATH})
+"""Every route of this router needs an API key (checked before the body is read)."""
+
 router = APIRouter(dependencies=[Authorized], responses=ERROR_RESPONSES)
 
 
-@router.post("/v1/predict", response_model=PredictResponse)
+@router.post(PREDICT_PATH, response_model=PredictResponse)
 async def predict(body: PredictRequest, request: Request, model: ServedModel) -> Response:
     if body.model_version is not None and body.model_version != model.version:
         raise ModelNotFoundError(
@@ -64,7 +69,7 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-@router.post("/v1/feedback")
+@router.post(FEEDBACK_PATH)
 async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
     request.state.prediction_ids = [body.prediction_id]
     tracker = serving_state(request.app).feedback
