@@ -115,6 +115,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+            # NamedTemporaryFile creates 0600; give the file the mode a plain write would
+            # (the umask's), so readers running as another user still can.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(tmp.fileno(), 0o666 & ~umask)
         except BaseException:
             tmp.close()
             os.unlink(tmp.name)

@@ -27,10 +27,15 @@ def _manifest_file_name(manifest: dict[str, Any]) -> str:
 def write_synthesis(synthesis: Synthesis, out: Path) -> None:
     """Replace `out`'s synth files with this synthesis (stale manifests are removed)."""
     out.mkdir(parents=True, exist_ok=True)
-    resources = [
-        {key: value for key, value in resource.items() if key != "custom"}
-        for resource in synthesis.resources
-    ]
+    # Sorted by URN: registration order varies from run to run, and two syntheses of the
+    # same program should be byte-identical files.
+    resources = sorted(
+        (
+            {key: value for key, value in resource.items() if key != "custom"}
+            for resource in synthesis.resources
+        ),
+        key=lambda resource: str(resource["urn"]),
+    )
     (out / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
     (out / "outputs.json").write_text(
         json.dumps(synthesis.outputs, indent=2, sort_keys=True) + "\n"

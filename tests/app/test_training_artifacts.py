@@ -75,3 +75,17 @@ def test_a_local_write_holds_the_artifact_and_its_checksum(
     assert (tmp_path / "out" / "model.onnx").read_bytes() == artifact
     written = ModelMetadata.model_validate_json((tmp_path / "out" / "metadata.json").read_text())
     assert written.artifact_sha256 == meta.artifact_sha256
+
+
+def test_a_local_write_is_readable_as_a_plain_write_would_be(
+    tmp_path: Path, trained: tuple[bytes, ModelMetadata]
+) -> None:
+    """Written through a temporary file (0600 by default), yet given the umask's mode, so a
+    reader running as another user (a server container) can open it."""
+    previous = os.umask(0o022)
+    try:
+        pipeline.write_local(tmp_path / "out", *trained)
+    finally:
+        os.umask(previous)
+    for name in ("model.onnx", "metadata.json"):
+        assert (tmp_path / "out" / name).stat().st_mode & 0o777 == 0o644, name

@@ -95,3 +95,13 @@ def test_bad_stack_value_exits_2_with_key_rule_and_fix(tmp_path: Path) -> None:
         "(high availability); set it to 2 or 3"
     )
     assert not (tmp_path / "out" / "resources.json").exists(), "nothing is written on bad config"
+
+
+def test_two_syntheses_of_the_same_program_write_identical_files(tmp_path: Path) -> None:
+    """Registration order varies from run to run; the files must not, or every diff of two
+    checkouts churns."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        result = run_tools("synth", "--stack", "dev", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+    assert (first / "resources.json").read_text() == (second / "resources.json").read_text()
