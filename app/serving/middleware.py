@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import time
+import weakref
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -19,7 +20,10 @@ DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 BODIES_IN_FLIGHT = 64
 """Request bodies read at once (each at most max_body_bytes): 64 x 1 MB by default."""
-_body_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+# Weak keys: a loop that is gone (each test client runs its own) takes its semaphore with it.
+_body_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _bodies_in_flight() -> asyncio.Semaphore:

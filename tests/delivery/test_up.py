@@ -21,6 +21,15 @@ def tool_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return cache
 
 
+def _cached_cli(tool_cache: Path, does: str) -> None:
+    """A Pulumi CLI already in the tool cache whose every binary runs `does`, then exits 3."""
+    bin_dir = pulumi_cli.bin_dir(cache_dir=tool_cache)
+    bin_dir.mkdir(parents=True)
+    for name in pulumi_cli.REQUIRED_BINARIES:
+        (bin_dir / name).write_text(f"#!/bin/sh\n{does}\nexit 3\n")
+        (bin_dir / name).chmod(0o755)
+
+
 def test_up_without_the_pulumi_cli_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, tool_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -40,11 +49,7 @@ def test_up_runs_the_cli_from_the_tool_cache(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     calls = tmp_path / "pulumi-calls.txt"
-    bin_dir = pulumi_cli.bin_dir(cache_dir=tool_cache)
-    bin_dir.mkdir(parents=True)
-    for name in pulumi_cli.REQUIRED_BINARIES:
-        (bin_dir / name).write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 3\n')
-        (bin_dir / name).chmod(0o755)
+    _cached_cli(tool_cache, f'echo "$@" >> {calls}')
     monkeypatch.setenv("PATH", "")
     # Nothing answers here: reaching it would mean the cached CLI was downloaded again.
     monkeypatch.setenv(pulumi_cli.DOWNLOAD_URL_ENV, f"http://127.0.0.1:{free_port()}")
@@ -61,11 +66,7 @@ def test_up_gives_pulumi_the_projects_uv(
     """Pulumi.yaml's `toolchain: uv` makes the language host run `uv` from PATH: the one the
     Makefile installed must be there even where the machine has no uv of its own."""
     seen = tmp_path / "uv-seen-by-pulumi.txt"
-    bin_dir = pulumi_cli.bin_dir(cache_dir=tool_cache)
-    bin_dir.mkdir(parents=True)
-    for name in pulumi_cli.REQUIRED_BINARIES:
-        (bin_dir / name).write_text(f"#!/bin/sh\ncommand -v uv > {seen}\nexit 3\n")
-        (bin_dir / name).chmod(0o755)
+    _cached_cli(tool_cache, f"command -v uv > {seen}")
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.setenv(pulumi_cli.DOWNLOAD_URL_ENV, f"http://127.0.0.1:{free_port()}")
 
