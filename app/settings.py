@@ -23,6 +23,8 @@ MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PENDING_ENTRY_BYTES = 280
 PENDING_MEMORY_SHARE = 0.25
 MIB = 1024 * 1024
+MIN_PREDICTION_ID_KEY_CHARS = 32
+GENERATE_KEY = "generate one: `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
 
 
 def max_pending_predictions(memory_limit_mib: int) -> int:
@@ -51,6 +53,13 @@ class Settings(BaseSettings):
     """Comma-separated bearer API keys. Prefer `api_keys_file` (a mounted secret)."""
     api_keys_file: Path | None = None
     """File with one API key per line, e.g. a mounted Kubernetes Secret."""
+    prediction_id_key: SecretStr | None = None
+    """Key that signs prediction ids, the same on every replica (local runs). Prefer
+    `prediction_id_key_file`; exactly one of the two, at least 32 characters."""
+    prediction_id_key_file: Path | None = None
+    """File holding the prediction id key, e.g. a mounted Kubernetes Secret."""
+    capture_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of predictions recorded under `captures/` in the model bucket. Default 1."""
     poll_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     """How often the server checks the alias for a new version."""
     max_batch_size: int = Field(default=256, ge=1, le=10_000)
@@ -142,6 +151,37 @@ class Settings(BaseSettings):
                 "(the API never runs open)"
             )
         return tuple(keys)
+
+    def load_prediction_id_key(self) -> bytes:
+        """The key that signs prediction ids; without one the server won't start."""
+        if self.prediction_id_key is not None and self.prediction_id_key_file is not None:
+            raise ConfigError(
+                "both MLOPS_PREDICTION_ID_KEY and MLOPS_PREDICTION_ID_KEY_FILE are set; set "
+                "only one (the file, a mounted secret, in clusters)"
+            )
+        if self.prediction_id_key_file is not None:
+            try:
+                key = self.prediction_id_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"MLOPS_PREDICTION_ID_KEY_FILE={self.prediction_id_key_file} cannot be read "
+                    f"({exc.strerror}); mount the prediction id key secret there"
+                ) from exc
+            source = "MLOPS_PREDICTION_ID_KEY_FILE"
+        elif self.prediction_id_key is not None:
+            key = self.prediction_id_key.get_secret_value().strip()
+            source = "MLOPS_PREDICTION_ID_KEY"
+        else:
+            raise ConfigError(
+                "no prediction id key configured; set MLOPS_PREDICTION_ID_KEY_FILE (a mounted "
+                f"secret) or MLOPS_PREDICTION_ID_KEY, the same on every replica ({GENERATE_KEY})"
+            )
+        if len(key) < MIN_PREDICTION_ID_KEY_CHARS:
+            raise ConfigError(
+                f"{source} holds a key of {len(key)} characters; the least is "
+                f"{MIN_PREDICTION_ID_KEY_CHARS} ({GENERATE_KEY})"
+            )
+        return key.encode()
 
 
 def load_settings() -> Settings:
