@@ -62,3 +62,22 @@ API_KEYS_FILE_NAME: Final = "api-keys"
 """File in SECRETS_DIR with one API key per line (MLOPS_API_KEYS_FILE)."""
 TOKEN_FILE_NAME: Final = "token"  # noqa: S105 - a file name, not a secret
 """File in SECRETS_DIR with the retrain webhook's token (MLOPS_TRIGGER_TOKEN_FILE)."""
+
+TRACKING_NAMESPACE: Final = "tracking"
+"""The MLflow tracking server's namespace (Pod Security `restricted`)."""
+TRACKING_SERVER: Final = "mlflow"
+"""The tracking server's Deployment, Service and ServiceAccount (tracking namespace)."""
+TRACKING_PORT: Final = 5000
+"""Port the tracking server listens on, in its pod and on its Service."""
+TRACKING_HOST: Final = f"{TRACKING_SERVER}.{TRACKING_NAMESPACE}.svc.cluster.local"
+"""The tracking Service's cluster DNS name."""
+TRACKING_URI: Final = f"http://{TRACKING_HOST}:{TRACKING_PORT}"
+"""Where training pods log runs and register models (MLOPS_TRACKING_URI)."""
+
+MLFLOW_ARTIFACT_PREFIX: Final = "mlflow/"
+"""Model-bucket prefix of MLflow's artifact store; only the tracking server's role touches it."""
+CAPTURE_PREFIX: Final = "captures/"
+"""Model-bucket prefix the serving pods write prediction captures and feedback labels to."""
+PREDICTION_ID_KEY_FILE_NAME: Final = "prediction-id-key"
+"""File in SECRETS_DIR with the serving pods' prediction-id signing key
+(MLOPS_PREDICTION_ID_KEY_FILE)."""

@@ -21,6 +21,7 @@ from infra.components.log_store import LogStore
 from infra.components.model_store import ModelStore
 from infra.components.monitoring import Monitoring
 from infra.components.network import Network
+from infra.components.tracking import Tracking
 from infra.components.workloads import Namespaces, RetrainTrigger, Serving, Training
 from infra.config import StackConfig, StackSecrets, load_stack_config
 from infra.providers import aws_provider
@@ -109,9 +110,19 @@ def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> No
     # driver and the gp3 class; the charts need nodes and cluster DNS.
     after_nodes = pulumi.ResourceOptions(depends_on=on.nodes)
     spaces = Namespaces(name, args.namespaces(cluster), after_nodes)
+    # The database does not wait for the nodes (RDS takes minutes); its pods do.
+    tracking = (
+        Tracking(
+            f"{name}-tracking",
+            args.tracking(config, cluster, stack.network, (store, stack.log_store), on.nodes),
+            stack.on_aws,
+        )
+        if args.has_tracking(config)
+        else None
+    )
     training = Training(
         f"{name}-training",
-        args.training(config, cluster, spaces, store, on.training_role.role_arn),
+        args.training(config, cluster, spaces, store, on.training_role.role_arn, tracking),
         after_nodes,
     )
     Serving(
@@ -135,9 +146,15 @@ def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> No
                 spaces,
                 trigger,
                 (stack.log_store, on.logs),
+                tracking,
             ),
             after_nodes,
         )
+    if tracking is not None:
+        pulumi.export("trackingNamespace", tracking.namespace)
+        pulumi.export("trackingDatabaseAddress", tracking.db_address)
+        pulumi.export("trackingDatabaseSecretArn", tracking.db_secret_arn)
+        pulumi.export("trackingRoleArn", tracking.role_arn)
 
 
 def _export_storage(network: Network, store: ModelStore, log_store: LogStore | None) -> None:

@@ -70,6 +70,11 @@ IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 IAM_INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 IAM_OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 
+# RDS and Secrets Manager
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+SECRETSMANAGER_SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 - a type token
+
 # CloudWatch
 CLOUDWATCH_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 

@@ -24,6 +24,7 @@ from infra.component_args.foundation import (
     stack_name,
 )
 from infra.component_args.monitoring import monitoring
+from infra.component_args.tracking import has_tracking, tracking
 from infra.component_args.workloads import namespaces, retrain_trigger, serving, training
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "cluster_addons",
     "eks_cluster",
     "has_log_store",
+    "has_tracking",
     "log_shipping",
     "log_store",
     "model_store",
@@ -41,6 +43,7 @@ __all__ = [
     "serving",
     "serving_role",
     "stack_name",
+    "tracking",
     "training",
     "training_role",
 ]

@@ -53,4 +53,5 @@ def model_store(config: StackConfig) -> ModelStoreArgs:
         image_repository=models.image_repository,
         image_retention_count=models.image_retention_count,
         key_deletion_days=models.key_deletion_days,
+        capture_retention_days=models.capture_retention_days,
     )

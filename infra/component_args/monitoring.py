@@ -11,6 +11,7 @@ from infra.components.log_store import LogStore
 from infra.components.monitoring import GrafanaLogs, MonitoringArgs
 from infra.components.monitoring_files import GrafanaAccess, GrafanaSso, PrometheusSizing
 from infra.components.scheduling import GP3_STORAGE_CLASS
+from infra.components.tracking import Tracking
 from infra.components.workloads import Namespaces, RetrainTrigger
 from infra.config import ClusterSecrets, StackConfig
 from infra.config.monitoring import GrafanaSsoConfig
@@ -47,6 +48,7 @@ def monitoring(
     spaces: Namespaces,
     trigger: RetrainTrigger,
     logs: tuple[LogStore, LogShipping],
+    tracking: Tracking | None,
 ) -> MonitoringArgs:
     settings, grafana = config.monitoring, config.monitoring.grafana
     store, shipping = logs
@@ -55,6 +57,7 @@ def monitoring(
         namespace=spaces.monitoring,
         serving_namespace=spaces.serving,
         training_namespace=spaces.training,
+        tracking_namespace=tracking.namespace if tracking is not None else None,
         retrain_webhook_url=trigger.url,
         retrain_webhook_token=secrets.retrain_webhook_token,
         grafana_admin_password=secrets.grafana_admin_password,

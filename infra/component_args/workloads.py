@@ -6,6 +6,7 @@ import pulumi
 
 from infra.components.cluster import EksCluster
 from infra.components.model_store import ModelStore
+from infra.components.tracking import Tracking
 from infra.components.workloads import (
     Exposure,
     Namespaces,
@@ -19,13 +20,14 @@ from infra.components.workloads import (
 from infra.components.workloads.common import image
 from infra.config import ClusterSecrets, StackConfig
 from infra.config.workloads import ResourcesConfig
+from infra.contracts import TRACKING_URI
 
 
 def namespaces(cluster: EksCluster) -> NamespacesArgs:
     return NamespacesArgs(k8s_provider=cluster.kubernetes_provider)
 
 
-def _resources(resources: ResourcesConfig) -> PodResources:
+def pod_resources(resources: ResourcesConfig) -> PodResources:
     return PodResources(
         cpu_request=resources.cpu_request,
         memory_request=resources.memory_request,
@@ -34,7 +36,7 @@ def _resources(resources: ResourcesConfig) -> PodResources:
     )
 
 
-def _image(store: ModelStore, reference: str) -> pulumi.Output[str]:
+def image_of(store: ModelStore, reference: str) -> pulumi.Output[str]:
     if store.repository_url is None:
         # StackConfig rejects a cluster without a repository before anything is declared.
         raise TypeError("workloads need the image repository's URL")
@@ -47,12 +49,13 @@ def training(
     spaces: Namespaces,
     store: ModelStore,
     role_arn: pulumi.Input[str],
+    tracking: Tracking | None,
 ) -> TrainingArgs:
     app, schedule = config.app, config.app.training
     return TrainingArgs(
         k8s_provider=cluster.kubernetes_provider,
         namespace=spaces.training,
-        image=_image(store, app.training_image_tag),
+        image=image_of(store, app.training_image_tag),
         role_arn=role_arn,
         bucket=store.bucket_name,
         region=config.aws.region,
@@ -62,10 +65,11 @@ def training(
         time_zone=schedule.time_zone,
         nodes=schedule.nodes,
         gpus_per_node=schedule.gpus_per_node,
-        resources=_resources(schedule.resources),
+        resources=pod_resources(schedule.resources),
         active_deadline_seconds=schedule.active_deadline_seconds,
         backoff_limit=schedule.backoff_limit,
         efa=config.capacity.gpu.efa,
+        tracking_uri=TRACKING_URI if tracking is not None else None,
     )
 
 
@@ -81,7 +85,7 @@ def serving(
     return ServingArgs(
         k8s_provider=cluster.kubernetes_provider,
         namespace=spaces.serving,
-        image=_image(store, app.image_tag),
+        image=image_of(store, app.image_tag),
         role_arn=role_arn,
         bucket=store.bucket_name,
         region=config.aws.region,
@@ -92,7 +96,7 @@ def serving(
         max_replicas=app.max_replicas,
         target_cpu_percent=app.target_cpu_percent,
         high_availability=app.high_availability,
-        resources=_resources(app.resources),
+        resources=pod_resources(app.resources),
         exposure=Exposure(
             mode=exposure.mode,
             certificate_arn=exposure.certificate_arn,
@@ -115,7 +119,7 @@ def retrain_trigger(
         k8s_provider=cluster.kubernetes_provider,
         namespace=spaces.training,
         # The serving image carries `python -m app.trigger`.
-        image=_image(store, config.app.image_tag),
+        image=image_of(store, config.app.image_tag),
         cronjob=schedule.cronjob_name,
         token=secrets.retrain_webhook_token,
     )

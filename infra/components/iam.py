@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.scheduling import ROLE_ARN_ANNOTATION
+from infra.contracts import CAPTURE_PREFIX, MLFLOW_ARTIFACT_PREFIX
 
 Statement = dict[str, Any]
 
@@ -62,14 +63,18 @@ def irsa_trust_policy(
 
 
 def serving_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
-    """Model server: read `models/` and decrypt; nothing else, and never write."""
+    """Model server: read `models/`, write prediction captures and labels to `captures/`
+    (never read them back, never touch a model)."""
     return [
         {"Sid": "ReadModels", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [f"{bucket_arn}/models/*"]},
+        {"Sid": "WriteCaptures", "Effect": "Allow", "Action": ["s3:PutObject"],
+         "Resource": [f"{bucket_arn}/{CAPTURE_PREFIX}*"]},
         {"Sid": LIST_BUCKET, "Effect": "Allow", "Action": ["s3:ListBucket"],
          "Resource": [bucket_arn]},
-        {"Sid": "DecryptModels", "Effect": "Allow", "Action": ["kms:Decrypt"],
-         "Resource": [key_arn]},
+        # GenerateDataKey: a PutObject under the bucket's SSE-KMS default needs a data key.
+        {"Sid": "UseModelKey", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key_arn]},
     ]  # fmt: skip
 
 
@@ -84,6 +89,26 @@ def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
          "Resource": [bucket_arn]},
         {"Sid": "UseModelKey", "Effect": "Allow",
          "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key_arn]},
+    ]  # fmt: skip
+
+
+def tracking_statements(bucket_arn: str, key_arn: str, secret_arn: str) -> list[Statement]:
+    """MLflow tracking server: its artifact store `mlflow/` and nothing else of the bucket, and
+    the database's RDS-managed master secret (encrypted with the same key)."""
+    artifacts = f"{bucket_arn}/{MLFLOW_ARTIFACT_PREFIX}*"
+    return [
+        {"Sid": "Artifacts", "Effect": "Allow",
+         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": [artifacts]},
+        # Listing is limited to the prefix: a missing artifact is then a 403, not a 404, which
+        # MLflow reports as an error either way.
+        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"],
+         "Resource": [bucket_arn],
+         "Condition": {"StringLike": {"s3:prefix": [
+             MLFLOW_ARTIFACT_PREFIX, f"{MLFLOW_ARTIFACT_PREFIX}*"]}}},
+        {"Sid": "UseModelKey", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key_arn]},
+        {"Sid": "ReadDatabaseSecret", "Effect": "Allow",
+         "Action": ["secretsmanager:GetSecretValue"], "Resource": [secret_arn]},
     ]  # fmt: skip
 
 

@@ -31,6 +31,8 @@ def log_key_policy(region: str, account_id: str, name: str) -> str:
     groups = [
         f"arn:aws:logs:{region}:{account_id}:log-group:/mlops-platform/{name}/*",
         f"arn:aws:logs:{region}:{account_id}:log-group:/aws/eks/{name}/cluster",
+        # PostgreSQL logs of the stack's RDS instances (the tracking database).
+        f"arn:aws:logs:{region}:{account_id}:log-group:/aws/rds/instance/{name}-*",
     ]
     return json.dumps(
         {

@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.contracts import CAPTURE_PREFIX
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModelStoreArgs:
@@ -26,6 +28,8 @@ class ModelStoreArgs:
     """Images the repository keeps; older ones expire."""
     key_deletion_days: int
     """KMS key deletion waiting period (7-30)."""
+    capture_retention_days: int
+    """Days prediction captures and labels (`captures/`) are kept."""
 
 
 def _json(document: dict[str, Any]) -> str:
@@ -96,7 +100,7 @@ class ModelStore(pulumi.ComponentResource):
 
         bucket = aws.s3.Bucket(f"{name}-models", force_destroy=args.force_destroy, opts=keep)
         self._harden(f"{name}-models", bucket, key, child)
-        self._expire_old_versions(name, bucket, args.noncurrent_days, child)
+        self._expire_old_versions(name, bucket, args, child)
         if args.access_logging:
             self._access_logs(name, bucket, args, keep, child)
 
@@ -114,9 +118,12 @@ class ModelStore(pulumi.ComponentResource):
 
     @staticmethod
     def _expire_old_versions(
-        name: str, bucket: aws.s3.Bucket, noncurrent_days: int, child: pulumi.ResourceOptions
+        name: str, bucket: aws.s3.Bucket, args: ModelStoreArgs, child: pulumi.ResourceOptions
     ) -> None:
-        """A superseded model version goes after `noncurrent_days`; aborted uploads after 7."""
+        """A superseded model version goes after `noncurrent_days`; aborted uploads after 7.
+        Captures expire after `capture_retention_days`; expiring a current version in a
+        versioned bucket only hides it, so its noncurrent version goes a day later (S3 applies
+        the shorter of overlapping noncurrent rules)."""
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-models",
             bucket=bucket.id,
@@ -126,12 +133,23 @@ class ModelStore(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=noncurrent_days
+                        noncurrent_days=args.noncurrent_days
                     ),
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=7
                     ),
-                )
+                ),
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-captures",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=CAPTURE_PREFIX),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=args.capture_retention_days
+                    ),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=1
+                    ),
+                ),
             ],
             opts=child,
         )

@@ -28,7 +28,13 @@ from infra.components.monitoring_files import (
 from infra.components.scheduling import GPU_NODE_SELECTOR, GPU_TOLERATIONS
 from infra.components.workloads import serving, training
 from infra.components.workloads.common import COMPONENT_LABEL, NAME_LABEL
-from infra.contracts import HTTP_PORT_NAME, METRICS_PATH, METRICS_PORT_NAME, MODEL_SERVER
+from infra.contracts import (
+    HTTP_PORT_NAME,
+    METRICS_PATH,
+    METRICS_PORT_NAME,
+    MODEL_SERVER,
+    TRACKING_SERVER,
+)
 
 STACK_CHART = "kube-prometheus-stack"
 STACK_CHART_VERSION = "67.8.0"
@@ -41,6 +47,7 @@ DASHBOARD_LABEL = "grafana_dashboard"
 MONITOR_API = "monitoring.coreos.com/v1"
 SERVING_SELECTOR = {NAME_LABEL: serving.NAME}
 TRAINING_SELECTOR = {COMPONENT_LABEL: training.COMPONENT}
+TRACKING_SELECTOR = {NAME_LABEL: TRACKING_SERVER}
 # Only rank 0 of a distributed run serves /metrics; scraping every rank would leave the other
 # ranks' targets down (TargetDown) for the whole run. Kubernetes labels each pod of an
 # Indexed Job with its index (1.28 and later), and rank = index (NODE_RANK in training.py).
@@ -68,6 +75,8 @@ class MonitoringArgs:
     """Namespace of the model-server pods scraped by the ServiceMonitor."""
     training_namespace: pulumi.Input[str]
     """Namespace of the training jobs scraped by the PodMonitor."""
+    tracking_namespace: pulumi.Input[str] | None
+    """Namespace of the MLflow tracking server scraped by a ServiceMonitor; None: no server."""
     retrain_webhook_url: pulumi.Input[str]
     """In-cluster URL Alertmanager posts drift alerts to, to start retraining."""
     retrain_webhook_token: pulumi.Input[str]
@@ -123,6 +132,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         self._setup_gpu_metrics(name, args, after_stack)
         self._monitors(name, args, after_stack)
+        self._tracking_monitor(name, args, after_stack)
         self._rules(name, args, after_stack)
         self._dashboards(name, args, child)
 
@@ -207,6 +217,23 @@ class Monitoring(pulumi.ComponentResource):
                 "podMetricsEndpoints": [
                     {"port": METRICS_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}
                 ],
+            },
+            opts=opts,
+        )
+
+    @staticmethod
+    def _tracking_monitor(name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
+        if args.tracking_namespace is None:
+            return
+        k8s.apiextensions.CustomResource(
+            f"{name}-tracking",
+            api_version=MONITOR_API,
+            kind="ServiceMonitor",
+            metadata=_meta(TRACKING_SERVER, args.namespace),
+            spec={
+                "namespaceSelector": {"matchNames": [args.tracking_namespace]},
+                "selector": {"matchLabels": TRACKING_SELECTOR},
+                "endpoints": [{"port": HTTP_PORT_NAME, "path": METRICS_PATH, "interval": "30s"}],
             },
             opts=opts,
         )

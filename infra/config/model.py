@@ -14,6 +14,7 @@ from infra.config.logs import LogsConfig
 from infra.config.monitoring import MonitoringConfig
 from infra.config.network import NetworkConfig
 from infra.config.storage import ModelStoreConfig
+from infra.config.tracking import TrackingConfig
 from infra.config.workloads import AppConfig
 
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
@@ -42,6 +43,8 @@ class StackConfig(ConfigModel):
     """Prometheus, Alertmanager and Grafana."""
     logs: LogsConfig = LogsConfig()
     """Container logs shipped to CloudWatch Logs (with the cluster)."""
+    tracking: TrackingConfig = TrackingConfig()
+    """The MLflow tracking server and model registry, with its RDS PostgreSQL database."""
 
     @field_validator("owner", "cost_center")
     @classmethod
@@ -58,6 +61,20 @@ class StackConfig(ConfigModel):
             raise ValueError(
                 "monitoring.enabled=true needs cluster.enabled=true (monitoring runs on EKS); "
                 "set monitoring.enabled to false or enable the cluster"
+            )
+        if not self.cluster.enabled and self.tracking.enabled:
+            raise ValueError(
+                "tracking.enabled=true needs cluster.enabled=true (the tracking server runs on "
+                "EKS); set tracking.enabled to false or enable the cluster"
+            )
+        if (
+            self.tracking.enabled
+            and self.app.image_tag.startswith("sha256:")
+            and self.tracking.image_tag is None
+        ):
+            raise ValueError(
+                "app.imageTag is a digest, so the tracking image cannot be derived from it; "
+                "set tracking.imageTag to the tracking image's digest too"
             )
         exposure = self.app.exposure
         if (
@@ -78,6 +95,12 @@ class StackConfig(ConfigModel):
                 "image repository; set it to true or set cluster.enabled to false"
             )
         return self
+
+    @property
+    def tracking_image_tag(self) -> str:
+        """The tracking image: its own setting, else the serving tag + `-tracking` (CI pushes
+        all three)."""
+        return self.tracking.image_tag or f"{self.app.image_tag}-tracking"
 
     def tags(self, project: str) -> dict[str, str]:
         """Tags every taggable resource carries (applied as the AWS provider's default tags)."""

@@ -22,6 +22,10 @@ class ModelStoreConfig(ConfigModel):
     """Create the app's ECR repository. Default on; LocalStack community has no ECR."""
     key_deletion_days: int = Field(default=30, ge=7, le=30)
     """KMS key deletion waiting period in days (AWS allows 7-30). Default 30."""
+    capture_retention_days: int = Field(default=400, ge=1, le=3650)
+    """Days prediction captures and feedback labels (`captures/`) are kept, their superseded
+    versions a day longer. Default 400: a year of traffic to compare against, plus late
+    labels."""
 
     @field_validator("noncurrent_days")
     @classmethod

@@ -240,6 +240,19 @@ class AppConfig(ConfigModel):
     """How clients reach the model server."""
     training: TrainingConfig = TrainingConfig()
     """Scheduled and drift-triggered retraining on the GPU pool."""
+    capture_sample_rate: float = 1.0
+    """Share of predictions the serving pods capture to `captures/` for later labelling and
+    drift analysis, from 0 (none) to 1 (every one). Default 1.0."""
+
+    @field_validator("capture_sample_rate")
+    @classmethod
+    def _a_share(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(
+                "is not a share of predictions; use a number from 0 (capture none) to 1 "
+                "(capture every prediction), e.g. 0.1"
+            )
+        return value
 
     @field_validator("image_tag")
     @classmethod

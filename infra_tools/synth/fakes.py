@@ -23,6 +23,7 @@ from infra_tools.type_tokens import (
     IAM_POLICY,
     IAM_ROLE,
     KMS_KEY,
+    RDS_INSTANCE,
     S3_BUCKET,
 )
 
@@ -125,6 +126,27 @@ def _ec2_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
     return {"primaryNetworkInterfaceId": f"eni-{name}", "privateIp": "10.0.0.10"}
 
 
+def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    instance = inputs.get("identifier", name)
+    port = 5432 if inputs.get("engine") == "postgres" else 3306
+    computed: dict[str, Any] = {
+        "address": f"{instance}.c0ffee000000.{region}.rds.amazonaws.com",
+        "port": port,
+        "endpoint": f"{instance}.c0ffee000000.{region}.rds.amazonaws.com:{port}",
+    }
+    if inputs.get("manageMasterUserPassword"):
+        # RDS names the secret it manages `rds!db-<resource id>`.
+        secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!db-{instance}-AbCdEf"
+        computed["masterUserSecrets"] = [
+            {
+                "secretArn": secret,
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ]
+    return computed
+
+
 _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     S3_BUCKET: _bucket,
     ECR_REPOSITORY: _ecr_repository,
@@ -137,6 +159,7 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     EC2_LAUNCH_TEMPLATE: _launch_template,
     EC2_INSTANCE: _ec2_instance,
     CLOUDWATCH_LOG_GROUP: _log_group,
+    RDS_INSTANCE: _rds_instance,
 }
 
 

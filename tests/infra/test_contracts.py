@@ -58,6 +58,7 @@ def test_the_workloads_are_declared_under_the_shared_names(
         contracts.SERVING_NAMESPACE,
         contracts.TRAINING_NAMESPACE,
         contracts.MONITORING_NAMESPACE,
+        contracts.TRACKING_NAMESPACE,
     }
     where = {
         (m["kind"], m["metadata"]["name"]): m["metadata"]["namespace"]
@@ -69,3 +70,8 @@ def test_the_workloads_are_declared_under_the_shared_names(
     assert where[("CronJob", contracts.RETRAIN_CRONJOB)] == contracts.TRAINING_NAMESPACE
     assert where[("ServiceAccount", contracts.TRAINING_SERVICE_ACCOUNT)] == "training"
     assert where[("Deployment", contracts.RETRAIN_TRIGGER)] == contracts.TRAINING_NAMESPACE
+    assert where[("Deployment", contracts.TRACKING_SERVER)] == contracts.TRACKING_NAMESPACE
+    assert where[("ServiceAccount", contracts.TRACKING_SERVER)] == contracts.TRACKING_NAMESPACE
+    service = graph.manifest("Service", contracts.TRACKING_SERVER)
+    assert service["metadata"]["namespace"] == contracts.TRACKING_NAMESPACE
+    assert [port["port"] for port in service["spec"]["ports"]] == [contracts.TRACKING_PORT]

@@ -19,11 +19,15 @@ from tests.infra.stackfiles import stack_root_with
 def test_prods_network_stage_declares_the_vpc_and_stores_but_no_cluster(tmp_path: Path) -> None:
     """Prod's API endpoint is private, so its deploy runner must live in (or be connected to)
     the stack's VPC; the guide's first stage creates that VPC, the bucket and the repository
-    with the cluster and monitoring switched off."""
+    with the cluster, monitoring and tracking switched off."""
     root = stack_root_with(
         tmp_path,
         "prod",
-        {"mlops-platform:cluster.enabled": False, "mlops-platform:monitoring.enabled": False},
+        {
+            "mlops-platform:cluster.enabled": False,
+            "mlops-platform:monitoring.enabled": False,
+            "mlops-platform:tracking.enabled": False,
+        },
     )
     graph = synthesize("prod", root).graph
     assert graph.of_type(EC2_VPC) and graph.of_type(ECR_REPOSITORY)

@@ -53,7 +53,12 @@ def test_serving_and_training_namespaces_enforce_restricted(stack: Graph) -> Non
         m["metadata"]["name"]: m["metadata"]["labels"].get("pod-security.kubernetes.io/enforce")
         for m in stack.manifests("Namespace")
     }
-    assert levels == {"serving": "restricted", "training": "restricted", "monitoring": "privileged"}
+    assert levels == {
+        "serving": "restricted",
+        "training": "restricted",
+        "tracking": "restricted",
+        "monitoring": "privileged",
+    }
 
 
 def test_every_pod_is_hardened(stack: Graph) -> None:
@@ -80,6 +85,7 @@ def test_only_the_trigger_gets_a_kubernetes_api_token(stack: Graph) -> None:
         "Deployment/model-server": False,
         "CronJob/retrain": False,
         "Deployment/retrain-trigger": True,
+        "Deployment/mlflow": False,
     }
 
 

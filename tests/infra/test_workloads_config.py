@@ -68,8 +68,15 @@ def test_empty_image_tag_exits_2_from_the_cli(tmp_path: Path) -> None:
 
 def test_digest_is_accepted_with_a_training_digest(tmp_path: Path) -> None:
     serve, train = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    tracking = "sha256:" + "c" * 64
     root = stack_root_with(
-        tmp_path, "dev", {f"{APP}.imageTag": serve, f"{APP}.training.imageTag": train}
+        tmp_path,
+        "dev",
+        {
+            f"{APP}.imageTag": serve,
+            f"{APP}.training.imageTag": train,
+            "mlops-platform:tracking.imageTag": tracking,
+        },
     )
     images = {
         m["metadata"]["name"]: m
@@ -80,6 +87,8 @@ def test_digest_is_accepted_with_a_training_digest(tmp_path: Path) -> None:
     assert server.endswith(f"/app@{serve}")
     trainer = images["retrain"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert trainer["image"].endswith(f"/app@{train}")
+    server = images["mlflow"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert server.endswith(f"/app@{tracking}")
 
 
 def test_digest_without_training_digest_is_refused(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from infra.components.workloads.network_policies import (
     allow_from,
     allow_monitoring,
     egress_dns_and_https,
+    namespace_peer,
     network_policy,
     same_workload,
 )
@@ -33,6 +34,8 @@ from infra.components.workloads.settings_env import settings_env
 from infra.contracts import (
     METRICS_PORT_NAME,
     RETRAIN_CRONJOB,
+    TRACKING_NAMESPACE,
+    TRACKING_PORT,
     TRAINER,
     TRAINING_METRICS_PORT,
     TRAINING_SERVICE_ACCOUNT,
@@ -80,6 +83,8 @@ class TrainingArgs:
     """Retries of a failed pod."""
     efa: bool
     """GPU nodes carry an EFA interface: each training pod requests it, so NCCL uses EFA."""
+    tracking_uri: str | None
+    """The tracking server runs log to and promote through; None: the stack has none."""
 
 
 class Training(pulumi.ComponentResource):
@@ -124,6 +129,7 @@ class Training(pulumi.ComponentResource):
             egress=[
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=ranks),
                 *egress_dns_and_https(),
+                *_egress_to_tracking(args),
             ],
             opts=child,
         )
@@ -194,6 +200,18 @@ class Training(pulumi.ComponentResource):
                 ),
             ),
         )
+
+
+def _egress_to_tracking(args: TrainingArgs) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """The tracking server's pods, on its port only, when the stack runs one."""
+    if args.tracking_uri is None:
+        return []
+    return [
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[namespace_peer(TRACKING_NAMESPACE)],
+            ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=TRACKING_PORT, protocol="TCP")],
+        )
+    ]
 
 
 def torchrun_args(nodes: int, gpus_per_node: int) -> list[str]:

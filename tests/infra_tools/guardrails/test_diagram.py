@@ -36,6 +36,7 @@ def test_dev_components_view_has_one_box_per_component_and_no_resource_nodes(
             "ModelStore",
             "ServiceAccountRole",
             "ServiceAccountRole",
+            "Tracking",
             "Namespaces",
             "Serving",
             "Training",
@@ -86,7 +87,8 @@ def test_serving_reads_the_model_bucket_through_its_role(syntheses: dict[str, Sy
     ids = {title: node for node, title in _boxes(dot).items()}
     role, store = ids["ServiceAccountRole · serving"], ids["ModelStore"]
     assert re.search(rf"{ids['Serving · serving']} -> {role} \[label=\"assumes role", dot)
-    assert re.search(rf'{role} -> {store} \[label="[^"]*S3 read"', dot), "serving's S3 flow"
+    # It writes prediction captures too (captures/).
+    assert re.search(rf'{role} -> {store} \[label="[^"]*S3 read/write"', dot), "serving's S3 flow"
 
 
 def test_dot_output_is_deterministic(syntheses: dict[str, Synthesis]) -> None:
