@@ -57,6 +57,18 @@ def test_serving_reads_models_but_cannot_write_them(graphs: dict[str, Graph], st
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_serving_writes_captures_and_nothing_else(graphs: dict[str, Graph], stack: str) -> None:
+    graph = graphs[stack]
+    bucket = graph.outputs["modelBucketArn"]
+    statements = _statements(graph, "serving")
+    assert _allows(statements, "s3:PutObject", f"{bucket}/{contracts.CAPTURE_PREFIX}2026/x.jsonl")
+    # An SSE-KMS bucket needs a data key for every write.
+    assert _allows(statements, "kms:GenerateDataKey", graph.outputs["modelKeyArn"])
+    assert not _allows(statements, "s3:GetObject", f"{bucket}/{contracts.CAPTURE_PREFIX}x.jsonl")
+    assert not _allows(statements, "s3:DeleteObject", f"{bucket}/{contracts.CAPTURE_PREFIX}x")
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_training_reads_datasets_and_writes_models_only(
     graphs: dict[str, Graph], stack: str
 ) -> None:
@@ -91,6 +103,7 @@ def test_no_policy_grants_wildcard_actions_on_bucket_or_key(
     [
         ("serving", contracts.SERVING_NAMESPACE, contracts.SERVING_SERVICE_ACCOUNT),
         ("training", contracts.TRAINING_NAMESPACE, contracts.TRAINING_SERVICE_ACCOUNT),
+        ("tracking", contracts.TRACKING_NAMESPACE, contracts.TRACKING_SERVER),
         ("cluster-autoscaler", "kube-system", "cluster-autoscaler"),
         ("ebs-csi", "kube-system", "ebs-csi-controller-sa"),
     ],

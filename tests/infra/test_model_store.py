@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
+from infra import contracts
+from infra_tools.synth.stackfile import PROJECT_ROOT
 from infra_tools.type_tokens import (
     ECR_LIFECYCLE_POLICY,
     ECR_REPOSITORY,
@@ -88,6 +91,23 @@ def test_noncurrent_versions_expire_after_the_configured_days(prod: Graph, dev: 
         rule = lifecycle["inputs"]["rules"][0]
         assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == days
         assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] > 0
+
+
+def test_captures_expire_after_the_configured_days_with_their_old_versions(
+    prod: Graph, dev: Graph
+) -> None:
+    for graph in (prod, dev):
+        document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{graph.stack}.yaml").read_text())
+        days = document["config"]["mlops-platform:modelStore"]["captureRetentionDays"]
+        lifecycle = graph.one(S3_BUCKET_LIFECYCLE, f"mlops-{graph.stack}-models")
+        (rule,) = [
+            r
+            for r in lifecycle["inputs"]["rules"]
+            if r["filter"].get("prefix") == contracts.CAPTURE_PREFIX
+        ]
+        assert rule["status"] == "Enabled"
+        assert rule["expiration"]["days"] == days, graph.stack
+        assert rule["noncurrentVersionExpiration"]["noncurrentDays"] >= 1
 
 
 def test_prod_bucket_and_key_are_protected_and_retained(prod: Graph) -> None:
