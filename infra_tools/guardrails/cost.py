@@ -34,6 +34,7 @@ from infra_tools.type_tokens import (
     K8S_SERVICE,
     KMS_KEY,
     LB_LOAD_BALANCER,
+    RDS_INSTANCE,
     S3_BUCKET,
 )
 
@@ -107,6 +108,16 @@ class _Pricer:
     def hourly(self, key: str, count: float = 1) -> float:
         return self.price(key) * self.hours * count
 
+    def database(self, instance_class: str, owner: str) -> float:
+        hourly = self.table.get("databases", {}).get(instance_class)
+        if hourly is None:
+            raise CostError(
+                f"{owner}: instance class {instance_class!r} has no price; add it under "
+                "'databases' in infra_tools/guardrails/prices.yaml (Single-AZ hourly, with "
+                "source)"
+            )
+        return float(hourly) * self.hours
+
     def instance(self, instance_type: str, capacity: str, owner: str) -> float:
         row = self.table["instances"].get(instance_type)
         if row is None:
@@ -175,6 +186,28 @@ def _instance(pricer: _Pricer, instance: Resource) -> Iterator[Line]:
     yield _line(instance, f"{size:g} GiB gp3 root volume", size * pricer.price("ebsGp3GbMonth"))
 
 
+def _database(pricer: _Pricer, db: Resource) -> Iterator[Line]:
+    """An RDS instance: its hours and storage (twice for Multi-AZ: a standby of each), backups
+    beyond the free allowance (as much as the provisioned storage), and the master password's
+    Secrets Manager secret when RDS manages it."""
+    inputs = db["inputs"]
+    copies = 2 if inputs.get("multiAz") else 1
+    zones = "Multi-AZ" if copies == 2 else "Single-AZ"
+    instance_class = str(inputs.get("instanceClass", ""))
+    hourly = pricer.database(instance_class, f"database {db['name']}")
+    yield _line(db, f"{instance_class} {zones}", copies * hourly)
+    storage = float(inputs.get("allocatedStorage") or 20)
+    price = pricer.price("rdsGp3GbMonth")
+    yield _line(db, f"{storage:g} GiB gp3 database storage {zones}", copies * storage * price)
+    days = int(inputs.get("backupRetentionPeriod") or 0)
+    backups = days * pricer.usage("dbBackupChangeGbPerDay")
+    if backups:
+        cost = backups * pricer.price("rdsBackupGbMonth")
+        yield _line(db, f"{backups:g} GB backups beyond free ({days} days)", cost)
+    if inputs.get("manageMasterUserPassword"):
+        yield _line(db, "Secrets Manager secret (master password)", pricer.price("secretMonth"))
+
+
 def _logs(pricer: _Pricer) -> float:
     gb = pricer.usage("logGbPerGroup")
     return gb * (pricer.price("logsIngestGb") + pricer.price("logsStorageGbMonth"))
@@ -197,6 +230,8 @@ def _lines(stack: ResourceGraph, pricer: _Pricer) -> Iterator[Line]:
             )
         elif kind == EC2_INSTANCE:
             yield from _instance(pricer, resource)
+        elif kind == RDS_INSTANCE:
+            yield from _database(pricer, resource)
         elif kind == EC2_EIP:
             yield _line(resource, "public IPv4 address", pricer.hourly("publicIpv4Hour"))
         elif kind == EC2_VPC_ENDPOINT and inputs.get("vpcEndpointType") == "Interface":

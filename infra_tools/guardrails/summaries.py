@@ -40,6 +40,7 @@ from infra_tools.type_tokens import (
     KMS_KEY,
     POD_MONITOR,
     PROMETHEUS_RULE,
+    RDS_INSTANCE,
     S3_BUCKET,
     S3_BUCKET_ENCRYPTION,
     S3_BUCKET_LOGGING,
@@ -248,6 +249,17 @@ def _services(found: list[Resource], _: ResourceGraph) -> list[str]:
     return [f"Service {_meta(r).get('name')} ({kind(_spec(r))})" for r in found]
 
 
+def _databases(found: list[Resource], _: ResourceGraph) -> list[str]:
+    def line(db: Resource) -> str:
+        inputs = db["inputs"]
+        engine = f"{inputs.get('engine', 'db')} {inputs.get('engineVersion', '')}".strip()
+        size = f"{inputs.get('instanceClass', '?')}, {inputs.get('allocatedStorage', '?')} GiB"
+        zones = "Multi-AZ" if truthy(inputs.get("multiAz")) else "single-AZ"
+        return f"RDS {engine} {size}, {zones}"
+
+    return [line(db) for db in found]
+
+
 def _counted(noun: str) -> Summariser:
     return lambda found, _: [_plural(len(found), noun)]
 
@@ -260,6 +272,7 @@ SUMMARISERS: dict[str, Summariser] = {
     EC2_INSTANCE: _instances,
     EC2_VPC_ENDPOINT: _endpoints,
     EC2_FLOW_LOG: _counted("VPC flow log"),
+    RDS_INSTANCE: _databases,
     EKS_CLUSTER: _clusters,
     EKS_NODE_GROUP: _node_groups,
     EKS_ADDON: _addons,

@@ -3,6 +3,7 @@
 from infra_tools.guardrails.rules import (
     cluster,
     compute,
+    databases,
     iam,
     kubernetes,
     logs,
@@ -16,6 +17,7 @@ RULES: tuple[Rule, ...] = (
     *storage.RULES,
     *compute.RULES,
     *cluster.RULES,
+    *databases.RULES,
     *iam.RULES,
     *registry.RULES,
     *kubernetes.RULES,

@@ -19,6 +19,7 @@ from infra_tools.type_tokens import (
     K8S_SERVICE,
     KMS_KEY,
     PROVIDER_PREFIX,
+    RDS_INSTANCE,
     S3_BUCKET,
     S3_BUCKET_ENCRYPTION,
     S3_BUCKET_LOGGING,
@@ -209,6 +210,23 @@ def sg(port: int, cidr: str = "0.0.0.0/0") -> Resource:
 
 
 # rule name -> (graph that must fire, graph that must stay quiet), both with a tagged provider.
+def database(**overrides: Any) -> Resource:
+    """A compliant prod RDS instance, with `overrides` applied (None removes an input)."""
+    inputs: dict[str, Any] = {
+        "engine": "postgres",
+        "storageEncrypted": True,
+        "kmsKeyId": "arn:aws:kms:us-east-1:111122223333:key/abc",
+        "publiclyAccessible": False,
+        "manageMasterUserPassword": True,
+        "multiAz": True,
+        "deletionProtection": True,
+        "backupRetentionPeriod": 14,
+        "skipFinalSnapshot": False,
+    }
+    inputs.update(overrides)
+    return make(RDS_INSTANCE, "db", {k: v for k, v in inputs.items() if v is not None})
+
+
 CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "s3-versioning": (bucket_set(versioning=None), bucket_set()),
     "s3-kms-encryption": (
@@ -327,6 +345,31 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "log-group-retention-kms": (
         [log_group(retentionInDays=None), log_group(kmsKeyId=None)],
         [log_group()],
+    ),
+    "rds-customer-key-encryption": (
+        [
+            database(storageEncrypted=False),
+            database(kmsKeyId=None),
+            database(kmsKeyId="arn:aws:kms:us-east-1:111122223333:alias/aws/rds"),
+        ],
+        [database()],
+    ),
+    "rds-not-public": ([database(publiclyAccessible=True)], [database()]),
+    "rds-managed-password": (
+        [
+            database(manageMasterUserPassword=None, password="hunter2-hunter2"),
+            database(manageMasterUserPassword=False),
+        ],
+        [database()],
+    ),
+    "rds-prod-resilience": (
+        [
+            database(multiAz=False),
+            database(deletionProtection=False),
+            database(backupRetentionPeriod=1),
+            database(skipFinalSnapshot=True),
+        ],
+        [database()],
     ),
     "prod-load-balancer-tls": (
         [load_balancer({})],

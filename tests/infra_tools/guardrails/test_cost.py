@@ -11,7 +11,13 @@ import pytest
 from infra_tools.guardrails.cost import CostError, as_table, estimate, price_table
 from infra_tools.synth import Synthesis
 from infra_tools.synth.stackfile import PROJECT_ROOT
-from infra_tools.type_tokens import EC2_INSTANCE, EC2_NAT_GATEWAY, EKS_CLUSTER, EKS_NODE_GROUP
+from infra_tools.type_tokens import (
+    EC2_INSTANCE,
+    EC2_NAT_GATEWAY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    RDS_INSTANCE,
+)
 from tests.infra_tools.guardrails.cases import make
 
 
@@ -120,3 +126,47 @@ def test_cost_command_reports_dev_idle_within_target() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["idleTotal"] <= 120, result.stdout
+
+
+def _database(**inputs: object) -> dict[str, object]:
+    return make(
+        RDS_INSTANCE,
+        "db",
+        {"instanceClass": "db.t4g.micro", "allocatedStorage": 20, **inputs},
+    )
+
+
+def test_a_multi_az_database_costs_twice_its_instance_and_storage() -> None:
+    single = estimate("t", [_database(multiAz=False)])
+    double = estimate("t", [_database(multiAz=True)])
+    assert double.idle == pytest.approx(2 * single.idle, abs=0.02)
+    table = price_table()
+    hourly = table["databases"]["db.t4g.micro"] * table["hoursPerMonth"]
+    storage = 20 * table["prices"]["rdsGp3GbMonth"]["usd"]
+    assert single.idle == pytest.approx(hourly + storage, abs=0.02)
+
+
+def test_backups_beyond_free_and_the_managed_secret_are_priced() -> None:
+    table = price_table()
+    plain = estimate("t", [_database(backupRetentionPeriod=0)])
+    full = estimate("t", [_database(backupRetentionPeriod=7, manageMasterUserPassword=True)])
+    change = table["usage"]["dbBackupChangeGbPerDay"]["value"]
+    extra = 7 * change * table["prices"]["rdsBackupGbMonth"]["usd"]
+    extra += table["prices"]["secretMonth"]["usd"]
+    assert full.idle - plain.idle == pytest.approx(extra, abs=0.02)
+    assert any("Secrets Manager" in line.item for line in full.lines)
+
+
+def test_unknown_database_class_names_the_database_and_the_fix() -> None:
+    with pytest.raises(CostError, match=r"database db.*'db\.x9\.huge'.*'databases'.*prices\.yaml"):
+        estimate("t", [_database(instanceClass="db.x9.huge")])
+
+
+def test_dev_prices_its_tracking_database(syntheses: dict[str, Synthesis]) -> None:
+    lines = [
+        line
+        for line in estimate("dev", syntheses["dev"].resources).lines
+        if line.type == "Instance" and line.resource.endswith("tracking-db")
+    ]
+    items = " | ".join(line.item for line in lines)
+    assert "Single-AZ" in items and "Secrets Manager" in items, items

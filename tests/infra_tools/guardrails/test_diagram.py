@@ -146,3 +146,14 @@ def test_cli_reports_a_bad_detail_as_an_error(
     )
     assert code == 2
     assert "--detail 'all'" in capsys.readouterr().err
+
+
+def test_the_tracking_box_shows_the_server_and_its_database(
+    syntheses: dict[str, Synthesis],
+) -> None:
+    dot = to_dot("prod", syntheses["prod"].resources)
+    (box,) = [line for line in dot.splitlines() if "<b>Tracking" in line]
+    assert "RDS postgres" in box and "Multi-AZ" in box, box
+    assert "Deployment mlflow x2" in box and "Service mlflow (ClusterIP)" in box, box
+    ids = {title: node for node, title in _boxes(dot).items()}
+    assert re.search(rf'{ids["Tracking · tracking"]} -> {ids["ModelStore"]} \[label="[^"]*S3', dot)

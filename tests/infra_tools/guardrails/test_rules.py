@@ -6,7 +6,7 @@ import pytest
 
 from infra_tools.guardrails.evaluate import evaluate, has_mandatory
 from infra_tools.guardrails.rules import RULES, Rule
-from infra_tools.type_tokens import EKS_CLUSTER, KMS_KEY, S3_BUCKET_ENCRYPTION
+from infra_tools.type_tokens import EKS_CLUSTER, KMS_KEY, RDS_INSTANCE, S3_BUCKET_ENCRYPTION
 from tests.infra_tools.guardrails.cases import CASES, bucket_set, make, provider
 
 BY_NAME = {rule.name: rule for rule in RULES}
@@ -66,6 +66,16 @@ def test_prod_only_rules_are_quiet_in_dev() -> None:
     dev = provider({"project": "p", "environment": "dev", "owner": "o", "cost-center": "c"})
     found = evaluate([dev, *bucket_set(logging=None)], [BY_NAME["s3-access-logging-prod"]])
     assert found == []
+
+
+def test_a_dev_database_may_be_single_az_without_protection() -> None:
+    dev = provider({"project": "p", "environment": "dev", "owner": "o", "cost-center": "c"})
+    relaxed = make(
+        RDS_INSTANCE,
+        "db",
+        {"multiAz": False, "deletionProtection": False, "backupRetentionPeriod": 1},
+    )
+    assert evaluate([dev, relaxed], [BY_NAME["rds-prod-resilience"]]) == []
 
 
 def test_log_bucket_may_use_sse_s3_and_needs_no_logging_itself() -> None:
