@@ -119,11 +119,19 @@ def test_deploy_sets_the_commit_sha_verifies_and_rolls_back() -> None:
     pushed = {
         s["with"]["target"]: s["with"] for s in steps if "build-push-action" in s.get("uses", "")
     }
-    assert sorted(pushed) == ["serve", "train"]
+    assert sorted(pushed) == ["serve", "tracking", "train"]
     assert all(w["push"] is True for w in pushed.values())
-    # The tags the stack derives from app.imageTag: `<sha>` serves, `<sha>-train` trains.
+    # The tags the stack derives from app.imageTag: `<sha>` serves, `<sha>-train` trains,
+    # `<sha>-tracking` runs the tracking server (StackConfig.tracking_image_tag).
     assert pushed["serve"]["tags"].endswith(":${{ github.sha }}")
     assert pushed["train"]["tags"].endswith(":${{ github.sha }}-train")
+    assert pushed["tracking"]["tags"].endswith(":${{ github.sha }}-tracking")
+    assert pushed["tracking"]["file"] == "images/tracking/Dockerfile"
+    # Each image is pushed only when its tag is not in the repository yet (tags are immutable).
+    for target, build in pushed.items():
+        step = next(s for s in steps if s.get("with") is build)
+        assert step["if"] == f"steps.stack.outputs.{target}-exists != 'true'", target
+    assert "for image in serve train tracking" in runs
 
 
 def test_pull_requests_run_make_test_build_images_without_pushing_and_comment_the_diff() -> None:
