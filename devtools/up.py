@@ -1,5 +1,7 @@
 """`make up`: deploy a stack with the Pulumi CLI; on the local stack, onto the embedded AWS,
-then run the app loop against the provisioned bucket and verify everything.
+start the MLflow tracking server on the model bucket, run the app loop against them and
+verify everything. The tracking server keeps running afterwards, like LocalStack
+(`make tracking-stop` stops it).
 
 Only `pulumi` itself needs the CLI: when PATH has none, the pinned release is installed into
 the tool cache first (devtools/pulumi_cli.py). Every step prints what it does and how long it took.
@@ -19,13 +21,15 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from devtools import pulumi_cli
+from devtools import localstack, mlflow_server, pulumi_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = PROJECT_ROOT / ".cache" / "pulumi-state"
 OUTPUTS_FILE = PROJECT_ROOT / ".cache" / "up-outputs.json"
 STATE_FILE = PROJECT_ROOT / ".cache" / "up-state.json"
 APP_PORT = 8080
+AWS_ENDPOINT_URL = f"http://127.0.0.1:{localstack.DEFAULT_PORT}"
+TRACKING_STATE_DIR = mlflow_server.DEFAULT_STATE_DIR
 # The folder holding only the Makefile's pinned uv ($(UV_PATH)). Pulumi.yaml's `toolchain: uv`
 # makes the language host run `uv` from PATH, so a machine without its own uv needs this one.
 UV_BIN_DIR = PROJECT_ROOT / ".cache" / "uv-path"
@@ -60,7 +64,21 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0
     raise StepError(f"the model server at {url} was not ready within {timeout:.0f}s")
 
 
-def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> None:
+def start_tracking(bucket: str) -> str:
+    """The tracking server's URL: the one already running on `bucket`, or a new one."""
+    print(f"==> start the tracking server (artifacts in s3://{bucket}/mlflow)", flush=True)
+    started = time.perf_counter()
+    try:
+        server = mlflow_server.ensure(
+            s3_endpoint_url=AWS_ENDPOINT_URL, bucket=bucket, state_dir=TRACKING_STATE_DIR
+        )
+    except mlflow_server.TrackingServerError as exc:
+        raise StepError(f"the tracking server did not start: {exc}") from exc
+    print(f"    up at {server.url} in {time.perf_counter() - started:.1f}s", flush=True)
+    return server.url
+
+
+def _pulumi_environment(cli_bin_dir: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     # First on PATH for every step: pulumi, the language host it starts from PATH, and uv.
     first = [str(cli_bin_dir)] if cli_bin_dir is not None else []
@@ -68,6 +86,11 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> No
     # A file backend under .cache/ (set per process, so the user's own `pulumi login` stays).
     env.setdefault("PULUMI_BACKEND_URL", STATE_DIR.as_uri())
     env.setdefault("PULUMI_CONFIG_PASSPHRASE", "")
+    return env
+
+
+def _deploy(stack: str, env: dict[str, str]) -> str:
+    """`pulumi up`, then the outputs and the state saved for verify; the model bucket's name."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     step("select the stack", ["pulumi", "stack", "select", "--create", stack], env)
     step("deploy", ["pulumi", "up", "--stack", stack, "--yes", "--skip-preview"], env)
@@ -81,22 +104,16 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> No
         text=True,
     ).stdout
     OUTPUTS_FILE.write_text(outputs)
-    bucket = json.loads(outputs)["modelBucketName"]
+    bucket: str = json.loads(outputs)["modelBucketName"]
     print(f"==> stack outputs -> {OUTPUTS_FILE} ({time.perf_counter() - started:.1f}s)")
     # The state names every deployed resource by URN: verify checks exactly those.
     export = ["pulumi", "stack", "export", "--stack", stack, "--file", str(STATE_FILE)]
     step("export the stack's state", export, env)
-    api_key = secrets.token_urlsafe(24)
-    app_env = {
-        **env,
-        "MLOPS_BUCKET": bucket,
-        "MLOPS_S3_ENDPOINT_URL": "http://127.0.0.1:4566",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "MLOPS_API_KEYS": api_key,
-        "MLOPS_UP_API_KEY": api_key,
-        "MLOPS_PORT": str(APP_PORT),
-    }
+    return bucket
+
+
+def _run_app_loop(stack: str, python: str, app_env: dict[str, str]) -> None:
+    """Seed, train, register and promote, then serve the model and verify the whole stack."""
     step("seed the training data", [python, "-m", "app", "data", "upload"], app_env)
     step("train, register and promote", [python, "-m", "app", "train", "--promote"], app_env)
     print(f"==> start the model server on 127.0.0.1:{APP_PORT}", flush=True)
@@ -112,6 +129,27 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> No
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> str:
+    """Deploy, start the tracking server, run the app loop and verify; the tracking UI's URL."""
+    env = _pulumi_environment(cli_bin_dir)
+    bucket = _deploy(stack, env)
+    tracking_url = start_tracking(bucket)
+    api_key = secrets.token_urlsafe(24)
+    app_env = {
+        **env,
+        "MLOPS_BUCKET": bucket,
+        "MLOPS_S3_ENDPOINT_URL": AWS_ENDPOINT_URL,
+        "MLOPS_TRACKING_URI": tracking_url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "MLOPS_API_KEYS": api_key,
+        "MLOPS_UP_API_KEY": api_key,
+        "MLOPS_PORT": str(APP_PORT),
+    }
+    _run_app_loop(stack, python, app_env)
+    return tracking_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,11 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        deploy_local(args.stack, sys.executable, cli_bin_dir)
+        tracking_url = deploy_local(args.stack, sys.executable, cli_bin_dir)
     except (StepError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print("stack local is up, the model answers, and verify is green")
+    print(f"Tracking UI: {tracking_url} (it keeps running; `make tracking-stop` stops it)")
     return 0
 
 

@@ -1,14 +1,20 @@
 """`make up` without the Pulumi CLI: it uses the pinned CLI from the tool cache, installing it
 when it can and saying how to install it by hand when it can't (exit 1); cloud stacks are refused.
+After the deploy it starts the tracking server, which the app loop's commands are pointed at and
+which keeps running afterwards.
 """
 
 from __future__ import annotations
 
+import re
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
-from devtools import pulumi_cli, up
+from devtools import mlflow_server, pulumi_cli, up
+from tests.conftest import EmbeddedAws
 from tests.ports import free_port
 
 
@@ -21,12 +27,13 @@ def tool_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return cache
 
 
-def _cached_cli(tool_cache: Path, does: str) -> None:
-    """A Pulumi CLI already in the tool cache whose every binary runs `does`, then exits 3."""
+def _cached_cli(tool_cache: Path, does: str, exit_code: int = 3) -> None:
+    """A Pulumi CLI already in the tool cache whose every binary runs `does`, then exits
+    `exit_code`."""
     bin_dir = pulumi_cli.bin_dir(cache_dir=tool_cache)
     bin_dir.mkdir(parents=True)
     for name in pulumi_cli.REQUIRED_BINARIES:
-        (bin_dir / name).write_text(f"#!/bin/sh\n{does}\nexit 3\n")
+        (bin_dir / name).write_text(f"#!/bin/sh\n{does}\nexit {exit_code}\n")
         (bin_dir / name).chmod(0o755)
 
 
@@ -94,3 +101,71 @@ def test_up_refuses_cloud_stacks_before_installing_the_cli(
     assert up.main(["--stack", "prod"]) == 2
     err = capsys.readouterr().err
     assert "deploys only the local stack" in err and "could not be downloaded" not in err, err
+
+
+def _deploying_cli(tool_cache: Path, bucket: str) -> None:
+    """A cached Pulumi CLI whose deploy succeeds with `bucket` as the model bucket."""
+    outputs = f'{{"modelBucketName": "{bucket}"}}'
+    does = f"""case "$1 $2" in
+  "stack output") echo '{outputs}' ;;
+  "stack export") echo '{{}}' > "$6" ;;
+esac"""
+    _cached_cli(tool_cache, does, exit_code=0)
+
+
+def _app_python(tmp_path: Path, calls: Path) -> Path:
+    """A stand-in for the app's python that logs each command with its MLOPS_TRACKING_URI;
+    `app serve` answers /readyz on $MLOPS_PORT, every other command succeeds at once."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "readyz").write_text("ok")
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$2 $3 tracking=$MLOPS_TRACKING_URI" >> {calls}\n'
+        'if [ "$2 $3" = "app serve" ]; then\n'
+        f"  exec {sys.executable} -m http.server --bind 127.0.0.1 --directory {tmp_path / 'site'} "
+        '"$MLOPS_PORT"\n'
+        "fi\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.slow
+@pytest.mark.localstack
+def test_up_starts_the_tracking_server_for_the_app_loop_and_leaves_it_running(
+    monkeypatch: pytest.MonkeyPatch,
+    tool_cache: Path,
+    tmp_path: Path,
+    embedded_aws: EmbeddedAws,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bucket = f"models-{uuid.uuid4().hex[:12]}"
+    embedded_aws.client("s3").create_bucket(Bucket=bucket)
+    _deploying_cli(tool_cache, bucket)
+    calls = tmp_path / "app-calls.txt"
+    monkeypatch.setattr(sys, "executable", str(_app_python(tmp_path, calls)))
+    monkeypatch.setattr(up, "AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
+    monkeypatch.setattr(up, "APP_PORT", free_port())
+    for name in ("OUTPUTS_FILE", "STATE_FILE"):
+        monkeypatch.setattr(up, name, tmp_path / f"{name}.json")
+    tracking_state = tmp_path / "tracking"
+    monkeypatch.setattr(up, "TRACKING_STATE_DIR", tracking_state)
+    try:
+        assert up.main(["--stack", "local"]) == 0, capsys.readouterr().err
+        first = mlflow_server.read_record(tracking_state)
+        assert first is not None and mlflow_server.is_running(first), "it stopped with make up"
+        assert up.main(["--stack", "local"]) == 0, capsys.readouterr().err
+        again = mlflow_server.read_record(tracking_state)
+    finally:
+        server = mlflow_server.stop_recorded(tracking_state)
+
+    printed = re.findall(r"^Tracking UI: (http://127\.0\.0\.1:\d+)", capsys.readouterr().out, re.M)
+    assert server is not None and printed == [server.url, server.url], printed
+    assert first == again == server, "a second `make up` started another tracking server"
+    assert server.bucket == bucket, "the artifacts do not go to the stack's model bucket"
+    expected = [
+        f"{command} tracking={server.url}"
+        for command in ("app data", "app train", "app serve", "infra_tools verify") * 2
+    ]
+    assert calls.read_text().splitlines() == expected
