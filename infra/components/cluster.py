@@ -23,8 +23,13 @@ VPC_CNI_CONFIGURATION = {
     "enableNetworkPolicy": "true",
     # /28 prefixes instead of single secondary IPs per ENI: a node's pod limit is then set by
     # its size (110 below 30 vCPUs) instead of its ENIs (17 on dev's t3.medium, which the
-    # system add-ons, monitoring and a DaemonSet per node already fill). Set before any node
-    # group exists, so managed node groups compute their max pods with it.
+    # system add-ons, monitoring and a DaemonSet per node already fill). The kubelet's max
+    # pods must follow: our launch templates name no AMI, so EKS computes max pods for each
+    # managed node group from this add-on's settings (capped at 110 below 30 vCPUs, 250
+    # above) and passes it to nodeadm in the NodeConfig it merges into the user data; a
+    # template with its own AMI would have to set maxPods itself. EKS reads the setting when
+    # it launches nodes, so the add-on comes before every node group (the check's
+    # nodes-after-prefix-delegation rule), and nodes launched before it keep the small limit.
     "env": {"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "1"},
 }
 

@@ -2,11 +2,12 @@
 
 A new stack's images (serving, training and the tracking server, all tags of the one app
 repository) need their ECR repository before the first push, and its workloads (the model
-server, the tracking server) need the images before they can become ready. So the deploy job's first `pulumi up`
-creates only the repository, pushes, then deploys everything. `pulumi up --target` creates
-only what it names and refuses a target whose dependencies, parent component or provider are
-neither named nor deployed; so the targets are the repository's whole closure (its KMS key,
-the ModelStore component, the AWS provider), taken from the synthesized graph.
+server, the tracking server) need the images before they can become ready. So the deploy
+job's first `pulumi up` creates only the repository, pushes, then deploys everything.
+`pulumi up --target` creates only what it names and refuses a target whose dependencies,
+parent component or provider are neither named nor deployed; so the targets are the
+repository's whole closure (its KMS key, the ModelStore component, the AWS provider), taken
+from the synthesized graph.
 """
 
 from __future__ import annotations

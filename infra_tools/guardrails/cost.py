@@ -1,6 +1,7 @@
 """Monthly cost of a synthesized stack from the price table in prices.yaml.
 
-Two totals: idle (every node pool at its minimum) and busy (every pool at its maximum).
+Two totals: idle (every node pool at its minimum) and busy (every pool at its maximum). Each
+node pool's line also says how many pods one of its nodes runs (pod_slots).
 Usage-priced items (NAT data, storage, logs) use the volumes stated in prices.yaml.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from infra_tools.graph import Resource, ResourceGraph, identifiers
+from infra_tools.guardrails.pod_slots import node_network, prefix_delegation
 from infra_tools.guardrails.rules.storage import access_log_buckets
 from infra_tools.inputs import as_list, mapping
 from infra_tools.type_tokens import (
@@ -150,7 +152,16 @@ def _launch_template(stack: ResourceGraph, group: Resource) -> Resource | None:
     return None
 
 
-def _node_group(stack: ResourceGraph, pricer: _Pricer, group: Resource) -> Iterator[Line]:
+def _pods(instance_type: str, prefix_delegation: bool) -> str:
+    network = node_network(instance_type)
+    if network is None:
+        return ""
+    return f", {network.max_pods(prefix_delegation)} pods each"
+
+
+def _node_group(
+    stack: ResourceGraph, pricer: _Pricer, group: Resource, prefix_delegation: bool
+) -> Iterator[Line]:
     inputs = group["inputs"]
     scaling = mapping(inputs.get("scalingConfig"))
     low, high = int(scaling.get("minSize", 0)), int(scaling.get("maxSize", 0))
@@ -163,7 +174,8 @@ def _node_group(stack: ResourceGraph, pricer: _Pricer, group: Resource) -> Itera
         )
     capacity = str(inputs.get("capacityType", "ON_DEMAND"))
     node = pricer.instance(str(types[0]), capacity, f"node group {group['name']}")
-    yield _line(group, f"{low}-{high} x {types[0]} {capacity.lower()}", low * node, high * node)
+    item = f"{low}-{high} x {types[0]} {capacity.lower()}{_pods(str(types[0]), prefix_delegation)}"
+    yield _line(group, item, low * node, high * node)
     disk = float(inputs.get("diskSize") or 0)
     for device in as_list(template_inputs.get("blockDeviceMappings")):
         disk += float(mapping(mapping(device).get("ebs")).get("volumeSize") or 0)
@@ -215,6 +227,7 @@ def _logs(pricer: _Pricer) -> float:
 
 def _lines(stack: ResourceGraph, pricer: _Pricer) -> Iterator[Line]:
     log_targets = access_log_buckets(stack)
+    prefixes = prefix_delegation(stack)
     for resource in stack.resources:
         kind, inputs = resource["type"], resource["inputs"]
         if kind == EKS_CLUSTER:
@@ -222,7 +235,7 @@ def _lines(stack: ResourceGraph, pricer: _Pricer) -> Iterator[Line]:
             if inputs.get("enabledClusterLogTypes"):
                 yield _line(resource, "control-plane logs (CloudWatch)", _logs(pricer))
         elif kind == EKS_NODE_GROUP:
-            yield from _node_group(stack, pricer, resource)
+            yield from _node_group(stack, pricer, resource, prefixes)
         elif kind == EC2_NAT_GATEWAY:
             data = pricer.usage("natGbPerMonth") * pricer.price("natGatewayGb")
             yield _line(

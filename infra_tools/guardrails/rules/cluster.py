@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra_tools.graph import ResourceGraph
+from infra_tools.guardrails.pod_slots import prefix_delegation, vpc_cni_addon_urn
 from infra_tools.guardrails.rules.base import Finding, Rule, label
 from infra_tools.inputs import as_list, mapping
-from infra_tools.type_tokens import EKS_CLUSTER
+from infra_tools.type_tokens import EKS_CLUSTER, EKS_NODE_GROUP
 
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
 
@@ -56,6 +57,20 @@ def _control_plane_logging(stack: ResourceGraph) -> Iterator[Finding]:
             )
 
 
+def _nodes_after_prefix_delegation(stack: ResourceGraph) -> Iterator[Finding]:
+    addon = vpc_cni_addon_urn(stack)
+    if addon is None or not prefix_delegation(stack):
+        return
+    for group in stack.of_type(EKS_NODE_GROUP):
+        if addon not in as_list(group.get("dependencies")):
+            yield Finding(
+                group,
+                f"{label(group)} may launch nodes before the vpc-cni add-on enables prefix "
+                "delegation, and its nodes would keep the few pod slots of single addresses; "
+                "add the add-on to the node group's depends_on",
+            )
+
+
 RULES = (
     Rule(
         "eks-private-endpoint-prod",
@@ -74,5 +89,11 @@ RULES = (
         "Prod EKS control planes log api, audit and authenticator events.",
         "mandatory",
         _control_plane_logging,
+    ),
+    Rule(
+        "nodes-after-prefix-delegation",
+        "Node groups launch after the vpc-cni add-on enables prefix delegation (their max pods).",
+        "mandatory",
+        _nodes_after_prefix_delegation,
     ),
 )

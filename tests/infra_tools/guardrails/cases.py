@@ -12,7 +12,9 @@ from infra_tools.type_tokens import (
     EC2_LAUNCH_TEMPLATE,
     EC2_SECURITY_GROUP,
     ECR_REPOSITORY,
+    EKS_ADDON,
     EKS_CLUSTER,
+    EKS_NODE_GROUP,
     IAM_ROLE_POLICY,
     K8S_CRON_JOB,
     K8S_DEPLOYMENT,
@@ -210,6 +212,17 @@ def sg(port: int, cidr: str = "0.0.0.0/0") -> Resource:
 
 
 # rule name -> (graph that must fire, graph that must stay quiet), both with a tagged provider.
+def _prefix_delegation_addon() -> Resource:
+    config = {"env": {"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "1"}}
+    return make(
+        EKS_ADDON, "vpc-cni", {"addonName": "vpc-cni", "configurationValues": json.dumps(config)}
+    )
+
+
+def _node_group(deps: list[str]) -> Resource:
+    return make(EKS_NODE_GROUP, "system-0", {"instanceTypes": ["t3.medium"]}, deps)
+
+
 def database(**overrides: Any) -> Resource:
     """A compliant prod RDS instance, with `overrides` applied (None removes an input)."""
     inputs: dict[str, Any] = {
@@ -345,6 +358,10 @@ CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "log-group-retention-kms": (
         [log_group(retentionInDays=None), log_group(kmsKeyId=None)],
         [log_group()],
+    ),
+    "nodes-after-prefix-delegation": (
+        [_prefix_delegation_addon(), _node_group([])],
+        [_prefix_delegation_addon(), _node_group([_prefix_delegation_addon()["urn"]])],
     ),
     "rds-customer-key-encryption": (
         [
