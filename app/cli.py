@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,9 @@ from app.logs import configure_logging
 from app.settings import MODEL_NAME_PATTERN, Settings, load_settings
 
 if TYPE_CHECKING:
+    from app.dataset import Dataset, DatasetVersion
     from app.registry import S3ModelRegistry
+    from app.tracking.registry import TrackedModelRegistry, VersionRow
 
 log = logging.getLogger("app")
 DESCRIPTION = "Train, register, serve and retrain the model; manage its versions and data."
@@ -67,11 +70,22 @@ def _grid(text: str) -> tuple[object, ...]:
     return tuple(candidates)
 
 
-def _registry(settings: Settings) -> S3ModelRegistry:
+def _store(settings: Settings) -> S3ModelRegistry:
     from app.aws import s3_client
     from app.registry import S3ModelRegistry
 
     return S3ModelRegistry(s3_client(settings), settings.require_bucket(), settings.model_name)
+
+
+def _tracked_registry(settings: Settings) -> TrackedModelRegistry:
+    """The registry on the tracking server, checked reachable (one line naming the URI when
+    it is not), with the bucket's deployment store."""
+    from app.tracking.connection import connect
+    from app.tracking.registry import TrackedModelRegistry
+
+    uri = settings.require_tracking_uri()
+    store = _store(settings)
+    return TrackedModelRegistry(connect(uri), uri, settings.model_name, store)
 
 
 def _print(obj: object) -> None:
@@ -87,43 +101,59 @@ def cmd_train(args: argparse.Namespace, settings: Settings, retrain: bool = Fals
 
 
 def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: bool) -> int:
-    from app.dataset import packaged_dataset_bytes, parse_csv
     from app.training import pipeline
     from app.training.train import DEFAULT_GRID, TrainConfig
 
     config = TrainConfig(epochs=args.epochs, grid=args.grid or DEFAULT_GRID, seed=args.seed)
     local = getattr(args, "output", None)
-    registry = None if local else _registry(settings)
-    if getattr(args, "data", None) == "packaged":
-        data = parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
-    elif getattr(args, "data", None):
-        path = Path(args.data)
-        if not path.is_file():
-            raise ConfigError(f"--data {path} is not a file; pass a CSV path or `packaged`")
-        data = parse_csv(path.read_bytes(), source=str(path))
-    else:
-        assert registry is not None, "--output requires --data (checked by argparse)"
-        data = pipeline.fetch_dataset(registry, settings.dataset_key)
-    trained = pipeline.train_to_artifact(data, config, settings.code_version, settings.model_name)
-    if trained is None:
+    # The tracking server is checked before any data is read or any epoch is trained.
+    registry = None if local else _tracked_registry(settings)
+    data, dataset = _training_data(args, settings, registry)
+    code_version = pipeline.resolve_code_version(settings.code_version)
+    record = pipeline.train_to_record(data, dataset, config, code_version, settings.model_name)
+    if record is None:
         return 0
-    artifact, meta = trained
     if local:
-        pipeline.write_local(Path(local), artifact, meta)
-        _print({"written": str(local), "metrics": meta.metrics})
+        pipeline.write_local(Path(local), record.artifact, record.metadata)
+        _print({"written": str(local), "metrics": record.metadata.metrics})
         return 0
     assert registry is not None
-    promote = retrain or args.promote
-    outcome = pipeline.register(registry, artifact, meta, settings.model_alias, promote)
+    outcome = pipeline.track_and_register(
+        registry,
+        record,
+        alias=settings.model_alias,
+        promote=retrain or args.promote,
+    )
     _print(
         {
-            "version": outcome.metadata.version,
+            "version": outcome.version,
+            "run_id": outcome.run_id,
             "metrics": outcome.metadata.metrics,
             "promoted": outcome.promoted,
             "message": outcome.message,
         }
     )
     return 0
+
+
+def _training_data(
+    args: argparse.Namespace, settings: Settings, registry: TrackedModelRegistry | None
+) -> tuple[Dataset, DatasetVersion]:
+    from app.dataset import packaged_dataset_bytes, parse_csv
+    from app.training import pipeline
+
+    source = getattr(args, "data", None)
+    if source == "packaged":
+        data = parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
+        return data, pipeline.local_dataset(data, "packaged:iris.csv")
+    if source:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"--data {path} is not a file; pass a CSV path or `packaged`")
+        data = parse_csv(path.read_bytes(), source=str(path))
+        return data, pipeline.local_dataset(data, str(path.resolve()))
+    assert registry is not None, "--output requires --data (checked by argparse)"
+    return pipeline.fetch_dataset(registry.store, settings.dataset_key)
 
 
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,15 +175,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    registry = _registry(settings)
+    registry = _tracked_registry(settings)
     alias = getattr(args, "alias", None) or settings.model_alias
     if args.models_command == "list":
         _print(_version_rows(registry, settings.model_alias))
     elif args.models_command == "show":
         version = args.version
         if version is None:
-            version = registry.alias(alias)[0].version
-        _print(registry.metadata(version).model_dump(mode="json"))
+            version = registry.store.alias(alias)[0].version
+        _print(_version_detail(registry, version))
     elif args.models_command == "promote":
         record = registry.promote(args.version, alias, force=args.force)
         _print(record.model_dump(mode="json"))
@@ -162,38 +192,57 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _version_rows(registry: S3ModelRegistry, alias: str) -> list[dict[str, object]]:
-    """`models list`: every version, an invalid one marked with why, so one bad entry
-    never hides the others."""
+def _version_rows(registry: TrackedModelRegistry, alias: str) -> list[dict[str, object]]:
+    """`models list`: every registered version with its gate metric, its aliases in the
+    tracking server and whether the servers follow it; one that cannot be promoted says why,
+    so one bad entry never hides the others."""
     try:
-        current, _ = registry.find_alias(alias)
+        served, _ = registry.store.find_alias(alias)
     except InvalidRegistryEntryError as exc:
         print(f"warning: {exc}", file=sys.stderr)
-        current = None
-    rows: list[dict[str, object]] = []
-    for entry in registry.entries():
-        aliased = alias if current is not None and current.version == entry.version else ""
-        meta = entry.metadata
-        if meta is None:
-            rows.append(
-                {
-                    "version": entry.version,
-                    "alias": aliased,
-                    "status": "invalid",
-                    "error": entry.problem,
-                }
-            )
-            continue
-        rows.append(
-            {
-                "version": entry.version,
-                "created_at": meta.created_at,
-                meta.primary_metric: meta.metrics.get(meta.primary_metric),
-                "alias": aliased,
-                "status": "valid",
-            }
-        )
-    return rows
+        served = None
+    return [_row(entry, alias, served.version if served else None) for entry in registry.versions()]
+
+
+def _row(entry: VersionRow, alias: str, served: str | None) -> dict[str, object]:
+    metric = entry.tags.get("primary_metric", "accuracy")
+    row: dict[str, object] = {
+        "version": entry.version,
+        "created_at": datetime.fromtimestamp(entry.created_at / 1000, UTC).isoformat(),
+        metric: _number(entry.tags.get(metric)),
+        "aliases": entry.aliases,
+        "served": alias if entry.version == served else "",
+        "run_id": entry.run_id,
+        "status": "invalid" if entry.problem else "valid",
+    }
+    if entry.problem:
+        row["error"] = entry.problem
+    return row
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _version_detail(registry: TrackedModelRegistry, version: str) -> dict[str, object]:
+    """A version as the tracking server holds it, and its published copy if servers can
+    load it."""
+    found = registry.version(version)
+    try:
+        published: object = registry.store.metadata(version).model_dump(mode="json")
+    except ModelNotFoundError:
+        published = None
+    return {
+        "version": str(found.version),
+        "source": found.source,
+        "run_id": found.run_id,
+        "tags": dict(found.tags or {}),
+        "aliases": list(found.aliases or []),
+        "published": published,
+    }
 
 
 def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:

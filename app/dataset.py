@@ -30,6 +30,21 @@ class Dataset:
     """sha256 of the CSV bytes, recorded with every model trained on it."""
 
 
+@dataclass(frozen=True)
+class DatasetVersion:
+    """Which data a training read: where from, the exact objects, and a digest of the rows'
+    bytes. Recorded with the run and the registered version."""
+
+    name: str
+    uri: str
+    """s3://bucket/key, a local path, or `packaged:<file>`."""
+    digest: str
+    """sha256 of the bytes read (the Dataset's `sha256`)."""
+    object_versions: dict[str, str]
+    """S3 key → version id of each object read; empty for local files, and a key maps to ""
+    when its bucket keeps no versions."""
+
+
 def packaged_dataset_bytes() -> bytes:
     return resources.files("app.datasets").joinpath(PACKAGED_DATASET).read_bytes()
 

@@ -115,6 +115,14 @@ class RegistryAccessDeniedError(RegistryUnavailableError):
     code = "access_denied"
 
 
+class TrackingUnavailableError(AppError):
+    """The tracking server (MLflow) cannot be reached, refuses the request, or answers
+    something the registry cannot use."""
+
+    status_code = 503
+    code = "tracking_unavailable"
+
+
 class ModelNotReadyError(AppError):
     """No verified model is loaded yet.
 

@@ -1,7 +1,9 @@
-"""Model registry on the model bucket: immutable versions and atomically moved aliases.
+"""The deployment store: what promotion published to the model bucket, and what servers read.
 
-Layout (CONTRACTS.md):
-  models/<model>/<version>/model.onnx      the artifact
+The tracking server (MLflow, `app.tracking.registry`) numbers and tags the versions; promotion
+copies a verified version here and moves the alias the servers follow, so serving needs the
+bucket alone. Layout (CONTRACTS.md):
+  models/<model>/<version>/model.onnx      the artifact (MLflow's version number)
   models/<model>/<version>/metadata.json   metrics, hashes, params; written last = version done
   models/<model>/aliases/<alias>.json      {"version": ..., "history": [...]}
 
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,11 +43,6 @@ log = logging.getLogger(__name__)
 ARTIFACT = "model.onnx"
 METADATA = "metadata.json"
 ALIAS_HISTORY_LIMIT = 20
-REGISTER_DEADLINE_SECONDS = 300.0
-"""How long `register` keeps trying for a free version number before giving up."""
-# Full-jitter exponential backoff between register attempts: base * 2**attempt, capped.
-_BACKOFF_BASE_SECONDS = 0.05
-_BACKOFF_CAP_SECONDS = 2.0
 
 
 class ModelMetadata(BaseModel):
@@ -103,7 +98,6 @@ class S3ModelRegistry:
         s3: Any,
         bucket: str,
         model_name: str,
-        register_deadline_seconds: float = REGISTER_DEADLINE_SECONDS,
         max_artifact_bytes: int | None = None,
     ) -> None:
         """`max_artifact_bytes`: artifacts larger than this are refused before they are read
@@ -111,9 +105,13 @@ class S3ModelRegistry:
         self._s3 = s3
         self.bucket = bucket
         self.model_name = model_name
-        self.register_deadline_seconds = register_deadline_seconds
         self.max_artifact_bytes = max_artifact_bytes
         self._prefix = f"models/{model_name}/"
+
+    @property
+    def s3(self) -> Any:
+        """The S3 client this store reads and writes with (datasets are read with it too)."""
+        return self._s3
 
     def _url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -229,6 +227,37 @@ class S3ModelRegistry:
         prepared = self._prepare(artifact, meta, f"{self.model_name} version {version}")
         return self._write_version(version, artifact, prepared)
 
+    def publish(self, version: str, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
+        """Copy a registered version here, or finish a copy a stopped promotion began.
+
+        Each object is created only if absent; one already there must hold this artifact
+        (same bytes, same sha256 in its metadata), else VersionExistsError: the number
+        names another model here than on the tracking server."""
+        prepared = self._prepare(artifact, meta, f"{self.model_name} version {version}")
+        prepared = prepared.model_copy(update={"version": version})
+        base = f"{self._prefix}{version}/"
+        create_only = {"IfNoneMatch": "*"}
+        if not s3_objects.put(self._s3, self.bucket, base + ARTIFACT, artifact, create_only):
+            stored, _ = self.read_object(base + ARTIFACT)
+            if hashlib.sha256(stored).hexdigest() != prepared.artifact_sha256:
+                raise VersionExistsError(self._other_model(version, stored))
+        body = prepared.model_dump_json(indent=2).encode()
+        if not s3_objects.put(self._s3, self.bucket, base + METADATA, body, create_only):
+            published = self.metadata(version)
+            if published.artifact_sha256 != prepared.artifact_sha256:
+                raise VersionExistsError(self._other_model(version, None))
+            return published
+        return prepared
+
+    def _other_model(self, version: str, stored: bytes | None) -> str:
+        found = f" (sha256 {hashlib.sha256(stored).hexdigest()})" if stored is not None else ""
+        return (
+            f"{self._url(f'{self._prefix}{version}/')} already holds another model{found}: the "
+            "tracking server's version numbers no longer match the bucket's (was its database "
+            "replaced?); nothing was promoted. Restore the tracking database, or serve under "
+            "a new model name"
+        )
+
     def _write_version(self, version: str, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
         meta = meta.model_copy(update={"version": version})
         base = f"{self._prefix}{version}/"
@@ -248,38 +277,6 @@ class S3ModelRegistry:
                 f"{self.model_name} version {version} already exists (created concurrently)"
             )
         return meta
-
-    def register(self, artifact: bytes, meta: ModelMetadata) -> ModelMetadata:
-        """Create the next version number, checked first (InvalidModelError).
-
-        Of writers racing for one number exactly one wins; each loser waits a random delay
-        (full jitter, growing with its attempts, so the racers spread out instead of colliding
-        again in step), re-reads the highest number and tries the next, until the deadline.
-        """
-        prepared = self._prepare(artifact, meta, f"the new version of {self.model_name}")
-        deadline = time.monotonic() + self.register_deadline_seconds
-        lost = 0
-        while True:
-            version = str(max(self._all_version_numbers(), default=0) + 1)
-            try:
-                return self._write_version(version, artifact, prepared)
-            except VersionExistsError:
-                lost += 1
-            ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**lost)
-            delay = random.uniform(0, ceiling)  # noqa: S311 (spreads retries; not a secret)
-            if time.monotonic() + delay >= deadline:
-                raise VersionExistsError(
-                    f"could not claim a new version of {self.model_name} within "
-                    f"{self.register_deadline_seconds:g} s: {lost} numbers were taken by "
-                    "concurrent registrations; the model was not registered, train it again"
-                )
-            time.sleep(delay)
-
-    def _all_version_numbers(self) -> list[int]:
-        # Includes versions still being written (artifact without metadata yet).
-        folders = s3_objects.list_names(self._s3, self.bucket, self._prefix, folders=True)
-        names = (folder[len(self._prefix) :].rstrip("/") for folder in folders)
-        return [int(name) for name in names if is_version_number(name)]
 
     def set_alias(self, alias: str, version: str, history: list[str], etag: str | None) -> None:
         record = AliasRecord(

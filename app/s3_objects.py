@@ -31,6 +31,15 @@ _CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict")
 def read(s3: Any, bucket: str, key: str, max_bytes: int | None = None) -> tuple[bytes, str]:
     """Bytes and ETag; ModelNotFoundError only when S3 says the key does not exist (404);
     InvalidModelError, before a byte of the body is read, for an object over `max_bytes`."""
+    body, etag, _ = read_version(s3, bucket, key, max_bytes)
+    return body, etag
+
+
+def read_version(
+    s3: Any, bucket: str, key: str, max_bytes: int | None = None
+) -> tuple[bytes, str, str | None]:
+    """`read`, and the S3 version id of what was read (None where the bucket keeps none):
+    what names a dataset's exact content in its lineage."""
     url = f"s3://{bucket}/{key}"
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
@@ -42,7 +51,7 @@ def read(s3: Any, bucket: str, key: str, max_bytes: int | None = None) -> tuple[
                 "quarter of MLOPS_MEMORY_LIMIT_MIB: the file, its session and the model still "
                 "served must fit); give serving pods more memory or register a smaller model"
             )
-        return response["Body"].read(), response["ETag"]
+        return response["Body"].read(), response["ETag"], response.get("VersionId")
     except ClientError as exc:
         # Not the status alone: a missing bucket is a 404 too, and no reason to think the
         # key was simply never written.

@@ -79,8 +79,13 @@ class Settings(BaseSettings):
     """Predictions remembered for later feedback; the oldest are forgotten first. At most
     `max_pending_predictions(memory_limit_mib)`: 958,698 for 1Gi (280 B each, a quarter
     of the limit)."""
-    code_version: str = "unknown"
-    """Code version recorded with each trained model (the image sets the git SHA)."""
+    code_version: str | None = None
+    """Code version recorded with each trained model: the image sets the git SHA it was built
+    from; unset, training asks git for the checkout's commit (`unknown` outside a checkout)."""
+    tracking_uri: str | None = None
+    """The tracking server (MLflow) that training logs runs to and that holds the registered
+    versions, e.g. http://127.0.0.1:5000. Required to train into or manage the registry;
+    the model server never uses it."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the JSON logs."""
     request_log_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
@@ -119,6 +124,14 @@ class Settings(BaseSettings):
         """The largest artifact the server loads: a quarter of its memory limit, so the file,
         its inference session and the model still being served fit side by side."""
         return self.memory_limit_mib * 2**20 // 4
+
+    def require_tracking_uri(self) -> str:
+        if not self.tracking_uri:
+            raise ConfigError(
+                "MLOPS_TRACKING_URI is not set; set it to the tracking server's URL "
+                "(`make up` prints it; on the cluster the training pods have it)"
+            )
+        return self.tracking_uri.rstrip("/")
 
     def require_bucket(self) -> str:
         if not self.bucket:

@@ -1,19 +1,22 @@
-"""Train → export → register → (promote if better): what `train` and `retrain` run."""
+"""Train → export → track → register → (promote if better): what `train` and `retrain` run."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app import metrics
-from app.dataset import Dataset, parse_csv
+from app import metrics, s3_objects
+from app.dataset import Dataset, DatasetVersion, parse_csv
 from app.drift import build_reference
-from app.errors import DatasetError, ModelNotFoundError, PromotionRefusedError
+from app.errors import DatasetError, InvalidModelError, ModelNotFoundError, PromotionRefusedError
 from app.registry import ModelMetadata, S3ModelRegistry, new_metadata
+from app.tracking.runs import TrainingRecord, log_training, mark_refused, training_environment
 from app.training.model import export_onnx
 from app.training.train import (
     TrainConfig,
@@ -23,24 +26,64 @@ from app.training.train import (
     train_candidates,
 )
 
+if TYPE_CHECKING:
+    from app.tracking.registry import TrackedModelRegistry
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Outcome:
+    version: str
+    run_id: str
     metadata: ModelMetadata
     promoted: bool
     message: str
 
 
-def fetch_dataset(registry: S3ModelRegistry, key: str) -> Dataset:
+def fetch_dataset(store: S3ModelRegistry, key: str) -> tuple[Dataset, DatasetVersion]:
+    """The training CSV in the bucket, and which object version of it was read."""
+    url = f"s3://{store.bucket}/{key}"
     try:
-        raw, _ = registry.read_object(key)
+        raw, _, version_id = s3_objects.read_version(store.s3, store.bucket, key)
     except ModelNotFoundError:
         raise DatasetError(
-            f"s3://{registry.bucket}/{key} does not exist; seed it with `python -m app data upload`"
+            f"{url} does not exist; seed it with `python -m app data upload`"
         ) from None
-    return parse_csv(raw, source=f"s3://{registry.bucket}/{key}")
+    data = parse_csv(raw, source=url)
+    name = key.rsplit("/", 1)[-1].removesuffix(".csv")
+    return data, DatasetVersion(name, url, data.sha256, {key: version_id or ""})
+
+
+def local_dataset(data: Dataset, source: str) -> DatasetVersion:
+    name = source.rsplit("/", 1)[-1].removesuffix(".csv")
+    return DatasetVersion(name, source, data.sha256, {})
+
+
+def resolve_code_version(configured: str | None) -> str:
+    """The image's git SHA (MLOPS_CODE_VERSION); else the checkout's commit, `-dirty` with
+    uncommitted changes; `unknown` outside a checkout."""
+    if configured:
+        return configured
+    here = Path(__file__).resolve().parent
+    try:
+        commit = _git(here, "rev-parse", "HEAD")
+        dirty = _git(here, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        ["git", *args],  # noqa: S607 - git from PATH, like a developer's shell
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def build_metadata(
@@ -59,7 +102,7 @@ def build_metadata(
             "folds": config.folds,
             "device": result.device,
             "world_size": result.world_size,
-            "candidates": result.candidates,
+            "candidates": [score.summary() for score in result.scores],
         },
         metrics=result.metrics,
         feature_names=list(data.feature_names),
@@ -84,19 +127,33 @@ def train(data: Dataset, config: TrainConfig) -> TrainResult | None:
     return result if distributed_from_env().is_primary else None
 
 
-def register(
-    registry: S3ModelRegistry, artifact: bytes, meta: ModelMetadata, alias: str, promote: bool
+def track_and_register(
+    registry: TrackedModelRegistry,
+    record: TrainingRecord,
+    alias: str,
+    promote: bool,
 ) -> Outcome:
-    registered = registry.register(artifact, meta)
-    log.info("registered model", extra={"version": registered.version, **registered.metrics})
-    if not promote:
-        return Outcome(registered, False, f"registered version {registered.version}")
+    """Log the training, register its model, and promote it when asked and better.
+
+    A model that must not be registered (e.g. non-finite metrics) leaves its run tagged with
+    why and no version; the run is logged first so a person can see what went wrong.
+    """
+    run = log_training(registry.client, registry.tracking_uri, registry.model_name, record)
     try:
-        registry.promote(registered.version, alias)
+        version = registry.register(run, record.metadata, record.artifact)
+    except InvalidModelError as exc:
+        mark_refused(registry.client, registry.tracking_uri, run.run_id, str(exc))
+        raise
+    meta = record.metadata.model_copy(update={"version": version})
+    log.info("registered model", extra={"version": version, "run_id": run.run_id})
+    if not promote:
+        return Outcome(version, run.run_id, meta, False, f"registered version {version}")
+    try:
+        registry.promote(version, alias)
     except PromotionRefusedError as exc:
         log.info("candidate not promoted", extra={"reason": str(exc)})
-        return Outcome(registered, False, f"registered version {registered.version}; {exc}")
-    return Outcome(registered, True, f"registered version {registered.version}; {alias} now")
+        return Outcome(version, run.run_id, meta, False, f"registered version {version}; {exc}")
+    return Outcome(version, run.run_id, meta, True, f"registered version {version}; {alias} now")
 
 
 def write_local(directory: Path, artifact: bytes, meta: ModelMetadata) -> None:
@@ -130,8 +187,32 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def train_to_artifact(
     data: Dataset, config: TrainConfig, code_version: str, model_name: str
 ) -> tuple[bytes, ModelMetadata] | None:
+    """The exported model and its metadata; None on every rank but the primary one."""
+    record = train_to_record(
+        data, local_dataset(data, "in memory"), config, code_version, model_name
+    )
+    return None if record is None else (record.artifact, record.metadata)
+
+
+def train_to_record(
+    data: Dataset,
+    dataset: DatasetVersion,
+    config: TrainConfig,
+    code_version: str,
+    model_name: str,
+) -> TrainingRecord | None:
+    """Everything the tracking server records of one training; None on every rank but the
+    primary one (distributed runs log once)."""
     result = train(data, config)
     if result is None:
         return None
     artifact = export_onnx(result.model, len(data.feature_names))
-    return artifact, build_metadata(data, config, result, code_version, model_name)
+    return TrainingRecord(
+        result=result,
+        metadata=build_metadata(data, config, result, code_version, model_name),
+        artifact=artifact,
+        artifact_sha256=hashlib.sha256(artifact).hexdigest(),
+        dataset=dataset,
+        code_version=code_version,
+        environment=training_environment(),
+    )

@@ -53,12 +53,34 @@ class TrainConfig:
     """Stratified cross-validation folds (each class needs at least this many rows)."""
 
 
+@dataclass(frozen=True)
+class CandidateScore:
+    """One candidate's cross-validation: what selection compared, and how its loss fell."""
+
+    candidate: Candidate
+    holdout_accuracy: float
+    holdout_loss: float
+    loss_history: list[float]
+    """Training loss per epoch, averaged over the folds (weighted by their training rows)."""
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "hidden": self.candidate.hidden,
+            "learning_rate": self.candidate.learning_rate,
+            "holdout_accuracy": self.holdout_accuracy,
+            "holdout_loss": self.holdout_loss,
+        }
+
+
 @dataclass
 class TrainResult:
     model: nn.Module
     candidate: Candidate
     metrics: dict[str, float]
-    candidates: list[dict[str, float]] = field(default_factory=list)
+    scores: list[CandidateScore] = field(default_factory=list)
+    """Every candidate's cross-validation, in grid order."""
+    loss_history: list[float] = field(default_factory=list)
+    """Training loss per epoch of the exported model (trained on every row)."""
     samples_per_second: float = 0.0
     duration_seconds: float = 0.0
     device: str = "cpu"
@@ -107,7 +129,8 @@ def _train_one(
     classes: int,
     env: Distributed,
     device: torch.device,
-) -> tuple[nn.Module, float]:
+) -> tuple[nn.Module, list[float]]:
+    """The trained model and its loss per epoch."""
     torch.manual_seed(config.seed)
     model = build_classifier(stats[0], stats[1], candidate.hidden, classes).to(device)
     trained: nn.Module = model
@@ -117,13 +140,17 @@ def _train_one(
     optimizer = torch.optim.Adam(trained.parameters(), lr=candidate.learning_rate)
     # Every rank sees only its shard of the rows; DDP averages the gradients.
     x, y = train[0][env.rank :: env.world_size], train[1][env.rank :: env.world_size]
-    loss = torch.tensor(0.0)
+    # Losses stay on the device until the end: reading each one would synchronise a GPU
+    # every epoch.
+    losses: list[torch.Tensor] = []
     for _ in range(config.epochs):
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(trained(x), y)
         loss.backward()
         optimizer.step()
-    return model.eval(), float(loss.item())
+        losses.append(loss.detach())
+    history = [float(value) for value in torch.stack(losses).cpu().tolist()]
+    return model.eval(), history
 
 
 def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
@@ -151,22 +178,32 @@ def _cross_validate(
     folds: list[np.ndarray],
     env: Distributed,
     device: torch.device,
-) -> tuple[float, float]:
-    """Mean held-out (accuracy, loss) over the folds, weighted by fold size."""
+) -> CandidateScore:
+    """Mean held-out accuracy and loss over the folds, weighted by fold size."""
     x, y = data
     classes = int(y.max().item()) + 1
     correct, loss_sum = 0.0, 0.0
+    history = np.zeros(config.epochs)
     for fold in folds:
         held_out = torch.zeros(len(y), dtype=torch.bool)
         held_out[torch.from_numpy(fold)] = True
         held_out = held_out.to(device)
         x_train, y_train = x[~held_out], y[~held_out]
         stats = (x_train.mean(dim=0), x_train.std(dim=0))
-        model, _ = _train_one(candidate, config, (x_train, y_train), stats, classes, env, device)
+        model, losses = _train_one(
+            candidate, config, (x_train, y_train), stats, classes, env, device
+        )
         accuracy, loss = _accuracy_and_loss(model, x[held_out], y[held_out])
         correct += accuracy * len(fold)
         loss_sum += loss * len(fold)
-    return correct / len(y), loss_sum / len(y)
+        history += np.asarray(losses) * (len(y) - len(fold))
+    trained_rows = len(y) * (len(folds) - 1)
+    return CandidateScore(
+        candidate=candidate,
+        holdout_accuracy=correct / len(y),
+        holdout_loss=loss_sum / len(y),
+        loss_history=[float(value) for value in history / trained_rows],
+    )
 
 
 def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
@@ -185,26 +222,12 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
     y = torch.from_numpy(data.labels).to(device)
 
     start = time.perf_counter()
-    best: tuple[float, float, Candidate] | None = None
-    summary: list[dict[str, float]] = []
-    for candidate in config.grid:
-        accuracy, holdout_loss = _cross_validate(candidate, config, (x, y), folds, env, device)
-        summary.append(
-            {
-                "hidden": candidate.hidden,
-                "learning_rate": candidate.learning_rate,
-                "holdout_accuracy": accuracy,
-                "holdout_loss": holdout_loss,
-            }
-        )
-        if best is None or (accuracy, -holdout_loss) > (best[0], -best[1]):
-            best = (accuracy, holdout_loss, candidate)
-    assert best is not None, "the grid has at least one candidate (checked by the CLI)"
-    accuracy, holdout_loss, candidate = best
+    scores = [_cross_validate(c, config, (x, y), folds, env, device) for c in config.grid]
+    assert scores, "the grid has at least one candidate (checked by the CLI)"
+    best = max(scores, key=lambda score: (score.holdout_accuracy, -score.holdout_loss))
+    accuracy, holdout_loss, candidate = best.holdout_accuracy, best.holdout_loss, best.candidate
     stats = (x.mean(dim=0), x.std(dim=0))
-    model, train_loss = _train_one(
-        candidate, config, (x, y), stats, len(data.class_names), env, device
-    )
+    model, losses = _train_one(candidate, config, (x, y), stats, len(data.class_names), env, device)
     duration = time.perf_counter() - start
     samples = len(y) * config.epochs * (len(config.grid) * (config.folds - 1) / config.folds + 1)
     return TrainResult(
@@ -213,12 +236,13 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
         metrics={
             "accuracy": accuracy,
             "holdout_loss": holdout_loss,
-            "train_loss": train_loss,
+            "train_loss": losses[-1],
             "holdout_rows": float(len(y)),
             "train_rows": float(len(y)),
             "folds": float(config.folds),
         },
-        candidates=summary,
+        scores=scores,
+        loss_history=losses,
         samples_per_second=samples / duration if duration > 0 else 0.0,
         duration_seconds=duration,
         device=str(device),

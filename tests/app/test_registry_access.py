@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 from fastapi.testclient import TestClient
 
-from app.errors import RegistryAccessDeniedError, RegistryUnavailableError, VersionExistsError
+from app.errors import RegistryAccessDeniedError, RegistryUnavailableError
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
 from tests.app.conftest import make_settings
@@ -94,30 +94,14 @@ def test_a_missing_bucket_is_not_mistaken_for_an_empty_registry(
     assert "check MLOPS_BUCKET" in error["message"]
 
 
-def test_a_registration_that_keeps_losing_gives_up_at_its_deadline_naming_why(
-    s3: tuple[Any, Stubber], trained: tuple[bytes, ModelMetadata]
-) -> None:
-    client, stubber = s3
-    # Every number it reads as free is taken by the time it writes: a writer that never wins.
-    stubber.add_response("list_objects_v2", {"CommonPrefixes": [], "IsTruncated": False})
-    stubber.add_client_error(
-        "put_object", service_error_code="PreconditionFailed", http_status_code=412
-    )
-    registry = S3ModelRegistry(client, BUCKET, "iris-classifier", register_deadline_seconds=0)
-    with pytest.raises(VersionExistsError, match="could not claim a new version") as raised:
-        registry.register(*trained)
-    assert "the model was not registered" in str(raised.value)
-
-
 def test_a_403_on_a_write_names_put_permissions(
     s3: tuple[Any, Stubber], trained: tuple[bytes, ModelMetadata]
 ) -> None:
     client, stubber = s3
-    stubber.add_response("list_objects_v2", {"CommonPrefixes": [], "IsTruncated": False})
     stubber.add_client_error("put_object", service_error_code="AccessDenied", http_status_code=403)
     registry = S3ModelRegistry(client, BUCKET, "iris-classifier")
     with pytest.raises(RegistryUnavailableError, match="the role needs s3:PutObject"):
-        registry.register(*trained)
+        registry.publish("1", *trained)
 
 
 def test_an_artifact_too_large_for_the_pod_is_refused_before_it_is_read(

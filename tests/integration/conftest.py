@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,10 @@ from app.dataset import packaged_dataset_bytes, parse_csv
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
 from app.settings import Settings
+from app.tracking.connection import connect
+from app.tracking.registry import TrackedModelRegistry
+from app.tracking.runs import TrainingRecord, log_training
+from app.training import pipeline
 from app.training.pipeline import train_to_artifact
 from app.training.train import Candidate, TrainConfig
 from tests.conftest import EmbeddedAws
@@ -58,6 +63,7 @@ def bucket(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterat
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "MLOPS_API_KEYS": API_KEY,
+        "MLOPS_PREDICTION_ID_KEY": "integration-prediction-id-key-0123456789",
         "MLOPS_POLL_INTERVAL_SECONDS": "3600",
         "MLOPS_DRIFT_WINDOW": "50",
     }.items():
@@ -74,6 +80,52 @@ def promoted_registry(
     registry.create_version("1", *trained_artifact)
     registry.promote("1")
     return registry
+
+
+@pytest.fixture
+def tracked_model(bucket: str, tracking_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The bucket fixture's settings plus the session's tracking server, and a model name of
+    this test's own: the server's registry outlives the test, its version numbers must not
+    leak into the next one."""
+    name = f"iris-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("MLOPS_TRACKING_URI", tracking_server)
+    monkeypatch.setenv("MLOPS_MODEL_NAME", name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def training_record() -> TrainingRecord:
+    """One small training, as the tracking server records it."""
+    data = parse_csv(packaged_dataset_bytes())
+    config = TrainConfig(epochs=60, grid=(Candidate(hidden=16, learning_rate=0.05),))
+    dataset = pipeline.local_dataset(data, "packaged:iris.csv")
+    record = pipeline.train_to_record(data, dataset, config, "test", "iris-classifier")
+    assert record is not None
+    return record
+
+
+def tracked_registry(tracking_server: str, s3: Any, bucket: str, name: str) -> TrackedModelRegistry:
+    return TrackedModelRegistry(
+        connect(tracking_server), tracking_server, name, S3ModelRegistry(s3, bucket, name)
+    )
+
+
+@pytest.fixture
+def promoted_versions(
+    embedded_aws: EmbeddedAws,
+    bucket: str,
+    tracked_model: str,
+    tracking_server: str,
+    training_record: TrainingRecord,
+) -> S3ModelRegistry:
+    """Versions 1-3 registered on the tracking server (one run), version 1 in production;
+    the deployment store is returned."""
+    registry = tracked_registry(tracking_server, embedded_aws.client("s3"), bucket, tracked_model)
+    run = log_training(registry.client, tracking_server, tracked_model, training_record)
+    for _ in range(3):
+        registry.register(run, training_record.metadata, training_record.artifact)
+    registry.promote("1", "production")
+    return registry.store
 
 
 def serve(registry: S3ModelRegistry) -> TestClient:

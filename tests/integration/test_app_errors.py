@@ -17,9 +17,9 @@ pytestmark = pytest.mark.localstack
 
 
 @pytest.fixture
-def registry(promoted_registry: S3ModelRegistry) -> S3ModelRegistry:
-    """Version 1 in production."""
-    return promoted_registry
+def registry(promoted_versions: S3ModelRegistry) -> S3ModelRegistry:
+    """Versions 1-3 on the tracking server, version 1 in production."""
+    return promoted_versions
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,10 @@ TRAIN_ARGS = ["--epochs", "60", "--grid", "16:0.05"]
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 
 
-def _registry(embedded_aws: EmbeddedAws, bucket: str) -> S3ModelRegistry:
-    return S3ModelRegistry(embedded_aws.client("s3"), bucket, "iris-classifier")
+def _registry(
+    embedded_aws: EmbeddedAws, bucket: str, name: str = "iris-classifier"
+) -> S3ModelRegistry:
+    return S3ModelRegistry(embedded_aws.client("s3"), bucket, name)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
@@ -34,12 +36,12 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
 
 
 def test_the_whole_loop(
-    embedded_aws: EmbeddedAws, bucket: str, capsys: pytest.CaptureFixture[str]
+    embedded_aws: EmbeddedAws, bucket: str, tracked_model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _cli(capsys, "data", "upload")
     first = _cli(capsys, "train", *TRAIN_ARGS, "--promote")
     assert first["version"] == "1" and first["promoted"], first
-    registry = _registry(embedded_aws, bucket)
+    registry = _registry(embedded_aws, bucket, tracked_model)
     meta = registry.metadata("1")
     assert (
         meta.dataset_sha256
@@ -86,14 +88,14 @@ def test_the_whole_loop(
 
 
 def test_worse_candidate_is_not_promoted_without_force(
-    embedded_aws: EmbeddedAws, bucket: str, capsys: pytest.CaptureFixture[str]
+    embedded_aws: EmbeddedAws, bucket: str, tracked_model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _cli(capsys, "data", "upload")
     _cli(capsys, "train", *TRAIN_ARGS, "--promote")
     weak = _cli(capsys, "train", "--epochs", "1", "--grid", "16:0.001")
     assert main(["models", "promote", weak["version"]]) == 1
     assert "pass --force" in capsys.readouterr().err
-    assert _registry(embedded_aws, bucket).alias("production")[0].version == "1"
+    assert _registry(embedded_aws, bucket, tracked_model).alias("production")[0].version == "1"
 
 
 def test_two_racing_registrations_exactly_one_wins(

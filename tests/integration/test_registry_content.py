@@ -9,11 +9,12 @@ import json
 from typing import Any
 
 import pytest
+from mlflow.tracking import MlflowClient
 
 from app.cli import main
 from app.errors import ArtifactIntegrityError, InvalidModelError
 from app.registry import ModelMetadata, S3ModelRegistry
-from app.training import pipeline
+from app.tracking.runs import TrainingRecord
 from tests.conftest import EmbeddedAws
 from tests.integration.conftest import error_line
 
@@ -29,17 +30,28 @@ def s3(embedded_aws: EmbeddedAws) -> Any:
 
 @pytest.fixture
 def registry(promoted_registry: S3ModelRegistry) -> S3ModelRegistry:
-    """Version 1 in production."""
+    """The deployment store alone: version 1 in production."""
     return promoted_registry
 
 
+@pytest.fixture
+def tracked(promoted_versions: S3ModelRegistry) -> S3ModelRegistry:
+    """Versions 1-3 on the tracking server, 1 published and in production: the store."""
+    return promoted_versions
+
+
 def _put_version(
-    s3: Any, bucket: str, version: str, artifact: bytes, metadata: dict[str, Any] | bytes
+    s3: Any,
+    bucket: str,
+    version: str,
+    artifact: bytes,
+    metadata: dict[str, Any] | bytes,
+    prefix: str = PREFIX,
 ) -> None:
     """A version as a buggy or older writer might have left it, bypassing every check."""
     body = metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode()
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{version}/model.onnx", Body=artifact)
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{version}/metadata.json", Body=body)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/{version}/model.onnx", Body=artifact)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/{version}/metadata.json", Body=body)
 
 
 def _stored(meta: ModelMetadata, artifact: bytes, version: str, **changes: Any) -> dict[str, Any]:
@@ -56,7 +68,7 @@ def test_registration_refuses_a_non_finite_metric_and_writes_nothing(
     diverged = meta.model_copy(update={"metrics": {**meta.metrics, "accuracy": float("nan")}})
     registry = S3ModelRegistry(s3, bucket, "iris-classifier")
     with pytest.raises(InvalidModelError, match=r"accuracy=nan"):
-        registry.register(artifact, diverged)
+        registry.publish("1", artifact, diverged)
     assert registry.list_versions() == []
 
 
@@ -80,7 +92,7 @@ def test_registration_refuses_metadata_that_disagrees_with_the_graph(
         changes["reference"] = dict.fromkeys(changes["feature_names"], first)
     registry = S3ModelRegistry(s3, bucket, "iris-classifier")
     with pytest.raises(InvalidModelError, match=fragment):
-        registry.register(artifact, meta.model_copy(update=changes))
+        registry.publish("1", artifact, meta.model_copy(update=changes))
     assert registry.list_versions() == []
 
 
@@ -103,63 +115,61 @@ def _bad_metadata(kind: str, meta: ModelMetadata, artifact: bytes) -> dict[str, 
     return data
 
 
-@pytest.mark.parametrize(("kind", "fragment"), BAD_METADATA)
-def test_models_list_marks_a_bad_version_invalid_and_lists_the_rest(
-    s3: Any,
-    bucket: str,
-    registry: S3ModelRegistry,
-    trained_artifact: tuple[bytes, ModelMetadata],
-    capsys: pytest.CaptureFixture[str],
-    kind: str,
-    fragment: str,
+def test_models_list_marks_a_version_that_cannot_be_promoted_and_lists_the_rest(
+    tracked: S3ModelRegistry, tracking_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    artifact, meta = trained_artifact
-    _put_version(s3, bucket, "2", artifact, _bad_metadata(kind, meta, artifact))
-    registry.create_version("3", artifact, meta)
+    # Registered by hand (e.g. in the UI), without the tags training sets.
+    MlflowClient(tracking_server).create_model_version(
+        tracked.model_name, source="s3://elsewhere/model"
+    )
     assert main(["models", "list"]) == 0, capsys.readouterr().err
     rows = {row["version"]: row for row in json.loads(capsys.readouterr().out)}
-    assert sorted(rows) == ["1", "2", "3"]
-    assert (rows["1"]["status"], rows["1"]["alias"], rows["3"]["status"]) == (
+    assert sorted(rows) == ["1", "2", "3", "4"]
+    assert (rows["1"]["status"], rows["1"]["served"], rows["3"]["status"]) == (
         "valid",
         "production",
         "valid",
     )
-    assert rows["2"]["status"] == "invalid"
-    assert f"{PREFIX}/2/metadata.json" in rows["2"]["error"]
-    assert fragment in rows["2"]["error"]
+    assert rows["4"]["status"] == "invalid"
+    assert "no artifact_sha256 tag" in rows["4"]["error"]
+    assert main(["models", "promote", "4"]) == 1
+    assert "cannot be verified" in error_line(capsys)
 
 
 @pytest.mark.parametrize(("kind", "fragment"), BAD_METADATA)
-def test_showing_a_bad_version_is_one_error_line_naming_the_object(
+def test_showing_a_bad_published_copy_is_one_error_line_naming_the_object(
     s3: Any,
     bucket: str,
-    registry: S3ModelRegistry,
+    tracked: S3ModelRegistry,
     trained_artifact: tuple[bytes, ModelMetadata],
     capsys: pytest.CaptureFixture[str],
     kind: str,
     fragment: str,
 ) -> None:
     artifact, meta = trained_artifact
-    _put_version(s3, bucket, "2", artifact, _bad_metadata(kind, meta, artifact))
+    prefix = f"models/{tracked.model_name}"
+    _put_version(s3, bucket, "2", artifact, _bad_metadata(kind, meta, artifact), prefix)
     assert main(["models", "show", "2"]) == 1
     line = error_line(capsys)
-    assert f"s3://{bucket}/{PREFIX}/2/metadata.json" in line
+    assert f"s3://{bucket}/{prefix}/2/metadata.json" in line
     assert fragment in line
     assert "register a new one" in line
 
 
 def test_a_bad_alias_record_is_named_and_can_be_rewritten_with_force(
-    s3: Any, bucket: str, registry: S3ModelRegistry, capsys: pytest.CaptureFixture[str]
+    s3: Any, bucket: str, tracked: S3ModelRegistry, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/aliases/production.json", Body=b"[]")
+    registry = tracked
+    prefix = f"models/{tracked.model_name}"
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/aliases/production.json", Body=b"[]")
     assert main(["models", "show"]) == 1
     line = error_line(capsys)
-    assert f"{PREFIX}/aliases/production.json is not a valid alias record" in line
+    assert f"{prefix}/aliases/production.json is not a valid alias record" in line
     assert "--force" in line
 
     assert main(["models", "list"]) == 0
     captured = capsys.readouterr()
-    assert [row["version"] for row in json.loads(captured.out)] == ["1"]
+    assert [row["version"] for row in json.loads(captured.out)] == ["1", "2", "3"]
     assert "warning:" in captured.err and "aliases/production.json" in captured.err
 
     assert main(["models", "promote", "1"]) == 1
@@ -175,37 +185,38 @@ def test_a_candidate_replaces_an_incumbent_whose_metadata_is_unreadable(
     artifact, meta = trained_artifact
     _put_version(s3, bucket, "2", artifact, _bad_metadata("null-metric", meta, artifact))
     registry.set_alias("production", "2", ["1"], registry.alias("production")[1])
-    outcome = pipeline.register(registry, artifact, meta, "production", promote=True)
-    assert (outcome.metadata.version, outcome.promoted) == ("3", True)
+    registry.publish("3", artifact, meta)
+    assert registry.promote("3").version == "3"
     assert registry.alias("production")[0].history[:2] == ["2", "1"]
 
 
 # -- verified before an alias moves, even with --force -------------------------------------
-def test_promote_force_refuses_an_artifact_that_fails_its_checksum(
+def test_promote_force_refuses_a_published_copy_that_is_another_artifact(
     s3: Any,
     bucket: str,
-    registry: S3ModelRegistry,
-    trained_artifact: tuple[bytes, ModelMetadata],
+    tracked: S3ModelRegistry,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    registry.create_version("2", *trained_artifact)
-    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/2/model.onnx", Body=b"tampered")
+    prefix = f"models/{tracked.model_name}"
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/2/model.onnx", Body=b"tampered")
     assert main(["models", "promote", "2", "--force"]) == 1
     line = error_line(capsys)
-    assert f"{PREFIX}/2/model.onnx: sha256" in line and "does not match" in line
-    assert registry.alias("production")[0].version == "1"
+    assert f"{prefix}/2/ already holds another model" in line
+    assert tracked.alias("production")[0].version == "1"
 
 
 def test_promote_force_refuses_metadata_that_disagrees_with_the_graph(
     s3: Any,
     bucket: str,
-    registry: S3ModelRegistry,
-    trained_artifact: tuple[bytes, ModelMetadata],
+    tracked: S3ModelRegistry,
+    training_record: TrainingRecord,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    artifact, meta = trained_artifact
+    registry = tracked
+    artifact, meta = training_record.artifact, training_record.metadata
     four = [*meta.class_names, "unknown"]
-    _put_version(s3, bucket, "2", artifact, _stored(meta, artifact, "2", class_names=four))
+    stored = _stored(meta, artifact, "2", class_names=four, model_name=tracked.model_name)
+    _put_version(s3, bucket, "2", artifact, stored, f"models/{tracked.model_name}")
     assert main(["models", "promote", "2", "--force"]) == 1
     assert "metadata lists 4 classes" in error_line(capsys)
     assert registry.alias("production")[0].version == "1"

@@ -1,0 +1,240 @@
+"""What one training records on the tracking server.
+
+One parent run per training, one child run per candidate of the grid:
+- child: the candidate's parameters, its cross-validated accuracy and loss, and its training
+  loss per epoch (averaged over the folds);
+- parent: the chosen candidate's parameters, the final metrics and the exported model's loss
+  per epoch, the dataset it read (digest and S3 object version ids, as an MLflow dataset
+  input), the code version, the environment (Python, PyTorch, CUDA, the device), and the
+  artifacts `model/model.onnx` and `model/metadata.json` with the ONNX file's sha256.
+
+Everything is written after training, in a few batched calls; a failure marks the parent run
+FAILED, so a half-logged training never looks finished and is never registered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlflow.entities import Dataset as TrackedDataset
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag
+from mlflow.entities.run_status import RunStatus
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from app.dataset import DatasetVersion
+from app.tracking.connection import tracking_errors
+
+if TYPE_CHECKING:
+    from app.registry import ModelMetadata
+    from app.training.train import CandidateScore, TrainResult
+
+MODEL_DIR = "model"
+"""Artifact folder of the parent run holding model.onnx and metadata.json."""
+ARTIFACT_FILE = "model.onnx"
+METADATA_FILE = "metadata.json"
+SHA256_TAG = "artifact_sha256"
+CODE_VERSION_TAG = "mlflow.source.git.commit"
+"""MLflow's own tag for the commit, which its UI shows as the run's source version."""
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """Everything a finished training hands to the tracking server."""
+
+    result: TrainResult
+    metadata: ModelMetadata
+    artifact: bytes
+    artifact_sha256: str
+    dataset: DatasetVersion
+    code_version: str
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    run_id: str
+    experiment_id: str
+    artifact_uri: str
+    """Where the run's artifacts live (`mlflow-artifacts:/...`); + `/model` is the model."""
+
+
+def log_training(
+    client: MlflowClient, uri: str, experiment: str, record: TrainingRecord
+) -> LoggedRun:
+    """Log `record` as a parent run with a child run per candidate; the parent's id."""
+    with tracking_errors(uri, f"creating a run in experiment {experiment!r}"):
+        experiment_id = _experiment_id(client, experiment)
+        parent = client.create_run(
+            experiment_id,
+            run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}",
+            tags=_run_tags(record),
+        )
+    run_id = parent.info.run_id
+    try:
+        with tracking_errors(uri, f"logging run {run_id}"):
+            for score in record.result.scores:
+                _log_candidate(client, experiment_id, run_id, score)
+            _log_parent(client, run_id, record)
+            _finish(client, run_id, RunStatus.FINISHED)
+    except BaseException:
+        _mark_failed(client, run_id)
+        raise
+    return LoggedRun(run_id, experiment_id, str(parent.info.artifact_uri))
+
+
+def mark_refused(client: MlflowClient, uri: str, run_id: str, reason: str) -> None:
+    """Record on a finished run why it was not registered (e.g. non-finite metrics)."""
+    with tracking_errors(uri, f"tagging run {run_id}"):
+        client.set_tag(run_id, "registration_refused", reason[:5000])
+
+
+def _experiment_id(client: MlflowClient, name: str) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except Exception:
+        # Another training created it between the lookup and the create.
+        again = client.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return again.experiment_id
+
+
+def _run_tags(record: TrainingRecord) -> dict[str, str]:
+    return {
+        CODE_VERSION_TAG: record.code_version,
+        "mlflow.source.name": "python -m app train",
+        "mlflow.source.type": "JOB",
+        "dataset_sha256": record.dataset.digest,
+        SHA256_TAG: record.artifact_sha256,
+        **{f"env.{name}": value for name, value in record.environment.items()},
+    }
+
+
+def _log_candidate(
+    client: MlflowClient, experiment_id: str, parent_id: str, score: CandidateScore
+) -> None:
+    candidate = score.candidate
+    child = client.create_run(
+        experiment_id,
+        run_name=f"candidate-h{candidate.hidden}-lr{candidate.learning_rate:g}",
+        tags={MLFLOW_PARENT_RUN_ID: parent_id},
+    )
+    now = _millis()
+    client.log_batch(
+        child.info.run_id,
+        params=[
+            Param("hidden", str(candidate.hidden)),
+            Param("learning_rate", str(candidate.learning_rate)),
+        ],
+        metrics=[
+            Metric("holdout_accuracy", score.holdout_accuracy, now, 0),
+            Metric("holdout_loss", score.holdout_loss, now, 0),
+            *_history("cv_train_loss", score.loss_history, now),
+        ],
+    )
+    _finish(client, child.info.run_id, RunStatus.FINISHED)
+
+
+def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> None:
+    now = _millis()
+    params = {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in record.metadata.params.items()
+        if key != "candidates"  # each candidate is a child run
+    }
+    client.log_batch(
+        run_id,
+        params=[Param(key, value[:6000]) for key, value in params.items()],
+        metrics=[
+            *(Metric(key, value, now, 0) for key, value in record.metadata.metrics.items()),
+            *_history("epoch_train_loss", record.result.loss_history, now),
+        ],
+        tags=[RunTag("primary_metric", record.metadata.primary_metric)],
+    )
+    client.log_inputs(run_id, datasets=[_dataset_input(record)])
+    with tempfile.TemporaryDirectory(prefix="mlops-model-") as tmp:
+        folder = Path(tmp) / MODEL_DIR
+        folder.mkdir()
+        (folder / ARTIFACT_FILE).write_bytes(record.artifact)
+        (folder / METADATA_FILE).write_text(record.metadata.model_dump_json(indent=2))
+        client.log_artifacts(run_id, str(folder), MODEL_DIR)
+
+
+def _dataset_input(record: TrainingRecord) -> DatasetInput:
+    dataset = record.dataset
+    meta = record.metadata
+    source_type = "s3" if dataset.uri.startswith("s3://") else "local"
+    schema = {
+        "mlflow_colspec": [
+            *({"name": name, "type": "float", "required": True} for name in meta.feature_names),
+            {"name": "label", "type": "string", "required": True},
+        ]
+    }
+    profile = {
+        "num_rows": int(record.result.metrics.get("train_rows", 0)),
+        "classes": meta.class_names,
+    }
+    return DatasetInput(
+        dataset=TrackedDataset(
+            name=dataset.name,
+            digest=dataset.digest[:36],
+            source_type=source_type,
+            source=json.dumps({"uri": dataset.uri}),
+            schema=json.dumps(schema),
+            profile=json.dumps(profile),
+        ),
+        tags=[
+            InputTag("mlflow.data.context", "training"),
+            InputTag("sha256", dataset.digest),
+            InputTag("s3_object_versions", json.dumps(dataset.object_versions)),
+        ],
+    )
+
+
+def _history(key: str, values: list[float], timestamp: int) -> list[Metric]:
+    return [Metric(key, value, timestamp, step) for step, value in enumerate(values, start=1)]
+
+
+def _mark_failed(client: MlflowClient, run_id: str) -> None:
+    # Best effort: the server may be what failed. The error being raised says why.
+    with contextlib.suppress(Exception):
+        _finish(client, run_id, RunStatus.FAILED)
+
+
+def _finish(client: MlflowClient, run_id: str, status: int) -> None:
+    # The client prints "View run ... at: <url>" to stdout when a run ends, and stdout is
+    # where the CLI writes its JSON answer; the line goes to stderr instead.
+    with contextlib.redirect_stdout(sys.stderr):
+        client.set_terminated(run_id, RunStatus.to_string(status))
+
+
+def _millis() -> int:
+    return int(time.time() * 1000)
+
+
+def training_environment() -> dict[str, str]:
+    """Python, PyTorch and CUDA versions and the device training ran on."""
+    import torch
+
+    cuda = torch.version.cuda or "none"  # pyright: ignore[reportAttributeAccessIssue]
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return {
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "cuda": str(cuda),
+        "device": device,
+        "gpu_count": str(torch.cuda.device_count()),
+        "platform": platform.platform(terse=True),
+    }
