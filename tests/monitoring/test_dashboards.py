@@ -12,8 +12,23 @@ from infra.components import assets
 from infra.components import monitoring_files as files
 
 EXPECTED_PANELS = {
-    "serving.json": ["Requests per second", "p50 / p99", "Error rate", "Model version", "Logs"],
-    "model-quality.json": ["drift (PSI)", "Prediction distribution", "Live accuracy"],
+    "serving.json": [
+        "Requests per second",
+        "p50 / p99",
+        "Error rate",
+        "Model version",
+        "Logs",
+        "Captures",
+    ],
+    "model-quality.json": [
+        "drift (PSI)",
+        "Prediction distribution",
+        "Live accuracy",
+        "Feedback volume",
+        "Precision by class",
+        "Recall by class",
+        "F1 by class",
+    ],
     "gpu-training.json": ["GPU utilisation", "GPU memory", "GPU power", "job duration", "Logs"],
     "platform-cost.json": ["GPU node-hours", "Nodes by pool"],
 }
@@ -67,3 +82,22 @@ def test_log_panels_query_the_data_source_the_stack_provisions(path: Path) -> No
         for target in panel["targets"]:
             assert target["queryMode"] == "Logs", panel["title"]
             assert "kubernetes.namespace_name" in target["expression"], panel["title"]
+
+
+LIVE_QUALITY_PANELS = ("Live accuracy", "Feedback volume", "Precision", "Recall", "F1")
+
+
+@pytest.mark.parametrize("title", LIVE_QUALITY_PANELS)
+def test_live_quality_panels_show_what_the_alert_judges(title: str) -> None:
+    """Live quality is summed over pods by the model rules' recorded series; a panel that
+    read a per-pod value would disagree with LiveAccuracyDrop (and read 0 on an idle pod)."""
+    recorded = {
+        rule["record"]
+        for group in files.read_yaml(assets.RULES_DIR / "model.rules.yaml")["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    }
+    board = _board(assets.DASHBOARDS_DIR / "model-quality.json")
+    (panel,) = [p for p in board["panels"] if p["title"].startswith(title)]
+    exprs = [target["expr"] for target in panel["targets"]]
+    assert exprs and all(expr in recorded for expr in exprs), f"{panel['title']}: {exprs}"

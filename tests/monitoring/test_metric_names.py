@@ -40,6 +40,17 @@ def exporter_metric_names() -> set[str]:
     return {name for names in lists.values() for name in names}
 
 
+def recorded_names() -> set[str]:
+    """Series the recording rules create; rules and panels may query them."""
+    return {
+        str(rule["record"])
+        for path in files.rule_files()
+        for group in files.read_yaml(path)["groups"]
+        for rule in group["rules"]
+        if "record" in rule
+    }
+
+
 def _rule_exprs() -> list[tuple[str, str]]:
     return [
         (f"{path.name}:{rule.get('alert') or rule.get('record')}", rule["expr"])
@@ -70,12 +81,20 @@ def test_app_registry_is_importable() -> None:
 
 @pytest.mark.parametrize(("where", "expr"), _rule_exprs() + _panel_exprs(), ids=lambda v: v)
 def test_query_uses_only_known_metrics(where: str, expr: str) -> None:
-    known = app_metric_names() | exporter_metric_names()
+    known = app_metric_names() | exporter_metric_names() | recorded_names()
     unknown = metric_names(expr) - known
     assert not unknown, (
-        f"{where} queries {sorted(unknown)}, which neither app.metrics.REGISTRY nor "
-        f"{assets.EXPORTER_METRICS_FILE} knows"
+        f"{where} queries {sorted(unknown)}, which neither app.metrics.REGISTRY, "
+        f"{assets.EXPORTER_METRICS_FILE} nor a recording rule knows"
     )
+
+
+@pytest.mark.parametrize("name", sorted(recorded_names()))
+def test_recorded_series_are_named_level_metric_operation_after_a_known_metric(name: str) -> None:
+    """Prometheus's convention, `level:metric:operations`, with an mlops_ metric in the middle
+    so a reader finds where the series comes from."""
+    level, metric, operation = [*name.split(":"), "", ""][:3]
+    assert level and operation and metric.startswith("mlops_"), name
 
 
 def test_contracts_lists_every_app_metric_and_no_other() -> None:
