@@ -51,11 +51,17 @@ class AliasNotFoundError(ModelNotFoundError):
     code = "alias_not_found"
 
 
-class PredictionNotFoundError(AppError):
-    """Feedback names a prediction id the server does not remember."""
+class InvalidPredictionIdError(InvalidInputError):
+    """Feedback names a prediction id this service did not issue, or one altered since."""
 
-    status_code = 404
-    code = "prediction_not_found"
+    code = "invalid_prediction_id"
+
+
+class FeedbackAlreadyCountedError(AppError):
+    """A label for this prediction id was already counted (by this replica)."""
+
+    status_code = 409
+    code = "feedback_already_counted"
 
 
 class VersionExistsError(AppError):

@@ -59,15 +59,48 @@ FEATURE_DRIFT_KS = Gauge(
     ["feature"],
     registry=REGISTRY,
 )
-LIVE_ACCURACY = Gauge(
-    "mlops_live_accuracy",
-    "Accuracy over the most recent labelled predictions (POST /v1/feedback).",
-    registry=REGISTRY,
-)
 FEEDBACK = Counter(
     "mlops_feedback_total",
-    "Labels received for served predictions, by outcome (correct|incorrect).",
+    "Labels counted (POST /v1/feedback) by the model version that made the prediction, the "
+    "class it predicted, the true class, and the outcome (correct when the two agree): a "
+    "confusion matrix that sums over pods. Accuracy, precision, recall and F1 are recording "
+    "rules over it.",
+    ["model_name", "model_version", "predicted_class", "true_class", "outcome"],
+    registry=REGISTRY,
+)
+
+# Captures (app.capture): what the model saw and answered, and the labels, in the bucket.
+CAPTURE_DROP_REASONS = ("queue_full", "write_failed", "encode_failed")
+CAPTURE_WRITTEN = Counter(
+    "mlops_capture_records_written_total",
+    "Capture records uploaded to the model bucket, by stream (predictions|labels).",
+    ["stream"],
+    registry=REGISTRY,
+)
+CAPTURE_DROPPED = Counter(
+    "mlops_capture_records_dropped_total",
+    "Capture records lost, by stream and reason: queue_full (the in-memory bound was reached, "
+    "e.g. while the bucket is slow), write_failed (the upload failed) or encode_failed (a "
+    "defect: the record could not be written as JSON). Sampled-out predictions are not "
+    "counted.",
+    ["stream", "reason"],
+    registry=REGISTRY,
+)
+CAPTURE_FLUSHES = Counter(
+    "mlops_capture_flushes_total",
+    "Capture object uploads by outcome (ok|failed).",
     ["outcome"],
+    registry=REGISTRY,
+)
+CAPTURE_FLUSH_DURATION = Histogram(
+    "mlops_capture_flush_duration_seconds",
+    "Time to encode and upload one capture object.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+CAPTURE_QUEUE = Gauge(
+    "mlops_capture_queued_records",
+    "Capture records held in memory, not yet uploaded.",
     registry=REGISTRY,
 )
 

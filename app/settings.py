@@ -10,26 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.errors import ConfigError
 
 # S3 key segments: a model name ends up in object keys and metric labels.
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-# Memory of one remembered prediction (id, class, dict entry), measured as the server's RSS
-# growth per entry; pending predictions may take at most PENDING_MEMORY_SHARE of the pod's
-# memory limit (the model, drift windows and in-flight requests need the rest).
-PENDING_ENTRY_BYTES = 280
-PENDING_MEMORY_SHARE = 0.25
-MIB = 1024 * 1024
 MIN_PREDICTION_ID_KEY_CHARS = 32
 GENERATE_KEY = "generate one: `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-
-
-def max_pending_predictions(memory_limit_mib: int) -> int:
-    """The most pending predictions a pod with this memory limit may remember."""
-    return int(memory_limit_mib * MIB * PENDING_MEMORY_SHARE) // PENDING_ENTRY_BYTES
 
 
 class Settings(BaseSettings):
@@ -70,15 +59,9 @@ class Settings(BaseSettings):
     """Time a client has to send the whole request body once its headers are in; else 408."""
     drift_window: int = Field(default=1000, ge=10, le=1_000_000)
     """Live inputs per feature kept for drift statistics (sliding window)."""
-    feedback_window: int = Field(default=500, ge=1, le=1_000_000)
-    """Labelled predictions in the rolling accuracy."""
     memory_limit_mib: int = Field(default=1024, ge=128, le=1_048_576)
-    """The pod's memory limit in MiB (default: the serving pod's 1Gi); bounds
-    `pending_predictions`."""
-    pending_predictions: int = Field(default=100_000, ge=1)
-    """Predictions remembered for later feedback; the oldest are forgotten first. At most
-    `max_pending_predictions(memory_limit_mib)`: 958,698 for 1Gi (280 B each, a quarter
-    of the limit)."""
+    """The pod's memory limit in MiB (default: the serving pod's 1Gi); bounds the largest
+    model the server loads (`max_model_bytes`)."""
     code_version: str | None = None
     """Code version recorded with each trained model: the image sets the git SHA it was built
     from; unset, training asks git for the checkout's commit (`unknown` outside a checkout)."""
@@ -101,23 +84,6 @@ class Settings(BaseSettings):
     """Port training serves `/metrics` on (primary rank only); unset: no endpoint."""
     metrics_linger_seconds: float = Field(default=0.0, ge=0, le=3600)
     """How long training keeps `/metrics` up after it ends, so a scrape sees the final values."""
-
-    @field_validator("pending_predictions")
-    @classmethod
-    def _fits_in_memory(cls, value: int, info: ValidationInfo) -> int:
-        limit_mib = info.data.get("memory_limit_mib")
-        if limit_mib is None:  # memory_limit_mib itself was invalid; that error is reported
-            return value
-        most = max_pending_predictions(limit_mib)
-        if value > most:
-            raise ValueError(
-                f"{value} pending predictions take about {value * PENDING_ENTRY_BYTES / 1e6:,.0f}"
-                f" MB ({PENDING_ENTRY_BYTES} B each); with MLOPS_MEMORY_LIMIT_MIB={limit_mib} "
-                f"the most is {most} (a quarter of the memory limit); lower "
-                "MLOPS_PENDING_PREDICTIONS, or raise the pod's memory limit and "
-                "MLOPS_MEMORY_LIMIT_MIB with it"
-            )
-        return value
 
     @property
     def max_model_bytes(self) -> int:

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import uvloop
 
+from app.capture import layout
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RATES = (250, 500, 1000, 1500, 2000)
 
@@ -228,9 +230,17 @@ def main() -> None:
         default=1.0,
         help="share of requests the server logs (default 1, a pod's default)",
     )
+    parser.add_argument(
+        "--capture-sample-rate",
+        type=float,
+        default=1.0,
+        help="share of predictions the server captures (default 1, a pod's default)",
+    )
     args = parser.parse_args()
-    if not 0 <= args.request_log_sample_rate <= 1:
-        parser.error(f"--request-log-sample-rate {args.request_log_sample_rate}: use 0 to 1")
+    for name in ("request_log_sample_rate", "capture_sample_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            flag = "--" + name.replace("_", "-")
+            parser.error(f"{flag} {getattr(args, name)}: use 0 to 1")
     args.rate = args.rate or list(DEFAULT_RATES)
     if any(rate <= 0 for rate in args.rate):
         parser.error(f"--rate {args.rate}: every rate must be > 0 requests/s; e.g. --rate 500")
@@ -276,6 +286,10 @@ def main() -> None:
             key,
             "--request-log-sample-rate",
             str(args.request_log_sample_rate),
+            "--capture-sample-rate",
+            str(args.capture_sample_rate),
+            "--capture-dir",
+            str(workdir / "captures"),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -301,11 +315,19 @@ def main() -> None:
         results["single"] = uvloop.run(_phase(port, _request(port, key, single), args))
         results[f"batch_{args.batch}"] = uvloop.run(_phase(port, _request(port, key, batch), args))
         results["concurrency"] = args.concurrency
-        print(json.dumps(results, indent=2))
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
         server_log.close()
+    # Counted after the server stopped: its shutdown uploads what its capture writer held.
+    results["captured_records"] = _captured_records(workdir / "captures")
+    print(json.dumps(results, indent=2))
+
+
+def _captured_records(root: Path) -> int:
+    return sum(
+        sum(1 for _ in layout.decode(path.read_bytes())) for path in root.rglob("*.jsonl.gz")
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The model server's ASGI app: the lifespan that builds its state, middleware, routers and
 error handling. The routes live in `app.serving.routes`, the logic beneath them in the model,
-drift and feedback modules, which import nothing from the web framework.
+drift, feedback and prediction id modules and in `app.capture`, which import nothing from the
+web framework.
 """
 
 from __future__ import annotations
@@ -13,26 +14,34 @@ from fastapi import FastAPI
 import app
 from app import metrics
 from app.aws import s3_client
+from app.capture.writer import CaptureWriter, s3_put
 from app.registry import S3ModelRegistry
 from app.serving.auth import ApiKeyGate
-from app.serving.feedback import FeedbackTracker
+from app.serving.feedback import ClassCatalog, FeedbackRecorder
 from app.serving.http_errors import install_error_handlers
 from app.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from app.serving.model import ModelHolder
+from app.serving.prediction_ids import PredictionIds
 from app.serving.routes import operations, predictions
 from app.serving.state import ServingState
 from app.settings import Settings, get_settings
 
 
 def create_app(
-    registry: S3ModelRegistry | None = None, settings: Settings | None = None
+    registry: S3ModelRegistry | None = None,
+    settings: Settings | None = None,
+    capture_writer: CaptureWriter | None = None,
 ) -> FastAPI:
-    """The ASGI app. `registry` defaults to one built from settings (tests pass their own);
-    `settings` defaults to `get_settings()`, read when the app starts."""
+    """The ASGI app. `registry` and `capture_writer` default to ones on the model bucket
+    built from settings (tests pass their own); `settings` defaults to `get_settings()`,
+    read when the app starts."""
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncGenerator[None]:
         config = settings or get_settings()
+        # Every key is read before anything starts: a pod without one must not come up.
+        api_keys = tuple(config.load_api_keys())
+        ids = PredictionIds(config.load_prediction_id_key(), config.model_name)
         used = registry or S3ModelRegistry(
             s3_client(config),
             config.require_bucket(),
@@ -40,10 +49,20 @@ def create_app(
             max_artifact_bytes=config.max_model_bytes,
         )
         holder = ModelHolder(used, config.model_alias, config.drift_window)
+        # A client of its own: uploads must not queue behind the registry's reads.
+        capture = capture_writer or CaptureWriter(
+            s3_put(s3_client(config), config.require_bucket()),
+            config.model_name,
+            config.capture_sample_rate,
+        )
         api.state.serving = ServingState(
-            api_keys=tuple(config.load_api_keys()),
+            api_keys=api_keys,
             holder=holder,
-            feedback=FeedbackTracker(config.pending_predictions, config.feedback_window),
+            prediction_ids=ids,
+            feedback=FeedbackRecorder(
+                ids, config.model_name, ClassCatalog(holder).classes, capture
+            ),
+            capture=capture,
             max_batch_size=config.max_batch_size,
             max_body_bytes=config.max_body_bytes,
             body_timeout_seconds=config.body_timeout_seconds,
@@ -51,12 +70,15 @@ def create_app(
             request_log_sample_rate=config.request_log_sample_rate,
         )
         metrics.MODEL_READY.set(0)
+        capture.start()
         holder.refresh()
         holder.start_polling(config.poll_interval_seconds)
         try:
             yield
         finally:
             holder.stop()
+            # After the last request: uploads what is still held (within its time bound).
+            capture.close()
 
     api = FastAPI(
         title="mlops-platform model API",

@@ -17,7 +17,7 @@ MAX_DETAILS = 20
 """Validation problems listed in a 422's details; the message counts the rest."""
 # 400: a body FastAPI cannot decode at all (e.g. not UTF-8); 422: JSON of the wrong shape.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 413, 422, 503)
 }
 
 

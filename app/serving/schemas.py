@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.serving.prediction_ids import MAX_ID_CHARS
+
 # strict: "1.5" or true are not numbers; allow_inf_nan=False: NaN/inf are rejected.
 Feature = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 # Hard parse-time ceilings; the configured max_batch_size is checked per request below them.
@@ -53,14 +55,19 @@ class PredictResponse(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prediction_id: str = Field(min_length=1, max_length=64)
+    prediction_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    """As /v1/predict returned it; any replica accepts it, also after restarts."""
     true_label: str = Field(min_length=1, max_length=128)
 
 
 class FeedbackResponse(BaseModel):
+    """The label as counted, against the version that made the prediction."""
+
     prediction_id: str
+    model_version: str
+    predicted_class: str
+    true_label: str
     correct: bool
-    live_accuracy: float
 
 
 class Status(BaseModel):

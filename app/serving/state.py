@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.serving.feedback import FeedbackTracker
+from app.capture.writer import CaptureWriter
+from app.serving.feedback import FeedbackRecorder
 from app.serving.model import ModelHolder
+from app.serving.prediction_ids import PredictionIds
 
 
 @dataclass(frozen=True)
 class ServingState:
     api_keys: tuple[str, ...]
     holder: ModelHolder
-    feedback: FeedbackTracker
+    prediction_ids: PredictionIds
+    feedback: FeedbackRecorder
+    capture: CaptureWriter
     max_batch_size: int
     max_body_bytes: int
     body_timeout_seconds: float

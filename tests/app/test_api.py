@@ -31,27 +31,54 @@ def test_batch_prediction_answers_every_row(client: TestClient) -> None:
     assert len({p["prediction_id"] for p in predictions}) == 3
 
 
-def test_feedback_updates_live_accuracy(client: TestClient) -> None:
+def _feedback_count(predicted: str, true: str) -> float:
+    return (
+        metrics.REGISTRY.get_sample_value(
+            "mlops_feedback_total",
+            {
+                "model_name": "iris-classifier",
+                "model_version": "1",
+                "predicted_class": predicted,
+                "true_class": true,
+                "outcome": "correct" if predicted == true else "incorrect",
+            },
+        )
+        or 0.0
+    )
+
+
+def test_feedback_answers_the_label_as_counted_in_the_confusion_matrix(client: TestClient) -> None:
     ids = [
         p["prediction_id"]
         for p in client.post("/v1/predict", json={"instances": [SETOSA, SETOSA]}).json()[
             "predictions"
         ]
     ]
+    right, wrong = _feedback_count("setosa", "setosa"), _feedback_count("setosa", "virginica")
     first = client.post("/v1/feedback", json={"prediction_id": ids[0], "true_label": "setosa"})
     second = client.post("/v1/feedback", json={"prediction_id": ids[1], "true_label": "virginica"})
-    assert first.json() == {"prediction_id": ids[0], "correct": True, "live_accuracy": 1.0}
-    assert second.json()["live_accuracy"] == 0.5
-    assert metrics.REGISTRY.get_sample_value("mlops_live_accuracy") == 0.5
+    assert first.json() == {
+        "prediction_id": ids[0],
+        "model_version": "1",
+        "predicted_class": "setosa",
+        "true_label": "setosa",
+        "correct": True,
+    }
+    assert second.json()["correct"] is False
+    assert _feedback_count("setosa", "setosa") == right + 1
+    assert _feedback_count("setosa", "virginica") == wrong + 1
 
 
-def test_feedback_twice_for_one_prediction_is_404(client: TestClient) -> None:
+def test_feedback_twice_for_one_prediction_is_409(client: TestClient) -> None:
     pid = client.post("/v1/predict", json={"features": SETOSA}).json()["predictions"][0]
     body = {"prediction_id": pid["prediction_id"], "true_label": "setosa"}
     assert client.post("/v1/feedback", json=body).status_code == 200
-    again = client.post("/v1/feedback", json=body)
-    assert again.status_code == 404
-    assert again.json()["error"]["code"] == "prediction_not_found"
+    before = _feedback_count("setosa", "setosa")
+    again = client.post("/v1/feedback", json={**body, "true_label": "versicolor"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "feedback_already_counted"
+    assert "prediction_id" in again.json()["error"]["message"]
+    assert _feedback_count("setosa", "setosa") == before
 
 
 def test_feedback_with_unknown_label_is_422(client: TestClient) -> None:
@@ -60,7 +87,8 @@ def test_feedback_with_unknown_label_is_422(client: TestClient) -> None:
         "/v1/feedback", json={"prediction_id": pid["prediction_id"], "true_label": "rose"}
     )
     assert response.status_code == 422
-    assert "setosa" in response.json()["error"]["message"]
+    message = response.json()["error"]["message"]
+    assert "true_label 'rose'" in message and "setosa" in message
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from fastapi.testclient import TestClient
 
 from app.errors import ConfigError
-from app.settings import Settings, load_settings, max_pending_predictions
+from app.serving.api import create_app
+from app.settings import Settings, load_settings
+from tests.app.conftest import MemoryRegistry, make_settings
 
 
 def test_env_variables_fill_the_fields(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,21 +72,64 @@ def test_api_keys_are_not_printed() -> None:
     assert "secret-key" not in repr(settings)
 
 
-def test_pending_predictions_beyond_the_memory_limit_are_refused(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("MLOPS_PENDING_PREDICTIONS", "10000000")
+KEY = "prediction-id-key-0123456789abcdef"
+
+
+def test_the_prediction_id_key_comes_from_its_file_without_the_newline(tmp_path: Path) -> None:
+    key_file = tmp_path / "prediction-id-key"
+    key_file.write_text(KEY + "\n", encoding="utf-8")
+    settings = Settings.model_validate({"prediction_id_key_file": key_file})
+    assert settings.load_prediction_id_key() == KEY.encode()
+    assert Settings.model_validate({"prediction_id_key": KEY}).load_prediction_id_key() == (
+        KEY.encode()
+    )
+
+
+def test_no_prediction_id_key_refuses_to_serve_naming_both_variables_and_how_to_make_one() -> None:
     with pytest.raises(ConfigError) as error:
-        load_settings()
+        Settings().load_prediction_id_key()
     message = str(error.value)
-    assert "MLOPS_PENDING_PREDICTIONS" in message
-    assert "the most is 958698" in message, "the bound for the default 1Gi pod"
-    assert "MLOPS_MEMORY_LIMIT_MIB" in message, "the fix names the other setting"
+    assert "MLOPS_PREDICTION_ID_KEY_FILE" in message and "or MLOPS_PREDICTION_ID_KEY," in message
+    assert "secrets.token_urlsafe" in message
 
 
-def test_the_pending_bound_follows_the_memory_limit() -> None:
-    assert max_pending_predictions(2048) == 2 * max_pending_predictions(1024)
-    settings = Settings.model_validate({"memory_limit_mib": 4096, "pending_predictions": 3_000_000})
-    assert settings.pending_predictions == 3_000_000
-    with pytest.raises(ValidationError, match="pending_predictions"):
-        Settings.model_validate({"memory_limit_mib": 1024, "pending_predictions": 3_000_000})
+def test_a_short_prediction_id_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"MLOPS_PREDICTION_ID_KEY holds a key of 8 .* 32"):
+        Settings.model_validate({"prediction_id_key": "short-ke"}).load_prediction_id_key()
+
+
+def test_two_prediction_id_keys_are_refused(tmp_path: Path) -> None:
+    key_file = tmp_path / "prediction-id-key"
+    key_file.write_text(KEY, encoding="utf-8")
+    settings = Settings.model_validate(
+        {"prediction_id_key": KEY, "prediction_id_key_file": key_file}
+    )
+    with pytest.raises(ConfigError, match="set only one"):
+        settings.load_prediction_id_key()
+
+
+def test_an_unreadable_prediction_id_key_file_names_the_path(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"prediction_id_key_file": tmp_path / "absent"})
+    with pytest.raises(ConfigError, match=r"MLOPS_PREDICTION_ID_KEY_FILE=.*absent cannot be read"):
+        settings.load_prediction_id_key()
+
+
+def test_the_prediction_id_key_is_not_printed() -> None:
+    assert "0123456789" not in repr(Settings.model_validate({"prediction_id_key": KEY}))
+
+
+@pytest.mark.parametrize("rate", ["-0.1", "1.5", "half"])
+def test_a_capture_sample_rate_outside_0_to_1_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, rate: str
+) -> None:
+    monkeypatch.setenv("MLOPS_CAPTURE_SAMPLE_RATE", rate)
+    with pytest.raises(ConfigError, match="MLOPS_CAPTURE_SAMPLE_RATE"):
+        load_settings()
+
+
+def test_a_server_without_a_prediction_id_key_does_not_start(
+    memory_registry: MemoryRegistry,
+) -> None:
+    api = create_app(registry=memory_registry, settings=make_settings(prediction_id_key=None))
+    with pytest.raises(ConfigError, match="no prediction id key configured"), TestClient(api):
+        pass

@@ -36,6 +36,7 @@ def app_server(tmp_path: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "MLOPS_API_KEYS": secrets.token_urlsafe(24),
+        "MLOPS_PREDICTION_ID_KEY": secrets.token_urlsafe(32),
         "MLOPS_BUCKET": "no-such-bucket",
         # Nothing listens on port 9: model loading fails fast, the server stays up unready.
         "MLOPS_S3_ENDPOINT_URL": "http://127.0.0.1:9",

@@ -39,8 +39,10 @@ async def readyz(request: Request) -> Readiness:
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus(request: Request) -> Response:
-    model = serving_state(request.app).holder.current
+    state = serving_state(request.app)
+    model = state.holder.current
     if model is not None:
+        state.feedback.prepare(model.version, model.class_names)
         # Drift is computed at scrape time, not on every prediction.
         for feature, (psi, ks) in model.drift.statistics().items():
             if not math.isnan(psi):

@@ -1,13 +1,15 @@
-"""POST /v1/predict and /v1/feedback: thin; the work is in the model, drift and feedback."""
+"""POST /v1/predict and /v1/feedback: thin; the work is in the model, drift, prediction ids,
+feedback and capture modules."""
 
 from __future__ import annotations
 
-import uuid
+import time
 from typing import cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.capture.writer import PredictionBatch
 from app.errors import ModelNotFoundError
 from app.serving.deps import Authorized, ServedModel
 from app.serving.http_errors import ERROR_RESPONSES
@@ -37,27 +39,41 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
             f"version {model.version} (omit model_version to use it)"
         )
     state = serving_state(request.app)
-    x = feature_matrix(body.rows(), model.meta.feature_names, state.max_batch_size)
+    rows = body.rows()
+    x = feature_matrix(rows, model.meta.feature_names, state.max_batch_size)
     probabilities = model.predict(x)
-    classes = probabilities.argmax(axis=1)
     model.drift.observe(x)
-    predictions: list[Prediction] = []
+    now = time.time()
     # tolist() is typed as Any: name what it holds (a cast costs nothing at run time).
-    rows = cast(list[list[float]], probabilities.tolist())
-    for cls, probs in zip(cast(list[int], classes.tolist()), rows, strict=True):
-        name = model.class_names[cls]
-        prediction_id = uuid.uuid4().hex
-        state.feedback.remember(prediction_id, name, model.class_names)
+    predicted = cast(list[int], probabilities.argmax(axis=1).tolist())
+    answers = cast(list[list[float]], probabilities.tolist())
+    issue = state.prediction_ids.issue
+    ids = [issue(model.version, cls, now) for cls in predicted]
+    predictions: list[Prediction] = []
+    for cls, probs, prediction_id in zip(predicted, answers, ids, strict=True):
         model.prediction_counters[cls].inc()
         # model_construct: these values come from the model, not the client; validating
         # them again would cost more than the inference itself.
         predictions.append(
             Prediction.model_construct(
                 prediction_id=prediction_id,
-                predicted_class=name,
+                predicted_class=model.class_names[cls],
                 probabilities=dict(zip(model.class_names, probs, strict=True)),
             )
         )
+    # Queued for the capture writer's thread, which builds the records: nothing here waits.
+    state.capture.capture_predictions(
+        PredictionBatch(
+            time=now,
+            model_version=model.version,
+            feature_names=model.meta.feature_names,
+            class_names=model.class_names,
+            ids=ids,
+            rows=rows,
+            probabilities=answers,
+            predicted=predicted,
+        )
+    )
     # For the request log line (app.serving.middleware): what was served, never inputs.
     request.state.model_version = model.version
     request.state.prediction_ids = [p.prediction_id for p in predictions]
@@ -69,11 +85,17 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
+# A plain `def`: a label for a version no longer served reads that version's classes from
+# the registry, which must not block the event loop. Feedback is rare next to predictions.
 @router.post(FEEDBACK_PATH)
-async def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
+def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
     request.state.prediction_ids = [body.prediction_id]
-    tracker = serving_state(request.app).feedback
-    correct, accuracy = tracker.label(body.prediction_id, body.true_label)
+    label = serving_state(request.app).feedback.record(body.prediction_id, body.true_label)
+    request.state.model_version = label.model_version
     return FeedbackResponse(
-        prediction_id=body.prediction_id, correct=correct, live_accuracy=accuracy
+        prediction_id=label.prediction_id,
+        model_version=label.model_version,
+        predicted_class=label.predicted_class,
+        true_label=label.true_label,
+        correct=label.correct,
     )

@@ -1,0 +1,94 @@
+"""Where captures live in the model bucket and what one record holds (CONTRACTS.md).
+
+  captures/<model>/predictions/date=YYYY-MM-DD/<HH>-<writer>-<seq>.jsonl.gz
+  captures/<model>/labels/date=YYYY-MM-DD/<HH>-<writer>-<seq>.jsonl.gz
+
+Each object is gzip-compressed JSON lines, one record per line. `<writer>` is the pod's name
+and a random part drawn when the process starts, `<seq>` counts that writer's objects: keys
+never collide between pods, between restarts of one pod, or between two flushes. The date and
+hour are those of the records' own time (UTC), so a reader can list one day's objects.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import secrets
+import socket
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict
+
+CAPTURES_PREFIX = "captures"
+Stream = Literal["predictions", "labels"]
+STREAMS: tuple[Stream, ...] = ("predictions", "labels")
+
+
+class PredictionRecord(TypedDict):
+    """One answered row of /v1/predict."""
+
+    prediction_id: str
+    time: str
+    """ISO 8601, UTC, milliseconds."""
+    model_name: str
+    model_version: str
+    inputs: dict[str, float]
+    """Feature name → the value the client sent."""
+    predicted_class: str
+    probabilities: dict[str, float]
+
+
+class LabelRecord(TypedDict):
+    """One label counted by /v1/feedback."""
+
+    prediction_id: str
+    time: str
+    model_name: str
+    model_version: str
+    predicted_class: str
+    true_label: str
+
+
+def writer_id(host: str | None = None) -> str:
+    """This process's part of every key: the pod name (the hostname in Kubernetes), made
+    key-safe, and a random part so a restarted pod never reuses its earlier keys."""
+    name = re.sub(r"[^a-z0-9-]+", "-", (host or socket.gethostname()).lower()).strip("-")
+    return f"{name[:63] or 'host'}-{secrets.token_hex(4)}"
+
+
+def stream_prefix(model_name: str, stream: Stream) -> str:
+    return f"{CAPTURES_PREFIX}/{model_name}/{stream}/"
+
+
+def object_key(model_name: str, stream: Stream, hour: datetime, writer: str, seq: int) -> str:
+    """The key of a writer's `seq`-th object of `stream` holding records of `hour` (UTC)."""
+    return (
+        f"{stream_prefix(model_name, stream)}date={hour:%Y-%m-%d}/"
+        f"{hour:%H}-{writer}-{seq:06d}.jsonl.gz"
+    )
+
+
+def iso_time(seconds: float) -> str:
+    """A Unix time as the records write it: `2026-12-01T00:35:25.123Z`."""
+    stamp = datetime.fromtimestamp(seconds, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def json_lines(records: Iterable[Any]) -> list[str]:
+    """Each record as one line of compact JSON (NaN and infinities are refused)."""
+    return [json.dumps(r, separators=(",", ":"), allow_nan=False) + "\n" for r in records]
+
+
+def compress(lines: Iterable[str]) -> bytes:
+    """Lines as one object body."""
+    # Level 6 (zlib's default): a few times smaller than level 1 for these repetitive lines,
+    # at a cost the writer's thread pays, not the request.
+    return gzip.compress("".join(lines).encode(), compresslevel=6)
+
+
+def decode(body: bytes) -> Iterator[dict[str, Any]]:
+    """The records of one object body (as written by `compress`)."""
+    for line in gzip.decompress(body).decode().splitlines():
+        if line:
+            yield json.loads(line)
