@@ -148,29 +148,19 @@ def start(
 
 
 def _command(port: int, artifacts_destination: str, state_dir: Path) -> list[str]:
-    origins = f"http://127.0.0.1:{port},http://localhost:{port}"
-    return [
-        str(VENV_PYTHON),
-        "-m",
-        "mlflow",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+    options = {
+        "--host": "127.0.0.1",
+        "--port": str(port),
         # One worker is plenty for one developer or one test session; MLflow's default is 4.
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        f"sqlite:///{state_dir / 'mlflow.db'}",
-        "--serve-artifacts",
-        "--artifacts-destination",
-        artifacts_destination,
-        "--allowed-hosts",
-        f"127.0.0.1:{port},localhost:{port}",
-        "--cors-allowed-origins",
-        origins,
-    ]
+        "--workers": "1",
+        "--backend-store-uri": f"sqlite:///{state_dir / 'mlflow.db'}",
+        "--artifacts-destination": artifacts_destination,
+        # Loopback names only: MLflow's default also accepts every private address.
+        "--allowed-hosts": f"127.0.0.1:{port},localhost:{port}",
+        "--cors-allowed-origins": f"http://127.0.0.1:{port},http://localhost:{port}",
+    }
+    flags = [item for option in options.items() for item in option]
+    return [str(VENV_PYTHON), "-m", "mlflow", "server", "--serve-artifacts", *flags]
 
 
 def _environment(s3_endpoint_url: str) -> dict[str, str]:
@@ -193,6 +183,8 @@ def _environment(s3_endpoint_url: str) -> dict[str, str]:
             # Background job workers (GenAI evaluation jobs) are not used here; they would be
             # two more processes on a laptop.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            # A developer's server, often offline: no usage reports to MLflow's collector.
+            "MLFLOW_DISABLE_TELEMETRY": "true",
         }
     )
     return env

@@ -1,8 +1,10 @@
 """The MLflow UI of the tracking server shows what the app's client writes: the registered
-model's version with its alias and tags, and the run with its metric and its parent run."""
+model's version with its alias, tags and signature (read back from the model's artifacts in S3),
+and the run with its metric and its parent run."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 
 MODEL = "iris-classifier"
 ACCURACY = 0.9467
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 # The React app renders after its bundle loads and its API calls answer.
 RENDER_TIMEOUT = 30
 
@@ -34,7 +37,20 @@ class Logged:
     version: str
 
 
-def _log_a_tuning_run(client: MlflowClient, artifact: Path) -> Logged:
+def _model_dir(tmp_path: Path) -> Path:
+    """A model folder whose MLmodel file declares the iris signature (the UI's schema view)."""
+    inputs = json.dumps([{"type": "double", "name": name, "required": True} for name in FEATURES])
+    outputs = json.dumps([{"type": "long", "name": "species", "required": True}])
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text(
+        f"artifact_path: model\nflavors: {{}}\nsignature:\n  inputs: '{inputs}'\n"
+        f"  outputs: '{outputs}'\n"
+    )
+    return model
+
+
+def _log_a_tuning_run(client: MlflowClient, model: Path) -> Logged:
     """A parent run with one child run that is registered and aliased `production`."""
     experiment_id = client.create_experiment("iris-tuning")
     parent = client.create_run(experiment_id, run_name="grid-search")
@@ -49,18 +65,25 @@ def _log_a_tuning_run(client: MlflowClient, artifact: Path) -> Logged:
         metrics=[Metric("val_accuracy", ACCURACY, int(time.time() * 1000), 0)],
         params=[Param("hidden", "16"), Param("learning_rate", "0.05")],
     )
-    client.log_artifact(run_id, str(artifact), "model")
+    client.log_artifacts(run_id, str(model), "model")
     client.set_terminated(run_id)
     client.set_terminated(parent.info.run_id)
     client.create_registered_model(MODEL)
     version = client.create_model_version(
         MODEL,
-        f"runs:/{run_id}/model",
+        f"{child.info.artifact_uri}/model",
         run_id=run_id,
         tags={"dataset": "iris-v1"},
     ).version
     client.set_registered_model_alias(MODEL, "production", version)
     return Logged(experiment_id, parent.info.run_id, run_id, str(version))
+
+
+def _wait_for_text(driver: WebDriver, text: str) -> None:
+    WebDriverWait(driver, RENDER_TIMEOUT).until(
+        expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), text),
+        f"{text!r} did not appear on {driver.current_url} within {RENDER_TIMEOUT}s",
+    )
 
 
 def _text_of(driver: WebDriver, by: str, selector: str) -> str:
@@ -76,9 +99,8 @@ def _text_of(driver: WebDriver, by: str, selector: str) -> str:
 def test_the_ui_shows_the_production_version_and_its_runs_metric(
     tracking_server: str, tmp_path: Path
 ) -> None:
-    artifact = tmp_path / "weights.txt"
-    artifact.write_text("weights")
-    logged = _log_a_tuning_run(MlflowClient(tracking_server, tracking_server), artifact)
+    client = MlflowClient(tracking_server, tracking_server)
+    logged = _log_a_tuning_run(client, _model_dir(tmp_path))
 
     with headless_chrome() as driver:
         driver.get(f"{tracking_server}/#/models/{quote(MODEL)}/versions/{logged.version}")
@@ -88,6 +110,8 @@ def test_the_ui_shows_the_production_version_and_its_runs_metric(
         assert f"Version {logged.version}" in page, page
         assert "iris-v1" in page, f"the version's tag is not shown: {page}"
         assert "hidden-16" in page, f"the source run is not linked: {page}"
+        # The schema comes from the MLmodel file, which the server reads from the bucket.
+        _wait_for_text(driver, f"Inputs ({len(FEATURES)})")
 
         driver.get(f"{tracking_server}/#/experiments/{logged.experiment_id}/runs/{logged.run_id}")
         row = _text_of(driver, By.XPATH, "//*[@role='row'][.//a[normalize-space()='val_accuracy']]")
