@@ -54,7 +54,7 @@ def _prod_resilience(stack: ResourceGraph) -> Iterator[Finding]:
         return
     for db in stack.of_type(RDS_INSTANCE):
         inputs = db["inputs"]
-        missing = []
+        missing: list[str] = []
         if not truthy(inputs.get("multiAz")):
             missing.append("multi_az=True")
         if not truthy(inputs.get("deletionProtection")):
