@@ -75,6 +75,9 @@ RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 SECRETSMANAGER_SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 - a type token
 
+# pulumi-random
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"  # noqa: S105 - a type token
+
 # CloudWatch
 CLOUDWATCH_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 

@@ -104,6 +104,7 @@ def serving(
             allow_plain_http=exposure.allow_plain_http,
             vpc_cidr=config.network.cidr,
         ),
+        capture_sample_rate=app.capture_sample_rate,
     )
 
 

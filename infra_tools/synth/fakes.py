@@ -23,6 +23,7 @@ from infra_tools.type_tokens import (
     IAM_POLICY,
     IAM_ROLE,
     KMS_KEY,
+    RANDOM_PASSWORD,
     RDS_INSTANCE,
     S3_BUCKET,
 )
@@ -147,6 +148,13 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
     return computed
 
 
+def _random_password(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # Deterministic, so two syntheses agree; the SDK marks `result` secret, so it never shows.
+    length = int(inputs.get("length", 16))
+    digest = hashlib.sha256(f"fake-password:{name}".encode()).hexdigest()
+    return {"result": (digest * (length // len(digest) + 1))[:length]}
+
+
 _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     S3_BUCKET: _bucket,
     ECR_REPOSITORY: _ecr_repository,
@@ -160,6 +168,7 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     EC2_INSTANCE: _ec2_instance,
     CLOUDWATCH_LOG_GROUP: _log_group,
     RDS_INSTANCE: _rds_instance,
+    RANDOM_PASSWORD: _random_password,
 }
 
 

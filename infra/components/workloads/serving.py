@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from infra.components.scheduling import SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
@@ -23,6 +24,7 @@ from infra.contracts import (
     HTTP_PORT,
     HTTP_PORT_NAME,
     MODEL_SERVER,
+    PREDICTION_ID_KEY_FILE_NAME,
     READY_PATH,
     SECRETS_DIR,
     SERVING_SERVICE_ACCOUNT,
@@ -30,6 +32,9 @@ from infra.contracts import (
 
 NAME = MODEL_SERVER
 COMPONENT = "serving"
+SECRETS_VOLUME = "secrets"
+PREDICTION_ID_KEY_LENGTH = 48
+"""Letters and digits only: about 285 bits, over the app's minimum of 32 characters."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +69,8 @@ class ServingArgs:
     """Requests and limits of each pod."""
     exposure: Exposure
     """The load balancer (or none) and which clients the NetworkPolicy admits."""
+    capture_sample_rate: float
+    """Share of predictions captured to `captures/` (MLOPS_CAPTURE_SAMPLE_RATE)."""
 
 
 class Serving(pulumi.ComponentResource):
@@ -81,7 +88,8 @@ class Serving(pulumi.ComponentResource):
             f"{name}-sa", SERVING_SERVICE_ACCOUNT, args.namespace, labels, args.role_arn, child
         )
         keys = self._api_keys(name, args, labels, child)
-        deployment = self._deployment(name, args, account, keys, child)
+        id_key = self._prediction_id_key(name, args, labels, child)
+        deployment = self._deployment(name, args, account, (keys, id_key), child)
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=common.metadata(NAME, args.namespace, labels),
@@ -129,12 +137,34 @@ class Serving(pulumi.ComponentResource):
             opts=opts,
         )
 
+    def _prediction_id_key(
+        self, name: str, args: ServingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        """The key every replica signs and checks prediction ids with (a feedback label names
+        the prediction it is for): generated once, kept in the state as a secret, and the
+        same for every pod and every `pulumi up` until the resource is replaced."""
+        key = random.RandomPassword(
+            f"{name}-prediction-id-key",
+            length=PREDICTION_ID_KEY_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return k8s.core.v1.Secret(
+            f"{name}-prediction-id-key",
+            metadata=common.metadata(
+                f"{NAME}-{PREDICTION_ID_KEY_FILE_NAME}", args.namespace, labels
+            ),
+            type="Opaque",
+            string_data={PREDICTION_ID_KEY_FILE_NAME: key.result},
+            opts=opts,
+        )
+
     @staticmethod
     def _deployment(
         name: str,
         args: ServingArgs,
         account: k8s.core.v1.ServiceAccount,
-        keys: k8s.core.v1.Secret,
+        secrets: tuple[k8s.core.v1.Secret, k8s.core.v1.Secret],
         opts: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         labels = common.labels(NAME, COMPONENT)
@@ -159,12 +189,12 @@ class Serving(pulumi.ComponentResource):
                         annotations={
                             # Restart the pods when the keys change (mounted files update
                             # lazily, and the app reads them at start).
-                            "mlops-platform/api-keys-version": keys.metadata.apply(
+                            "mlops-platform/api-keys-version": secrets[0].metadata.apply(
                                 lambda m: m.resource_version or ""
                             ),
                         },
                     ),
-                    spec=_pod_spec(args, account, keys, labels),
+                    spec=_pod_spec(args, account, secrets, labels),
                 ),
             ),
             opts=opts,
@@ -227,6 +257,8 @@ def _server_container(args: ServingArgs) -> k8s.core.v1.ContainerArgs:
                 "model_name": args.model_name,
                 "model_alias": args.model_alias,
                 "api_keys_file": f"{SECRETS_DIR}/{API_KEYS_FILE_NAME}",
+                "prediction_id_key_file": f"{SECRETS_DIR}/{PREDICTION_ID_KEY_FILE_NAME}",
+                "capture_sample_rate": str(args.capture_sample_rate),
                 # Every address inside the pod; the NetworkPolicy admits the clients.
                 "host": "0.0.0.0",  # noqa: S104
                 "port": str(HTTP_PORT),
@@ -254,7 +286,9 @@ def _server_container(args: ServingArgs) -> k8s.core.v1.ContainerArgs:
         security_context=common.container_security_context(),
         volume_mounts=[
             common.tmp_mount(),
-            k8s.core.v1.VolumeMountArgs(name="api-keys", mount_path=SECRETS_DIR, read_only=True),
+            k8s.core.v1.VolumeMountArgs(
+                name=SECRETS_VOLUME, mount_path=SECRETS_DIR, read_only=True
+            ),
         ],
     )
 
@@ -262,7 +296,7 @@ def _server_container(args: ServingArgs) -> k8s.core.v1.ContainerArgs:
 def _pod_spec(
     args: ServingArgs,
     account: k8s.core.v1.ServiceAccount,
-    keys: k8s.core.v1.Secret,
+    secrets: tuple[k8s.core.v1.Secret, k8s.core.v1.Secret],
     labels: dict[str, str],
 ) -> k8s.core.v1.PodSpecArgs:
     return k8s.core.v1.PodSpecArgs(
@@ -275,11 +309,19 @@ def _pod_spec(
         containers=[_server_container(args)],
         volumes=[
             common.tmp_volume(),
+            # Both Secrets in one read-only directory (SECRETS_DIR), one file each.
             k8s.core.v1.VolumeArgs(
-                name="api-keys",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                    secret_name=keys.metadata.apply(lambda m: m.name or ""),
+                name=SECRETS_VOLUME,
+                projected=k8s.core.v1.ProjectedVolumeSourceArgs(
                     default_mode=0o440,
+                    sources=[
+                        k8s.core.v1.VolumeProjectionArgs(
+                            secret=k8s.core.v1.SecretProjectionArgs(
+                                name=secret.metadata.apply(lambda m: m.name or "")
+                            )
+                        )
+                        for secret in secrets
+                    ],
                 ),
             ),
         ],

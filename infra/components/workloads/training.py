@@ -278,6 +278,7 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
                     "model_alias": args.model_alias,
                     "metrics_port": str(TRAINING_METRICS_PORT),
                     "metrics_linger_seconds": str(METRICS_LINGER_SECONDS),
+                    **({"tracking_uri": args.tracking_uri} if args.tracking_uri else {}),
                 }
             ),
             *launcher_env,
