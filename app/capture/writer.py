@@ -195,12 +195,14 @@ class CaptureWriter:
             records: Sequence[Any] = (
                 item.records(self.model_name) if isinstance(item, PredictionBatch) else [item]
             )
-            buffers[(stream, _hour(at))].extend(layout.json_lines(records))
+            lines = layout.json_lines(records)
         except Exception:  # a record that cannot be written must not stop the thread
             log.exception("capture record not encodable; dropped", extra={"stream": stream})
             metrics.CAPTURE_DROPPED.labels(stream=stream, reason="encode_failed").inc(count)
             with self._lock:
                 self._held -= count
+            return
+        buffers[(stream, _hour(at))].extend(lines)
 
     def _flush(self, buffers: dict[tuple[Stream, datetime], list[str]]) -> None:
         for (stream, hour), lines in buffers.items():

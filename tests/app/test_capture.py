@@ -170,9 +170,9 @@ def test_a_record_that_cannot_be_written_is_dropped_and_the_writer_goes_on(
     writer = memory_capture(capture_store)
     before = _dropped("encode_failed")
 
-    def batch(probability: float) -> PredictionBatch:
+    def batch(probability: float, at: float) -> PredictionBatch:
         return PredictionBatch(
-            time=0.0,
+            time=at,
             model_version="1",
             feature_names=("x",),
             class_names=("a",),
@@ -183,9 +183,10 @@ def test_a_record_that_cannot_be_written_is_dropped_and_the_writer_goes_on(
         )
 
     writer.start()
-    writer.capture_predictions(batch(float("nan")))  # JSON has no NaN
-    writer.capture_predictions(batch(1.0))
+    writer.capture_predictions(batch(float("nan"), at=0.0))  # JSON has no NaN
+    writer.capture_predictions(batch(1.0, at=7200.0))  # another hour: another object
     writer.close()
     assert _dropped("encode_failed") == before + 1
     assert len(capture_store.records("predictions")) == 1
+    assert len(capture_store.objects) == 1, "no empty object for the dropped record's hour"
     assert writer.held == 0
