@@ -100,8 +100,15 @@ def cmd_train(args: argparse.Namespace, settings: Settings, retrain: bool = Fals
         return _train_and_register(args, settings, retrain)
 
 
+_UNCHANGED = (
+    "the dataset's digest is the same as this run's: nothing trained (a retrain on the same "
+    "data trains the same model); `train` trains anyway"
+)
+
+
 def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: bool) -> int:
     from app.training import pipeline
+    from app.training.evaluation import PromotionPolicy
     from app.training.train import DEFAULT_GRID, TrainConfig
 
     config = TrainConfig(epochs=args.epochs, grid=args.grid or DEFAULT_GRID, seed=args.seed)
@@ -109,8 +116,15 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
     # The tracking server is checked before any data is read or any epoch is trained.
     registry = None if local else _tracked_registry(settings)
     data, dataset = _training_data(args, settings, registry)
+    if retrain and registry is not None:
+        previous = pipeline.previous_run_on(registry, dataset)
+        if previous is not None:
+            _print({"skipped": True, "run_id": previous, "reason": _UNCHANGED})
+            return 0
     code_version = pipeline.resolve_code_version(settings.code_version)
-    record = pipeline.train_to_record(data, dataset, config, code_version, settings.model_name)
+    record = pipeline.train_to_record(
+        data, dataset, config, code_version, settings.model_name, settings.holdout_fraction
+    )
     if record is None:
         return 0
     if local:
@@ -123,6 +137,7 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
         record,
         alias=settings.model_alias,
         promote=retrain or args.promote,
+        policy=PromotionPolicy(settings.promotion_margin, settings.class_f1_tolerance),
     )
     _print(
         {

@@ -29,6 +29,16 @@ class Dataset:
     sha256: str
     """sha256 of the CSV bytes, recorded with every model trained on it."""
 
+    def subset(self, rows: np.ndarray) -> Dataset:
+        """These rows, with the same names and digest (the digest names the source)."""
+        return Dataset(
+            features=self.features[rows],
+            labels=self.labels[rows],
+            feature_names=self.feature_names,
+            class_names=self.class_names,
+            sha256=self.sha256,
+        )
+
 
 @dataclass(frozen=True)
 class DatasetVersion:

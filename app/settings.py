@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     code_version: str | None = None
     """Code version recorded with each trained model: the image sets the git SHA it was built
     from; unset, training asks git for the checkout's commit (`unknown` outside a checkout)."""
+    holdout_fraction: float = Field(default=0.2, ge=0.0, le=0.5)
+    """Share of each class that training keeps out, to score the new model against the served
+    one on the same rows. 0: nothing held out; promotion then compares cross-validated
+    metrics (measured on different data)."""
+    promotion_margin: float = Field(default=0.01, ge=0.0, le=1.0)
+    """How much higher a new model's primary metric must be on the held-out rows than the
+    served model's to be promoted (0.01 = one point; a tie is never promoted)."""
+    class_f1_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
+    """How much lower any class's F1 may be than the served model's on the held-out rows
+    (a guard metric: a better average may not hide a class the new model lost)."""
     tracking_uri: str | None = None
     """The tracking server (MLflow) that training logs runs to and that holds the registered
     versions, e.g. http://127.0.0.1:5000. Required to train into or manage the registry;

@@ -30,7 +30,7 @@ from mlflow.entities.run_status import RunStatus
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from app.dataset import DatasetVersion
+from app.dataset import Dataset, DatasetVersion
 from app.tracking.connection import tracking_errors
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class TrainingRecord:
     dataset: DatasetVersion
     code_version: str
     environment: dict[str, str]
+    holdout: Dataset | None = None
+    """Rows of the newest data the model never saw, on which champion and challenger are
+    compared; None when training held nothing out."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,42 @@ def mark_refused(client: MlflowClient, uri: str, run_id: str, reason: str) -> No
     """Record on a finished run why it was not registered (e.g. non-finite metrics)."""
     with tracking_errors(uri, f"tagging run {run_id}"):
         client.set_tag(run_id, "registration_refused", reason[:5000])
+
+
+def log_evaluation(
+    client: MlflowClient,
+    uri: str,
+    run_id: str,
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    files: dict[str, str],
+) -> None:
+    """Add the champion/challenger comparison to a training's run: scores as metrics, the
+    decision as tags, the report and scores as files under `evaluation/`."""
+    now = _millis()
+    with tracking_errors(uri, f"logging the evaluation of run {run_id}"):
+        client.log_batch(
+            run_id,
+            metrics=[Metric(key, value, now, 0) for key, value in metrics.items()],
+            tags=[RunTag(key, value[:5000]) for key, value in tags.items()],
+        )
+        for name, text in files.items():
+            client.log_text(run_id, text, f"evaluation/{name}")
+
+
+def find_run_on_data(client: MlflowClient, uri: str, experiment: str, digest: str) -> str | None:
+    """The latest finished training of `experiment` on data with this digest, if any."""
+    with tracking_errors(uri, f"searching runs of experiment {experiment!r}"):
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return None
+        runs = client.search_runs(
+            [found.experiment_id],
+            f"tags.dataset_sha256 = '{digest}' and attributes.status = 'FINISHED'",
+            max_results=1,
+            order_by=["attributes.start_time DESC"],
+        )
+    return runs[0].info.run_id if runs else None
 
 
 def _experiment_id(client: MlflowClient, name: str) -> str:
@@ -161,7 +200,12 @@ def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> No
             *(Metric(key, value, now, 0) for key, value in record.metadata.metrics.items()),
             *_history("epoch_train_loss", record.result.loss_history, now),
         ],
-        tags=[RunTag("primary_metric", record.metadata.primary_metric)],
+        tags=[
+            RunTag("primary_metric", record.metadata.primary_metric),
+            RunTag(
+                "heldout_rows", str(0 if record.holdout is None else len(record.holdout.labels))
+            ),
+        ],
     )
     client.log_inputs(run_id, datasets=[_dataset_input(record)])
     with tempfile.TemporaryDirectory(prefix="mlops-model-") as tmp:

@@ -16,8 +16,16 @@ from app.dataset import Dataset, DatasetVersion, parse_csv
 from app.drift import build_reference
 from app.errors import DatasetError, InvalidModelError, ModelNotFoundError, PromotionRefusedError
 from app.registry import ModelMetadata, S3ModelRegistry, new_metadata
-from app.tracking.runs import TrainingRecord, log_training, mark_refused, training_environment
+from app.tracking.runs import (
+    TrainingRecord,
+    find_run_on_data,
+    log_training,
+    mark_refused,
+    training_environment,
+)
+from app.training.evaluation import PromotionPolicy, split_holdout
 from app.training.model import export_onnx
+from app.training.promotion import challenge
 from app.training.train import (
     TrainConfig,
     TrainResult,
@@ -132,8 +140,11 @@ def track_and_register(
     record: TrainingRecord,
     alias: str,
     promote: bool,
+    policy: PromotionPolicy | None = None,
 ) -> Outcome:
-    """Log the training, register its model, and promote it when asked and better.
+    """Log the training, register its model, and promote it when asked and better: on the
+    held-out rows against the served version when the record has them (`policy`), else by
+    the registry's metric gate.
 
     A model that must not be registered (e.g. non-finite metrics) leaves its run tagged with
     why and no version; the run is logged first so a person can see what went wrong.
@@ -148,12 +159,25 @@ def track_and_register(
     log.info("registered model", extra={"version": version, "run_id": run.run_id})
     if not promote:
         return Outcome(version, run.run_id, meta, False, f"registered version {version}")
+    if record.holdout is not None and policy is not None:
+        decision = challenge(registry, run, (record.artifact, meta), record.holdout, alias, policy)
+        return Outcome(
+            version, run.run_id, meta, decision.promote, f"version {version}: {decision.reason}"
+        )
     try:
         registry.promote(version, alias)
     except PromotionRefusedError as exc:
         log.info("candidate not promoted", extra={"reason": str(exc)})
         return Outcome(version, run.run_id, meta, False, f"registered version {version}; {exc}")
     return Outcome(version, run.run_id, meta, True, f"registered version {version}; {alias} now")
+
+
+def previous_run_on(registry: TrackedModelRegistry, dataset: DatasetVersion) -> str | None:
+    """The last finished training on exactly this data (same digest), if there is one: a
+    retrain on it would train the same model again."""
+    return find_run_on_data(
+        registry.client, registry.tracking_uri, registry.model_name, dataset.digest
+    )
 
 
 def write_local(directory: Path, artifact: bytes, meta: ModelMetadata) -> None:
@@ -200,9 +224,14 @@ def train_to_record(
     config: TrainConfig,
     code_version: str,
     model_name: str,
+    holdout_fraction: float = 0.0,
 ) -> TrainingRecord | None:
     """Everything the tracking server records of one training; None on every rank but the
-    primary one (distributed runs log once)."""
+    primary one (distributed runs log once). With `holdout_fraction`, that share of each
+    class is kept out of training, for the champion/challenger comparison."""
+    holdout = None
+    if holdout_fraction > 0:
+        data, holdout = split_holdout(data, holdout_fraction, config.seed)
     result = train(data, config)
     if result is None:
         return None
@@ -215,4 +244,5 @@ def train_to_record(
         dataset=dataset,
         code_version=code_version,
         environment=training_environment(),
+        holdout=holdout,
     )
