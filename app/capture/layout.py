@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 import secrets
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal, TypedDict
 
 CAPTURES_PREFIX = "captures"
@@ -78,6 +80,60 @@ def iso_time(seconds: float) -> str:
 def json_lines(records: Iterable[Any]) -> list[str]:
     """Each record as one line of compact JSON (NaN and infinities are refused)."""
     return [json.dumps(r, separators=(",", ":"), allow_nan=False) + "\n" for r in records]
+
+
+def prediction_lines(
+    model_name: str,
+    model_version: str,
+    at: float,
+    feature_names: Sequence[str],
+    class_names: Sequence[str],
+    answered: Iterable[tuple[str, Sequence[float], Sequence[float], int]],
+) -> list[str]:
+    """`PredictionRecord`s as JSON lines, for rows of (id, inputs, probabilities, predicted
+    class index) of one request made at `at`.
+
+    The same text `json_lines` gives for the records, from one template per model version:
+    json.dumps spends most of its time on each record's dicts, and the writer's thread holds
+    the interpreter lock while it encodes, so this is time taken from requests. Floats are
+    written by repr(), which is JSON's number syntax for finite floats; a non-finite value
+    raises ValueError, as json.dumps(allow_nan=False) does.
+    """
+    template, classes = _prediction_template(
+        model_name, model_version, tuple(feature_names), tuple(class_names)
+    )
+    stamp = json.dumps(iso_time(at))
+    lines: list[str] = []
+    for prediction_id, inputs, probabilities, predicted in answered:
+        if not all(map(math.isfinite, inputs)) or not all(map(math.isfinite, probabilities)):
+            raise ValueError(f"prediction {prediction_id}: a value is not a finite number")
+        values = (json.dumps(prediction_id), stamp, *inputs, classes[predicted], *probabilities)
+        lines.append(template % values)
+    return lines
+
+
+@lru_cache(maxsize=16)
+def _prediction_template(
+    model_name: str,
+    model_version: str,
+    feature_names: tuple[str, ...],
+    class_names: tuple[str, ...],
+) -> tuple[str, tuple[str, ...]]:
+    """A %-template of one prediction line, and each class name as JSON."""
+
+    def text(value: str) -> str:  # a JSON string, safe inside a %-template
+        return json.dumps(value).replace("%", "%%")
+
+    template = (
+        '{"prediction_id":%s,"time":%s'
+        + ',"model_name":' + text(model_name)
+        + ',"model_version":' + text(model_version)
+        + ',"inputs":{' + ",".join(f"{text(name)}:%r" for name in feature_names)
+        + '},"predicted_class":%s,"probabilities":{'
+        + ",".join(f"{text(name)}:%r" for name in class_names)
+        + "}}\n"
+    )  # fmt: skip
+    return template, tuple(json.dumps(name) for name in class_names)
 
 
 def compress(lines: Iterable[str]) -> bytes:

@@ -65,7 +65,20 @@ class PredictionBatch:
     probabilities: Sequence[Sequence[float]]
     predicted: Sequence[int]
 
+    def json_lines(self, model_name: str) -> list[str]:
+        """The records as JSON lines (the text `layout.json_lines(self.records(...))` gives,
+        built faster)."""
+        return layout.prediction_lines(
+            model_name,
+            self.model_version,
+            self.time,
+            self.feature_names,
+            self.class_names,
+            zip(self.ids, self.rows, self.probabilities, self.predicted, strict=True),
+        )
+
     def records(self, model_name: str) -> list[PredictionRecord]:
+        """The records, as dicts: what each JSON line holds."""
         stamp = layout.iso_time(self.time)
         return [
             PredictionRecord(
@@ -192,10 +205,10 @@ class CaptureWriter:
     def _encode(self, entry: _Entry, buffers: dict[tuple[Stream, datetime], list[str]]) -> None:
         at, stream, item, count = entry
         try:
-            records: Sequence[Any] = (
-                item.records(self.model_name) if isinstance(item, PredictionBatch) else [item]
-            )
-            lines = layout.json_lines(records)
+            if isinstance(item, PredictionBatch):
+                lines = item.json_lines(self.model_name)
+            else:
+                lines = layout.json_lines([item])
         except Exception:  # a record that cannot be written must not stop the thread
             log.exception("capture record not encodable; dropped", extra={"stream": stream})
             metrics.CAPTURE_DROPPED.labels(stream=stream, reason="encode_failed").inc(count)

@@ -190,3 +190,28 @@ def test_a_record_that_cannot_be_written_is_dropped_and_the_writer_goes_on(
     assert len(capture_store.records("predictions")) == 1
     assert len(capture_store.objects) == 1, "no empty object for the dropped record's hour"
     assert writer.held == 0
+
+
+@pytest.mark.parametrize(
+    ("features", "classes"),
+    [
+        (("sepal_length", "sepal_width"), ("setosa", "versicolor")),
+        (('a "quoted" %s name', "100%"), ("ünïcode", "back\\slash")),
+    ],
+)
+def test_prediction_lines_are_exactly_the_records_as_json(
+    features: tuple[str, str], classes: tuple[str, str]
+) -> None:
+    batch = PredictionBatch(
+        time=1_764_549_325.123,
+        model_version="7",
+        feature_names=features,
+        class_names=classes,
+        ids=["p1.7.0.a.b.c", "p1.7.1.a.b.d"],
+        rows=[[5.1, -0.0], [1e-300, 3]],
+        probabilities=[[0.9812345504760742, 0.0187654495239258], [1e-05, 0.99999]],
+        predicted=[0, 1],
+    )
+    assert batch.json_lines("iris-classifier") == layout.json_lines(
+        batch.records("iris-classifier")
+    )
