@@ -138,9 +138,10 @@ def _prediction_template(
 
 def compress(lines: Iterable[str]) -> bytes:
     """Lines as one object body."""
-    # Level 6 (zlib's default): a few times smaller than level 1 for these repetitive lines,
-    # at a cost the writer's thread pays, not the request.
-    return gzip.compress("".join(lines).encode(), compresslevel=6)
+    # Level 1: half the CPU of zlib's default 6 for objects under a tenth larger (measured on
+    # prediction records: 4.1x against 4.5x). zlib lets go of the interpreter lock while it
+    # compresses, but on a two-core pod the CPU is still the requests'.
+    return gzip.compress("".join(lines).encode(), compresslevel=1)
 
 
 def decode(body: bytes) -> Iterator[dict[str, Any]]:
