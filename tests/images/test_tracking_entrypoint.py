@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -183,3 +184,20 @@ def test_the_image_runs_the_entrypoint_as_a_non_root_user() -> None:
     assert "USER 10001" in dockerfile
     assert "--require-hashes" in dockerfile and "requirements.txt" in dockerfile
     assert Path(ENTRYPOINT).read_text().count("print(") == 1, "one place prints: the error"
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", path.read_text(), flags=re.MULTILINE)
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
+def test_the_image_has_the_exporter_that_expose_prometheus_imports() -> None:
+    """`mlflow server --expose-prometheus` imports prometheus_flask_exporter, which mlflow does
+    not depend on: without it every server process dies at start."""
+    dockerfile = (ENTRYPOINT.parent / "Dockerfile").read_text()
+    installed = re.findall(r"-r (requirements[\w-]*\.txt)", dockerfile)
+    pins: dict[str, str] = {}
+    for name in installed:
+        for package, version in _pins(ENTRYPOINT.parent / name).items():
+            assert pins.setdefault(package, version) == version, f"{package} pinned twice"
+    assert "prometheus-flask-exporter" in pins and "mlflow" in pins, installed
