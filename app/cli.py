@@ -115,7 +115,7 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
     local = getattr(args, "output", None)
     # The tracking server is checked before any data is read or any epoch is trained.
     registry = None if local else _tracked_registry(settings)
-    data, dataset = _training_data(args, settings, registry)
+    data, dataset, validation = _training_data(args, settings, registry)
     if retrain and registry is not None:
         previous = pipeline.previous_run_on(registry, dataset)
         if previous is not None:
@@ -123,7 +123,13 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
             return 0
     code_version = pipeline.resolve_code_version(settings.code_version)
     record = pipeline.train_to_record(
-        data, dataset, config, code_version, settings.model_name, settings.holdout_fraction
+        data,
+        dataset,
+        config,
+        code_version,
+        settings.model_name,
+        settings.holdout_fraction,
+        validation,
     )
     if record is None:
         return 0
@@ -153,22 +159,24 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
 
 def _training_data(
     args: argparse.Namespace, settings: Settings, registry: TrackedModelRegistry | None
-) -> tuple[Dataset, DatasetVersion]:
+) -> tuple[Dataset, DatasetVersion, dict[str, object] | None]:
+    """The rows to train on, what they are, and (from the bucket) their validation report."""
     from app.dataset import packaged_dataset_bytes, parse_csv
     from app.training import pipeline
 
     source = getattr(args, "data", None)
     if source == "packaged":
         data = parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
-        return data, pipeline.local_dataset(data, "packaged:iris.csv")
+        return data, pipeline.local_dataset(data, "packaged:iris.csv"), None
     if source:
         path = Path(source)
         if not path.is_file():
             raise ConfigError(f"--data {path} is not a file; pass a CSV path or `packaged`")
         data = parse_csv(path.read_bytes(), source=str(path))
-        return data, pipeline.local_dataset(data, str(path.resolve()))
+        return data, pipeline.local_dataset(data, str(path.resolve())), None
     assert registry is not None, "--output requires --data (checked by argparse)"
-    return pipeline.fetch_dataset(registry.store, settings.dataset_key)
+    loaded = pipeline.fetch_dataset(registry.store, settings.dataset_prefix)
+    return loaded.data, loaded.version, loaded.report.as_dict()
 
 
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
@@ -261,16 +269,25 @@ def _version_detail(registry: TrackedModelRegistry, version: str) -> dict[str, o
 
 
 def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
+    from app import s3_objects
     from app.aws import s3_client
-    from app.dataset import packaged_dataset_bytes, parse_csv
+    from app.dataset import packaged_dataset_bytes, packaged_schema_bytes, parse_csv
 
     if args.file and not Path(args.file).is_file():
         raise ConfigError(f"--file {args.file} is not a file; pass a CSV path or omit --file")
     raw = Path(args.file).read_bytes() if args.file else packaged_dataset_bytes()
     parse_csv(raw, source=args.file or "packaged iris.csv")  # never upload unusable data
     key = args.key or settings.dataset_key
-    s3_client(settings).put_object(Bucket=settings.require_bucket(), Key=key, Body=raw)
-    _print({"uploaded": f"s3://{settings.bucket}/{key}", "bytes": len(raw)})
+    bucket = settings.require_bucket()
+    s3 = s3_client(settings)
+    s3.put_object(Bucket=bucket, Key=key, Body=raw)
+    answer: dict[str, object] = {"uploaded": f"s3://{bucket}/{key}", "bytes": len(raw)}
+    if not args.file:
+        # The packaged data comes with its schema; an existing one is the team's, kept.
+        schema_key = f"{settings.dataset_prefix}schema.json"
+        if s3_objects.put(s3, bucket, schema_key, packaged_schema_bytes(), {"IfNoneMatch": "*"}):
+            answer["schema"] = f"s3://{bucket}/{schema_key}"
+    _print(answer)
     return 0
 
 
@@ -289,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train candidates, register the best version")
     _training_arguments(train)
     train.add_argument(
-        "--data", help="CSV path or `packaged` (default: MLOPS_DATASET_KEY in the bucket)"
+        "--data",
+        help="CSV path or `packaged` (default: every CSV under MLOPS_DATASET_PREFIX in the bucket)",
     )
     train.add_argument("--promote", action="store_true", help="promote it if better")
     train.add_argument("--output", help="write model.onnx + metadata.json here, no registry")

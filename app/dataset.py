@@ -16,6 +16,7 @@ from importlib import resources
 import numpy as np
 
 PACKAGED_DATASET = "iris.csv"
+PACKAGED_SCHEMA = "iris.schema.json"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class DatasetVersion:
 
 def packaged_dataset_bytes() -> bytes:
     return resources.files("app.datasets").joinpath(PACKAGED_DATASET).read_bytes()
+
+
+def packaged_schema_bytes() -> bytes:
+    """The packaged dataset's validation schema (`app.validation.DatasetSchema`)."""
+    return resources.files("app.datasets").joinpath(PACKAGED_SCHEMA).read_bytes()
 
 
 def parse_csv(raw: bytes, source: str = "dataset") -> Dataset:

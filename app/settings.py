@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.errors import ConfigError
@@ -36,8 +36,11 @@ class Settings(BaseSettings):
     """Registered model name: `models/<model_name>/` in the bucket."""
     model_alias: str = Field(default="production", pattern=MODEL_NAME_PATTERN)
     """Alias the server loads and follows."""
+    dataset_prefix: str = Field(default="datasets/iris/", pattern=r"^[A-Za-z0-9!_.*'()/-]+/$")
+    """The dataset: every CSV object under this prefix (and its `schema.json`), read and
+    validated together; new data arrives as new objects here."""
     dataset_key: str = "datasets/iris/iris.csv"
-    """Object key of the training CSV in the bucket."""
+    """Object key `data upload` writes to by default; it must lie under `dataset_prefix`."""
     api_keys: SecretStr | None = None
     """Comma-separated bearer API keys. Prefer `api_keys_file` (a mounted secret)."""
     api_keys_file: Path | None = None
@@ -100,6 +103,16 @@ class Settings(BaseSettings):
         """The largest artifact the server loads: a quarter of its memory limit, so the file,
         its inference session and the model still being served fit side by side."""
         return self.memory_limit_mib * 2**20 // 4
+
+    @model_validator(mode="after")
+    def _upload_key_in_dataset(self) -> Settings:
+        if not self.dataset_key.startswith(self.dataset_prefix):
+            raise ValueError(
+                f"MLOPS_DATASET_KEY={self.dataset_key!r} is not under MLOPS_DATASET_PREFIX="
+                f"{self.dataset_prefix!r}: training reads the prefix, so an upload there "
+                "would never be trained on; put the key under the prefix"
+            )
+        return self
 
     def require_tracking_uri(self) -> str:
         if not self.tracking_uri:
@@ -178,11 +191,15 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"MLOPS_{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    # A rule across several variables has no location; its message names them itself.
+    if not loc:
+        return message.removeprefix("Value error, ")
+    return f"MLOPS_{'_'.join(str(part) for part in loc).upper()}: {message}"
 
 
 @lru_cache(maxsize=1)

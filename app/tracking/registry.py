@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from dataclasses import dataclass
-from typing import cast
 from pathlib import Path
+from typing import cast
 
 import mlflow.artifacts
 from mlflow.entities.model_registry import ModelVersion

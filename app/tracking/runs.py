@@ -60,6 +60,9 @@ class TrainingRecord:
     holdout: Dataset | None = None
     """Rows of the newest data the model never saw, on which champion and challenger are
     compared; None when training held nothing out."""
+    validation: dict[str, object] | None = None
+    """The dataset's validation report (rows accepted, rejected and why); None for a local
+    file, which must be entirely valid."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,12 @@ def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> No
         ],
     )
     client.log_inputs(run_id, datasets=[_dataset_input(record)])
+    if record.validation is not None:
+        client.log_dict(run_id, record.validation, "data/validation.json")
+        rejected = record.validation.get("rejected", 0)
+        client.log_metric(
+            run_id, "rows_rejected", float(rejected) if isinstance(rejected, int) else 0.0
+        )
     with tempfile.TemporaryDirectory(prefix="mlops-model-") as tmp:
         folder = Path(tmp) / MODEL_DIR
         folder.mkdir()

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import metrics, s3_objects
-from app.dataset import Dataset, DatasetVersion, parse_csv
+from app import data_versions, metrics
+from app.data_versions import LoadedDataset
+from app.dataset import Dataset, DatasetVersion
 from app.drift import build_reference
-from app.errors import DatasetError, InvalidModelError, ModelNotFoundError, PromotionRefusedError
+from app.errors import InvalidModelError, PromotionRefusedError
 from app.registry import ModelMetadata, S3ModelRegistry, new_metadata
 from app.tracking.runs import (
     TrainingRecord,
@@ -49,18 +50,14 @@ class Outcome:
     message: str
 
 
-def fetch_dataset(store: S3ModelRegistry, key: str) -> tuple[Dataset, DatasetVersion]:
-    """The training CSV in the bucket, and which object version of it was read."""
-    url = f"s3://{store.bucket}/{key}"
-    try:
-        raw, _, version_id = s3_objects.read_version(store.s3, store.bucket, key)
-    except ModelNotFoundError:
-        raise DatasetError(
-            f"{url} does not exist; seed it with `python -m app data upload`"
-        ) from None
-    data = parse_csv(raw, source=url)
-    name = key.rsplit("/", 1)[-1].removesuffix(".csv")
-    return data, DatasetVersion(name, url, data.sha256, {key: version_id or ""})
+def fetch_dataset(store: S3ModelRegistry, prefix: str) -> LoadedDataset:
+    """Every CSV under the dataset prefix, validated, with the S3 version of each object."""
+    loaded = data_versions.load(store.s3, store.bucket, prefix)
+    log.info(
+        "dataset validated",
+        extra={"dataset": loaded.version.uri, "validation": loaded.report.summary()},
+    )
+    return loaded
 
 
 def local_dataset(data: Dataset, source: str) -> DatasetVersion:
@@ -225,6 +222,7 @@ def train_to_record(
     code_version: str,
     model_name: str,
     holdout_fraction: float = 0.0,
+    validation: dict[str, object] | None = None,
 ) -> TrainingRecord | None:
     """Everything the tracking server records of one training; None on every rank but the
     primary one (distributed runs log once). With `holdout_fraction`, that share of each
@@ -245,4 +243,5 @@ def train_to_record(
         code_version=code_version,
         environment=training_environment(),
         holdout=holdout,
+        validation=validation,
     )

@@ -3,14 +3,13 @@ predict → feedback → drift → retrain → rollback, plus races and faults."
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from typing import Any
 
 import pytest
 
-from app import metrics
+from app import data_versions, metrics
 from app.cli import main
 from app.errors import VersionExistsError
 from app.registry import ModelMetadata, S3ModelRegistry
@@ -43,14 +42,8 @@ def test_the_whole_loop(
     assert first["version"] == "1" and first["promoted"], first
     registry = _registry(embedded_aws, bucket, tracked_model)
     meta = registry.metadata("1")
-    assert (
-        meta.dataset_sha256
-        == hashlib.sha256(
-            embedded_aws.client("s3")
-            .get_object(Bucket=bucket, Key="datasets/iris/iris.csv")["Body"]
-            .read()
-        ).hexdigest()
-    )
+    loaded = data_versions.load(embedded_aws.client("s3"), bucket, "datasets/iris/")
+    assert meta.dataset_sha256 == loaded.version.digest
 
     with serve(registry) as client:
         assert client.get("/readyz").json()["model_version"] == "1"

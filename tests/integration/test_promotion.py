@@ -46,6 +46,8 @@ def test_a_retrain_on_unchanged_data_trains_nothing(
     first = _cli(capsys, "train", *TRAIN, "--promote")
     skipped = _cli(capsys, "retrain", *TRAIN)
     assert skipped["skipped"] is True and skipped["run_id"] == first["run_id"]
+    _cli(capsys, "data", "upload")  # the same bytes again: a new S3 version, the same data
+    assert _cli(capsys, "retrain", *TRAIN)["skipped"] is True
     client = MlflowClient(tracking_server)
     assert [v.version for v in client.search_model_versions(f"name='{tracked_model}'")] == ["1"]
     experiment = client.get_experiment_by_name(tracked_model)

@@ -15,6 +15,7 @@ import torch
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from app import data_versions
 from app.cli import main
 from app.dataset import packaged_dataset_bytes, parse_csv
 from app.errors import (
@@ -39,6 +40,7 @@ pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 
 EPOCHS = 20
 DATASET_KEY = "datasets/iris/iris.csv"
+SCHEMA_KEY = "datasets/iris/schema.json"
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 
 
@@ -97,14 +99,18 @@ def test_a_training_is_tracked_with_its_candidates_data_code_and_artifact(
     assert parent.data.tags["env.device"]
 
     # The dataset: its digest and the exact S3 object version read.
-    raw = s3.get_object(Bucket=bucket, Key=DATASET_KEY)
-    digest = hashlib.sha256(raw["Body"].read()).hexdigest()
+    raw = s3.head_object(Bucket=bucket, Key=DATASET_KEY)
+    digest = data_versions.load(s3, bucket, "datasets/iris/").version.digest
     assert parent.inputs is not None
     (dataset_input,) = parent.inputs.dataset_inputs
     tags = {tag.key: tag.value for tag in dataset_input.tags}
     assert tags["sha256"] == digest
-    assert json.loads(tags["s3_object_versions"]) == {DATASET_KEY: raw["VersionId"]}
-    assert json.loads(dataset_input.dataset.source)["uri"] == f"s3://{bucket}/{DATASET_KEY}"
+    schema = s3.head_object(Bucket=bucket, Key=SCHEMA_KEY)["VersionId"]
+    assert json.loads(tags["s3_object_versions"]) == {
+        DATASET_KEY: raw["VersionId"],
+        SCHEMA_KEY: schema,
+    }
+    assert json.loads(dataset_input.dataset.source)["uri"] == f"s3://{bucket}/datasets/iris/"
 
     # The artifact, its sha256, the registered version's tags and the alias.
     local = client.download_artifacts(parent.info.run_id, "model/model.onnx")
