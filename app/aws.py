@@ -1,4 +1,4 @@
-"""The S3 client, built from settings so the same code talks to AWS or LocalStack."""
+"""The S3 and SQS clients, built from settings so the same code talks to AWS or LocalStack."""
 
 from __future__ import annotations
 
@@ -23,4 +23,22 @@ def s3_client(settings: Settings) -> Any:
         endpoint_url=settings.s3_endpoint_url,
         region_name=settings.aws_region,
         config=_CLIENT_CONFIG,
+    )
+
+
+# A long poll waits up to 20 s for a message: the read timeout must outlast it.
+_QUEUE_CONFIG = Config(
+    connect_timeout=3, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+)
+
+
+def sqs_client(settings: Settings) -> Any:
+    """The SQS client of `data watch` (the queue the bucket notifies of new data)."""
+    # The type stubs cover the services this package lists (SQS is not one): Any here.
+    session: Any = boto3.session.Session()
+    return session.client(
+        "sqs",
+        endpoint_url=settings.sqs_endpoint_url,
+        region_name=settings.aws_region,
+        config=_QUEUE_CONFIG,
     )

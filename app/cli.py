@@ -291,6 +291,26 @@ def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_data_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrain when new data lands: poll the queue the bucket notifies, run `retrain` here."""
+    from app.aws import sqs_client
+    from app.trigger.dataset_events import DatasetEventConsumer
+    from app.trigger.local import LocalRetrainLauncher
+
+    settings.require_tracking_uri()  # the retraining needs it; fail before polling
+    launcher = LocalRetrainLauncher()
+    consumer = DatasetEventConsumer(
+        sqs_client(settings), args.queue_url, settings.dataset_prefix, launcher
+    )
+    while True:
+        result = consumer.poll_once(wait_seconds=args.wait_seconds)
+        if result.launch is not None:
+            _print({"changed": result.changed_keys, "launch": result.launch.outcome})
+        if args.once and result.launch is not None:
+            status = launcher.wait()
+            return 0 if status in (None, 0) else 1
+
+
 def _training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=_positive_int, default=300, help="epochs per candidate")
     parser.add_argument(
@@ -344,6 +364,17 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--file", help="CSV to upload (default: the packaged dataset)")
     upload.add_argument("--key", help="object key (default MLOPS_DATASET_KEY)")
     upload.set_defaults(handler=cmd_data_upload)
+    watch = data_commands.add_parser(
+        "watch", help="retrain when new data lands (the bucket's notifications, from SQS)"
+    )
+    watch.add_argument("--queue-url", required=True, help="SQS queue the bucket notifies")
+    watch.add_argument(
+        "--once", action="store_true", help="stop after the first retraining it starts ends"
+    )
+    watch.add_argument(
+        "--wait-seconds", type=_positive_int, default=20, help="long-poll wait (default 20)"
+    )
+    watch.set_defaults(handler=cmd_data_watch)
     return parser
 
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     """Model bucket name (stack output `modelBucketName`). Required by every S3 command."""
     s3_endpoint_url: str | None = None
     """S3 endpoint; unset on AWS, the LocalStack URL locally."""
+    sqs_endpoint_url: str | None = None
+    """SQS endpoint (`data watch`); unset on AWS, the LocalStack URL locally."""
     aws_region: str = "us-east-1"
     """Region of the model bucket."""
     model_name: str = Field(default="iris-classifier", pattern=MODEL_NAME_PATTERN)
