@@ -105,7 +105,11 @@ def test_first_deploy_creates_the_repository_before_any_push(runner: Runner) -> 
     assert "--target=urn:pulumi:dev::mlops-platform::pulumi:providers:aws::aws" in up
     outputs = runner.outputs()
     assert outputs["repository"] == REPOSITORY_URL
-    assert (outputs["serve-exists"], outputs["train-exists"]) == ("false", "false")
+    assert (outputs["serve-exists"], outputs["train-exists"], outputs["tracking-exists"]) == (
+        "false",
+        "false",
+        "false",
+    )
 
 
 def test_a_rerun_of_the_same_commit_skips_the_bootstrap_and_the_push(runner: Runner) -> None:
@@ -114,7 +118,9 @@ def test_a_rerun_of_the_same_commit_skips_the_bootstrap_and_the_push(runner: Run
     result = runner.run(step["run"], FAKE_IMAGE="exists")
     assert result.returncode == 0, result.stderr
     assert not [call for call in runner.calls("pulumi") if call.startswith("pulumi up")]
-    assert (runner.outputs()["serve-exists"], runner.outputs()["train-exists"]) == (
+    outputs = runner.outputs()
+    assert (outputs["serve-exists"], outputs["train-exists"], outputs["tracking-exists"]) == (
+        "true",
         "true",
         "true",
     )
@@ -125,6 +131,7 @@ def test_a_rerun_of_the_same_commit_skips_the_bootstrap_and_the_push(runner: Run
     assert pushes == {
         "serve": "steps.stack.outputs.serve-exists != 'true'",
         "train": "steps.stack.outputs.train-exists != 'true'",
+        "tracking": "steps.stack.outputs.tracking-exists != 'true'",
     }
 
 
