@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from typing import Any
 
 from pydantic import ValidationError
 
 from app.logs import configure_logging
 from app.serving.server import TRIGGER_LIMITS, run
 from app.trigger.api import create_app
+from app.trigger.dataset_events import DatasetEventConsumer, consume_forever
 from app.trigger.jobs import RetrainLauncher
 from app.trigger.kube import KubernetesApi
 from app.trigger.settings import TriggerSettings
@@ -42,8 +45,33 @@ def main() -> int:
         "retrain trigger starting",
         extra={"namespace": settings.namespace, "cronjob": settings.cronjob},
     )
-    run(create_app(token, launcher), settings.host, settings.port, TRIGGER_LIMITS)
+    stop = threading.Event()
+    if settings.queue_url:
+        _watch_datasets(settings, launcher, stop)
+    try:
+        run(create_app(token, launcher), settings.host, settings.port, TRIGGER_LIMITS)
+    finally:
+        stop.set()
     return 0
+
+
+def _watch_datasets(
+    settings: TriggerSettings, launcher: RetrainLauncher, stop: threading.Event
+) -> None:
+    """New data in the bucket starts a retraining too (the webhook's launcher: one Job at a
+    time, whoever asks)."""
+    import boto3
+
+    assert settings.queue_url is not None
+    session: Any = boto3.session.Session()
+    sqs = session.client(
+        "sqs", region_name=settings.aws_region, endpoint_url=settings.sqs_endpoint_url
+    )
+    consumer = DatasetEventConsumer(sqs, settings.queue_url, settings.dataset_prefix, launcher)
+    threading.Thread(
+        target=consume_forever, args=(consumer, stop), name="dataset-events", daemon=True
+    ).start()
+    log.info("watching for new data", extra={"queue": settings.queue_url})
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -102,3 +103,16 @@ class DatasetEventConsumer:
         ]
         if entries:
             self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
+
+
+def consume_forever(
+    consumer: DatasetEventConsumer, stop: threading.Event, backoff_seconds: float = 30.0
+) -> None:
+    """Poll until `stop` is set; a failed poll (queue unreachable, API error) is logged and
+    retried after `backoff_seconds`, never ends the loop."""
+    while not stop.is_set():
+        try:
+            consumer.poll_once()
+        except Exception:
+            log.exception("polling the dataset queue failed; retrying")
+            stop.wait(backoff_seconds)

@@ -29,6 +29,15 @@ class TriggerSettings(BaseSettings):
     """Directory with the service-account `token` and `ca.crt`."""
     dedupe_window_seconds: int = Field(default=600, ge=60, le=86_400)
     """Alerts within one window map to one Job name, so racing requests create one Job."""
+    queue_url: str | None = None
+    """SQS queue the model bucket notifies of new dataset objects; unset: the trigger only
+    answers the webhook."""
+    dataset_prefix: str = "datasets/iris/"
+    """Objects under this prefix are the training data (the app's MLOPS_DATASET_PREFIX)."""
+    aws_region: str = "us-east-1"
+    """Region of the queue."""
+    sqs_endpoint_url: str | None = None
+    """SQS endpoint; unset on AWS."""
     host: str = "127.0.0.1"
     """Address to bind; the Deployment sets 0.0.0.0."""
     port: int = Field(default=8080, ge=1, le=65535)

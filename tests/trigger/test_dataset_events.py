@@ -63,7 +63,8 @@ def test_a_batch_of_uploads_starts_one_retraining_and_is_then_deleted() -> None:
 def test_data_landing_while_a_training_runs_is_kept_for_the_next_one() -> None:
     # The running training may have read the data before it landed: the messages stay, and
     # SQS hands them out again after their visibility timeout.
-    for outcome in ("already-running", "already-created"):
+    waiting: tuple[Outcome, ...] = ("already-running", "already-created")
+    for outcome in waiting:
         queue = RecordingQueue([_event("datasets/iris/new.csv")])
         DatasetEventConsumer(queue, "url", PREFIX, RecordingLauncher(outcome)).poll_once(0)
         assert queue.deleted == [], outcome
@@ -75,3 +76,22 @@ def test_messages_that_change_no_data_are_deleted_without_a_launch() -> None:
     result = DatasetEventConsumer(queue, "url", PREFIX, launcher).poll_once(0)
     assert result.launch is None and launcher.reasons == []
     assert queue.deleted == ["r0", "r1"]
+
+
+def test_a_failed_poll_is_retried_and_never_ends_the_watch() -> None:
+    import threading
+
+    from app.trigger.dataset_events import consume_forever
+
+    stop = threading.Event()
+    calls: list[str] = []
+
+    class Flaky:
+        def poll_once(self) -> None:
+            calls.append("poll")
+            if len(calls) == 1:
+                raise ConnectionError("queue unreachable")
+            stop.set()
+
+    consume_forever(Flaky(), stop, backoff_seconds=0)  # type: ignore[arg-type]
+    assert calls == ["poll", "poll"]
