@@ -29,7 +29,7 @@ class RecordingQueue:
 
 class RecordingLauncher:
     def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
+        self.outcome: Outcome = outcome
         self.reasons: list[str] = []
 
     def launch(self, reason: str) -> LaunchResult:
