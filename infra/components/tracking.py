@@ -22,22 +22,14 @@ from infra.components import iam
 from infra.components.iam import ClusterOidc, ServiceAccountRole, ServiceAccountRoleArgs
 from infra.components.workloads import common
 from infra.components.workloads.namespaces import pod_security_labels
-from infra.components.workloads.network_policies import (
-    Egress,
-    allow_from,
-    allow_monitoring,
-    egress_dns_and_https,
-    namespace_peer,
-    network_policy,
+from infra.components.workloads.network_policies import network_policy
+from infra.components.workloads.tracking_pod import (
+    ServerSettings,
+    deployment_spec,
+    network_rules,
+    service_spec,
 )
-from infra.components.workloads.tracking_pod import ServerSettings, pod_spec
-from infra.contracts import (
-    HTTP_PORT_NAME,
-    TRACKING_NAMESPACE,
-    TRACKING_PORT,
-    TRACKING_SERVER,
-    TRAINING_NAMESPACE,
-)
+from infra.contracts import TRACKING_NAMESPACE, TRACKING_SERVER
 
 COMPONENT = "tracking"
 DB_NAME = "mlflow"
@@ -257,42 +249,17 @@ class Tracking(pulumi.ComponentResource):
             resources=args.resources,
         )
         spread = args.replicas > 1
+        account_name = account.metadata.apply(lambda m: m.name or "")
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=common.metadata(TRACKING_SERVER, namespace, labels),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_unavailable=0, max_surge=1
-                    ),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=pod_spec(
-                        settings, account.metadata.apply(lambda m: m.name or ""), labels, spread
-                    ),
-                ),
-            ),
+            spec=deployment_spec(settings, account_name, labels, args.replicas),
             opts=child,
         )
         k8s.core.v1.Service(
             f"{name}-service",
             metadata=common.metadata(TRACKING_SERVER, namespace, labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name=HTTP_PORT_NAME,
-                        port=TRACKING_PORT,
-                        target_port=HTTP_PORT_NAME,
-                        protocol="TCP",
-                    )
-                ],
-            ),
+            spec=service_spec(selector),
             opts=child,
         )
         self._declare_policies(name, args, namespace, labels, selector, spread, child)
@@ -308,25 +275,9 @@ class Tracking(pulumi.ComponentResource):
         spread: bool,
         child: pulumi.ResourceOptions,
     ) -> None:
-        # Training jobs log runs and promote models; Prometheus scrapes. Nobody else gets in.
-        postgres = Egress(
-            to=[
-                k8s.networking.v1.NetworkPolicyPeerArgs(
-                    ip_block=k8s.networking.v1.IPBlockArgs(cidr=args.vpc_cidr)
-                )
-            ],
-            ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=POSTGRES_PORT, protocol="TCP")],
-        )
+        ingress, egress = network_rules(args.vpc_cidr, POSTGRES_PORT)
         network_policy(
-            f"{name}-netpol",
-            namespace,
-            labels,
-            ingress=[
-                allow_from([namespace_peer(TRAINING_NAMESPACE)], HTTP_PORT_NAME),
-                allow_monitoring(HTTP_PORT_NAME),
-            ],
-            egress=[postgres, *egress_dns_and_https()],
-            opts=child,
+            f"{name}-netpol", namespace, labels, ingress=ingress, egress=egress, opts=child
         )
         if spread:
             k8s.policy.v1.PodDisruptionBudget(

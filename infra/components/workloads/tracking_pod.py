@@ -1,4 +1,5 @@
-"""The MLflow tracking server's pod: its container, probes, volumes and environment.
+"""The MLflow tracking server on the cluster: its pod (container, probes, volumes, environment),
+Deployment and Service specs, and who may talk to it.
 
 Pure builders (no resource is declared here); `infra.components.tracking` declares them.
 The image's entrypoint (images/tracking/entrypoint.py) reads the `TRACKING_*` variables, fetches
@@ -14,6 +15,14 @@ import pulumi_kubernetes as k8s
 
 from infra.components.scheduling import SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
+from infra.components.workloads.network_policies import (
+    Egress,
+    Ingress,
+    allow_from,
+    allow_monitoring,
+    egress_dns_and_https,
+    namespace_peer,
+)
 from infra.contracts import (
     HTTP_PORT_NAME,
     MLFLOW_ARTIFACT_PREFIX,
@@ -21,6 +30,7 @@ from infra.contracts import (
     TRACKING_NAMESPACE,
     TRACKING_PORT,
     TRACKING_SERVER,
+    TRAINING_NAMESPACE,
 )
 
 METRICS_DIR = "/var/run/mlflow-metrics"
@@ -149,3 +159,55 @@ def pod_spec(
             ),
         ],
     )
+
+
+def deployment_spec(
+    settings: ServerSettings, account: pulumi.Input[str], labels: dict[str, str], replicas: int
+) -> k8s.apps.v1.DeploymentSpecArgs:
+    """A fixed number of replicas (no autoscaling: load is a few training jobs and people),
+    rolled one at a time without going below it; spread over zones when there are several."""
+    return k8s.apps.v1.DeploymentSpecArgs(
+        replicas=replicas,
+        selector=k8s.meta.v1.LabelSelectorArgs(
+            match_labels=common.selector(labels[common.NAME_LABEL], labels[common.COMPONENT_LABEL])
+        ),
+        strategy=k8s.apps.v1.DeploymentStrategyArgs(
+            type="RollingUpdate",
+            rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
+        ),
+        template=k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+            spec=pod_spec(settings, account, labels, spread=replicas > 1),
+        ),
+    )
+
+
+def service_spec(selector: dict[str, str]) -> k8s.core.v1.ServiceSpecArgs:
+    """ClusterIP only: reached from the cluster (TRACKING_URI) or through port-forward."""
+    return k8s.core.v1.ServiceSpecArgs(
+        type="ClusterIP",
+        selector=selector,
+        ports=[
+            k8s.core.v1.ServicePortArgs(
+                name=HTTP_PORT_NAME, port=TRACKING_PORT, target_port=HTTP_PORT_NAME, protocol="TCP"
+            )
+        ],
+    )
+
+
+def network_rules(vpc_cidr: str, postgres_port: int) -> tuple[list[Ingress], list[Egress]]:
+    """In: training jobs (log runs, promote models) and Prometheus. Out: DNS, HTTPS (S3, STS,
+    Secrets Manager) and PostgreSQL inside the VPC."""
+    postgres = Egress(
+        to=[
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                ip_block=k8s.networking.v1.IPBlockArgs(cidr=vpc_cidr)
+            )
+        ],
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=postgres_port, protocol="TCP")],
+    )
+    ingress = [
+        allow_from([namespace_peer(TRAINING_NAMESPACE)], HTTP_PORT_NAME),
+        allow_monitoring(HTTP_PORT_NAME),
+    ]
+    return ingress, [postgres, *egress_dns_and_https()]
