@@ -291,6 +291,20 @@ def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_data_harvest(args: argparse.Namespace, settings: Settings) -> int:
+    """Labelled captures of finished days → CSV objects under the dataset prefix."""
+    from app import data_versions
+    from app.aws import s3_client
+    from app.harvest import harvest
+
+    s3 = s3_client(settings)
+    bucket = settings.require_bucket()
+    features = data_versions.feature_names(s3, bucket, settings.dataset_prefix)
+    days = harvest(s3, bucket, settings.model_name, settings.dataset_prefix, features)
+    _print([{"day": d.day.isoformat(), "written": d.key, "rows": d.rows} for d in days])
+    return 0
+
+
 def cmd_data_watch(args: argparse.Namespace, settings: Settings) -> int:
     """Retrain when new data lands: poll the queue the bucket notifies, run `retrain` here."""
     from app.aws import sqs_client
@@ -364,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--file", help="CSV to upload (default: the packaged dataset)")
     upload.add_argument("--key", help="object key (default MLOPS_DATASET_KEY)")
     upload.set_defaults(handler=cmd_data_upload)
+    harvest = data_commands.add_parser(
+        "harvest", help="turn finished days of labelled captures into training CSVs"
+    )
+    harvest.set_defaults(handler=cmd_data_harvest)
     watch = data_commands.add_parser(
         "watch", help="retrain when new data lands (the bucket's notifications, from SQS)"
     )

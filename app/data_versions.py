@@ -67,6 +67,22 @@ def load(s3: Any, bucket: str, prefix: str) -> LoadedDataset:
     return LoadedDataset(data, DatasetVersion(name, where, digest, versions), report)
 
 
+def feature_names(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """The dataset's feature columns: its schema's, else the first CSV's header."""
+    schema = _schema(s3, bucket, prefix, {}, hashlib.sha256())
+    if schema is not None:
+        return list(schema.features)
+    for key in sorted(s3_objects.list_names(s3, bucket, prefix)):
+        if key.endswith(DATA_SUFFIX):
+            body, _ = s3_objects.read(s3, bucket, key)
+            header = body.decode("utf-8", errors="replace").partition("\n")[0]
+            return [cell.strip() for cell in header.split(",")][:-1]
+    raise DatasetError(
+        f"s3://{bucket}/{prefix} has neither a schema.json nor a CSV to take the feature "
+        "names from; seed it with `python -m app data upload`"
+    )
+
+
 def _schema(
     s3: Any, bucket: str, prefix: str, versions: dict[str, str], manifest: Any
 ) -> DatasetSchema | None:
