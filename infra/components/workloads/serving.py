@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from infra.components.scheduling import SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
@@ -16,6 +15,12 @@ from infra.components.workloads.network_policies import (
     allow_monitoring,
     egress_dns_and_https,
     network_policy,
+)
+from infra.components.workloads.serving_secrets import (
+    SECRETS_VOLUME,
+    api_keys_secret,
+    prediction_id_key_secret,
+    secrets_volume,
 )
 from infra.components.workloads.settings_env import memory_limit_env, settings_env
 from infra.contracts import (
@@ -32,9 +37,6 @@ from infra.contracts import (
 
 NAME = MODEL_SERVER
 COMPONENT = "serving"
-SECRETS_VOLUME = "secrets"
-PREDICTION_ID_KEY_LENGTH = 48
-"""Letters and digits only: about 285 bits, over the app's minimum of 32 characters."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,8 +89,8 @@ class Serving(pulumi.ComponentResource):
         account = common.irsa_service_account(
             f"{name}-sa", SERVING_SERVICE_ACCOUNT, args.namespace, labels, args.role_arn, child
         )
-        keys = self._api_keys(name, args, labels, child)
-        id_key = self._prediction_id_key(name, args, labels, child)
+        keys = api_keys_secret(name, args.namespace, args.api_keys, labels, child)
+        id_key = prediction_id_key_secret(name, args.namespace, labels, self, child)
         deployment = self._deployment(name, args, account, (keys, id_key), child)
         service = k8s.core.v1.Service(
             f"{name}-service",
@@ -119,45 +121,6 @@ class Serving(pulumi.ComponentResource):
         self._autoscaling(name, args, labels, selector, deployment, child)
         self.service_name = service.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"serviceName": self.service_name})
-
-    @staticmethod
-    def _api_keys(
-        name: str, args: ServingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
-    ) -> k8s.core.v1.Secret:
-        return k8s.core.v1.Secret(
-            f"{name}-api-keys",
-            metadata=common.metadata(f"{NAME}-api-keys", args.namespace, labels),
-            type="Opaque",
-            # One key per line, the format of the app's MLOPS_API_KEYS_FILE.
-            string_data={
-                API_KEYS_FILE_NAME: pulumi.Output.from_input(args.api_keys).apply(
-                    lambda value: "\n".join(key.strip() for key in value.split(","))
-                )
-            },
-            opts=opts,
-        )
-
-    def _prediction_id_key(
-        self, name: str, args: ServingArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
-    ) -> k8s.core.v1.Secret:
-        """The key every replica signs and checks prediction ids with (a feedback label names
-        the prediction it is for): generated once, kept in the state as a secret, and the
-        same for every pod and every `pulumi up` until the resource is replaced."""
-        key = random.RandomPassword(
-            f"{name}-prediction-id-key",
-            length=PREDICTION_ID_KEY_LENGTH,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return k8s.core.v1.Secret(
-            f"{name}-prediction-id-key",
-            metadata=common.metadata(
-                f"{NAME}-{PREDICTION_ID_KEY_FILE_NAME}", args.namespace, labels
-            ),
-            type="Opaque",
-            string_data={PREDICTION_ID_KEY_FILE_NAME: key.result},
-            opts=opts,
-        )
 
     @staticmethod
     def _deployment(
@@ -309,21 +272,7 @@ def _pod_spec(
         containers=[_server_container(args)],
         volumes=[
             common.tmp_volume(),
-            # Both Secrets in one read-only directory (SECRETS_DIR), one file each.
-            k8s.core.v1.VolumeArgs(
-                name=SECRETS_VOLUME,
-                projected=k8s.core.v1.ProjectedVolumeSourceArgs(
-                    default_mode=0o440,
-                    sources=[
-                        k8s.core.v1.VolumeProjectionArgs(
-                            secret=k8s.core.v1.SecretProjectionArgs(
-                                name=secret.metadata.apply(lambda m: m.name or "")
-                            )
-                        )
-                        for secret in secrets
-                    ],
-                ),
-            ),
+            secrets_volume(secrets),
         ],
     )
 
