@@ -40,8 +40,10 @@ class CaptureLimits:
     """Upload once this many records wait."""
     flush_seconds: float = 60.0
     """Upload once the oldest waiting record is this old."""
-    poll_seconds: float = 0.5
-    """How often the thread looks at the queue."""
+    poll_seconds: float = 0.1
+    """How often the thread encodes what was queued. Often, so that each round is short: the
+    thread holds the interpreter lock while it encodes, and a long round makes requests wait
+    for it in steps of the 5 ms switch interval."""
     close_seconds: float = 10.0
     """How long shutdown waits for the last upload (the pod's grace period is 30 s)."""
 
