@@ -76,7 +76,7 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
     )
     # For the request log line (app.serving.middleware): what was served, never inputs.
     request.state.model_version = model.version
-    request.state.prediction_ids = [p.prediction_id for p in predictions]
+    request.state.prediction_ids = ids
     answer = PredictResponse.model_construct(
         model_name=model.meta.model_name, model_version=model.version, predictions=predictions
     )
