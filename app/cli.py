@@ -23,8 +23,10 @@ from app.settings import MODEL_NAME_PATTERN, Settings, load_settings
 
 if TYPE_CHECKING:
     from app.dataset import Dataset, DatasetVersion
-    from app.registry import S3ModelRegistry
+    from app.registry import ModelMetadata
     from app.tracking.registry import TrackedModelRegistry, VersionRow
+    from app.training.evaluation import PromotionPolicy
+    from app.training.train import TrainConfig
 
 log = logging.getLogger("app")
 DESCRIPTION = "Train, register, serve and retrain the model; manage its versions and data."
@@ -70,22 +72,10 @@ def _grid(text: str) -> tuple[object, ...]:
     return tuple(candidates)
 
 
-def _store(settings: Settings) -> S3ModelRegistry:
-    from app.aws import s3_client
-    from app.registry import S3ModelRegistry
-
-    return S3ModelRegistry(s3_client(settings), settings.require_bucket(), settings.model_name)
-
-
 def _tracked_registry(settings: Settings) -> TrackedModelRegistry:
-    """The registry on the tracking server, checked reachable (one line naming the URI when
-    it is not), with the bucket's deployment store."""
-    from app.tracking.connection import connect
-    from app.tracking.registry import TrackedModelRegistry
+    from app.training.steps import registry_from_settings
 
-    uri = settings.require_tracking_uri()
-    store = _store(settings)
-    return TrackedModelRegistry(connect(uri), uri, settings.model_name, store)
+    return registry_from_settings(settings)
 
 
 def _print(obj: object) -> None:
@@ -108,8 +98,7 @@ _UNCHANGED = (
 
 def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: bool) -> int:
     from app.training import pipeline
-    from app.training.evaluation import PromotionPolicy
-    from app.training.train import DEFAULT_GRID, TrainConfig
+    from app.training.train import DEFAULT_GRID, TrainConfig, distributed_from_env
 
     config = TrainConfig(epochs=args.epochs, grid=args.grid or DEFAULT_GRID, seed=args.seed)
     local = getattr(args, "output", None)
@@ -122,6 +111,10 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
             _print({"skipped": True, "run_id": previous, "reason": _UNCHANGED})
             return 0
     code_version = pipeline.resolve_code_version(settings.code_version)
+    if registry is not None and distributed_from_env().world_size == 1:
+        promote = retrain or args.promote
+        return _run_pipeline(registry, settings, config, (data, dataset, validation), promote)
+    # `--output`, or torchrun: the grid in this process group (DDP), logged once by rank 0.
     record = pipeline.train_to_record(
         data,
         dataset,
@@ -143,18 +136,70 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
         record,
         alias=settings.model_alias,
         promote=retrain or args.promote,
-        policy=PromotionPolicy(settings.promotion_margin, settings.class_f1_tolerance),
+        policy=_policy(settings),
     )
-    _print(
-        {
-            "version": outcome.version,
-            "run_id": outcome.run_id,
-            "metrics": outcome.metadata.metrics,
-            "promoted": outcome.promoted,
-            "message": outcome.message,
-        }
+    _print_outcome(
+        outcome.version, outcome.run_id, outcome.metadata, outcome.promoted, outcome.message
     )
     return 0
+
+
+def _policy(settings: Settings) -> PromotionPolicy:
+    from app.training.evaluation import PromotionPolicy
+
+    return PromotionPolicy(settings.promotion_margin, settings.class_f1_tolerance)
+
+
+def _run_pipeline(
+    registry: TrackedModelRegistry,
+    settings: Settings,
+    config: TrainConfig,
+    prepared: tuple[Dataset, DatasetVersion, dict[str, object] | None],
+    promote: bool,
+) -> int:
+    """prepare → every candidate in its own process, at the same time → finish."""
+    from app.tracking import pipeline_runs
+    from app.training import pipeline, steps
+
+    data, dataset, validation = prepared
+    code_version = pipeline.resolve_code_version(settings.code_version)
+    parent = steps.prepare(
+        registry,
+        data,
+        dataset,
+        validation,
+        code_version,
+        config.seed,
+        settings.holdout_fraction,
+    )
+    jobs = [
+        steps.CandidateJob(parent.run_id, c.hidden, c.learning_rate, config.epochs, config.folds)
+        for c in config.grid
+    ]
+    try:
+        steps.run_candidates_in_parallel(jobs, workers=min(len(jobs), settings.parallel_candidates))
+    except BaseException:
+        pipeline_runs.fail_parent(registry.client, parent)
+        raise
+    outcome = steps.finish(registry, parent, settings.model_alias, promote, _policy(settings))
+    _print_outcome(
+        outcome.version, outcome.run_id, outcome.metadata, outcome.promoted, outcome.message
+    )
+    return 0
+
+
+def _print_outcome(
+    version: str, run_id: str, meta: ModelMetadata, promoted: bool, message: str
+) -> None:
+    _print(
+        {
+            "version": version,
+            "run_id": run_id,
+            "metrics": meta.metrics,
+            "promoted": promoted,
+            "message": message,
+        }
+    )
 
 
 def _training_data(
@@ -291,6 +336,65 @@ def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_pipeline(args: argparse.Namespace, settings: Settings) -> int:
+    """The training pipeline's steps, one process each (a workflow runs them as pods)."""
+    from app.tracking import pipeline_runs
+    from app.training import pipeline, steps
+    from app.training.train import Candidate
+
+    registry = _tracked_registry(settings)
+    if args.pipeline_command == "prepare":
+        return _pipeline_prepare(args, settings, registry)
+    parent = pipeline_runs.read_parent(registry.client, registry.tracking_uri, args.run_id)
+    if args.pipeline_command == "candidate":
+        hidden, rate = args.candidate
+        logged = steps.candidate(
+            registry, parent, Candidate(hidden, rate), args.epochs, pipeline.DEFAULT_FOLDS
+        )
+        if logged is not None:  # the primary rank under torchrun, or a single process
+            _print({"run_id": logged.run_id, "parent_run_id": parent.run_id})
+        return 0
+    outcome = steps.finish(registry, parent, settings.model_alias, args.promote, _policy(settings))
+    _print_outcome(
+        outcome.version, outcome.run_id, outcome.metadata, outcome.promoted, outcome.message
+    )
+    return 0
+
+
+def _pipeline_prepare(
+    args: argparse.Namespace, settings: Settings, registry: TrackedModelRegistry
+) -> int:
+    from app.training import pipeline, steps
+
+    loaded = pipeline.fetch_dataset(registry.store, settings.dataset_prefix)
+    run_id = ""
+    previous = pipeline.previous_run_on(registry, loaded.version) if args.skip_unchanged else None
+    if previous is None:
+        code_version = pipeline.resolve_code_version(settings.code_version)
+        parent = steps.prepare(
+            registry,
+            loaded.data,
+            loaded.version,
+            loaded.report.as_dict(),
+            code_version,
+            args.seed,
+            settings.holdout_fraction,
+        )
+        run_id = parent.run_id
+    if args.run_id_file:
+        # A workflow reads its next steps' input from this file; empty: nothing to train.
+        Path(args.run_id_file).write_text(run_id)
+    answer = {"run_id": run_id} if run_id else {"skipped": True, "run_id": previous}
+    _print({**answer, **({} if run_id else {"reason": _UNCHANGED})})
+    return 0
+
+
+def _candidate_spec(text: str) -> tuple[int, float]:
+    """`HIDDEN:LR` → (hidden units, learning rate), as one item of --grid."""
+    (candidate,) = _grid(text)
+    return candidate.hidden, candidate.learning_rate  # type: ignore[attr-defined]
+
+
 def cmd_data_harvest(args: argparse.Namespace, settings: Settings) -> int:
     """Labelled captures of finished days → CSV objects under the dataset prefix."""
     from app import data_versions
@@ -333,6 +437,28 @@ def _training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+def _pipeline_parser(steps: argparse.ArgumentParser) -> None:
+    step = steps.add_subparsers(dest="pipeline_command", required=True, metavar="STEP")
+    prepare = step.add_parser("prepare", help="validate the dataset, open the training's run")
+    prepare.add_argument("--seed", type=int, default=0, help="the split's seed (default 0)")
+    prepare.add_argument("--run-id-file", help="also write the run id here (empty: skipped)")
+    prepare.add_argument(
+        "--skip-unchanged",
+        action="store_true",
+        help="open no run when the dataset's digest was trained on already",
+    )
+    candidate = step.add_parser("candidate", help="train one candidate as a child run")
+    candidate.add_argument("--run-id", required=True, help="the run `prepare` opened")
+    candidate.add_argument(
+        "--candidate", type=_candidate_spec, required=True, help="HIDDEN:LR, e.g. 32:0.01"
+    )
+    candidate.add_argument("--epochs", type=_positive_int, default=300, help="epochs")
+    finish = step.add_parser("finish", help="register the best candidate, promote if better")
+    finish.add_argument("--run-id", required=True, help="the run `prepare` opened")
+    finish.add_argument("--promote", action="store_true", help="promote it if better")
+    steps.set_defaults(handler=cmd_pipeline)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -371,6 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = models_commands.add_parser("rollback", help="restore the alias's previous version")
     rollback.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
     models.set_defaults(handler=cmd_models)
+
+    _pipeline_parser(
+        commands.add_parser(
+            "pipeline", help="the training pipeline's steps, one process each (workflow pods)"
+        )
+    )
 
     data = commands.add_parser("data", help="manage training data in the bucket")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

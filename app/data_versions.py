@@ -33,13 +33,16 @@ class LoadedDataset:
     report: ValidationReport
 
 
-def load(s3: Any, bucket: str, prefix: str) -> LoadedDataset:
+def load(s3: Any, bucket: str, prefix: str, pinned: dict[str, str] | None = None) -> LoadedDataset:
     """Read, validate and combine every CSV under `prefix`; DatasetError when there is none,
-    when objects disagree on their header, or when too many rows are rejected."""
+    when objects disagree on their header, or when too many rows are rejected.
+
+    `pinned` (key → S3 version id, as a DatasetVersion records them) reads exactly those
+    objects at those versions instead: every step of one pipeline trains on the same rows,
+    whatever lands meanwhile."""
+    listed = pinned.keys() if pinned is not None else s3_objects.list_names(s3, bucket, prefix)
     keys = sorted(
-        key
-        for key in s3_objects.list_names(s3, bucket, prefix)
-        if key.endswith(DATA_SUFFIX) and "/_" not in key[len(prefix) - 1 :]
+        key for key in listed if key.endswith(DATA_SUFFIX) and "/_" not in key[len(prefix) - 1 :]
     )
     where = f"s3://{bucket}/{prefix}"
     if not keys:
@@ -52,10 +55,12 @@ def load(s3: Any, bucket: str, prefix: str) -> LoadedDataset:
     versions: dict[str, str] = {}
     manifest = hashlib.sha256()
     # The schema is part of the version: another schema accepts other rows.
-    schema = _schema(s3, bucket, prefix, versions, manifest)
+    schema = _schema(s3, bucket, prefix, versions, manifest, pinned)
     header: list[str] | None = list(schema.features) if schema else None
     for key in keys:
-        body, _, version_id = s3_objects.read_version(s3, bucket, key)
+        body, _, version_id = s3_objects.read_version(
+            s3, bucket, key, version_id=(pinned or {}).get(key) or None
+        )
         versions[key] = version_id or ""
         manifest.update(f"{key}\0{hashlib.sha256(body).hexdigest()}\n".encode())
         header = _read_rows(f"s3://{bucket}/{key}", body, header, schema, report, rows, labels)
@@ -84,11 +89,20 @@ def feature_names(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def _schema(
-    s3: Any, bucket: str, prefix: str, versions: dict[str, str], manifest: Any
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    versions: dict[str, str],
+    manifest: Any,
+    pinned: dict[str, str] | None = None,
 ) -> DatasetSchema | None:
     key = f"{prefix}{SCHEMA_FILE}"
+    if pinned is not None and key not in pinned:
+        return None
     try:
-        raw, _, version_id = s3_objects.read_version(s3, bucket, key)
+        raw, _, version_id = s3_objects.read_version(
+            s3, bucket, key, version_id=(pinned or {}).get(key) or None
+        )
     except ModelNotFoundError:
         return None
     versions[key] = version_id or ""

@@ -36,13 +36,14 @@ def read(s3: Any, bucket: str, key: str, max_bytes: int | None = None) -> tuple[
 
 
 def read_version(
-    s3: Any, bucket: str, key: str, max_bytes: int | None = None
+    s3: Any, bucket: str, key: str, max_bytes: int | None = None, version_id: str | None = None
 ) -> tuple[bytes, str, str | None]:
     """`read`, and the S3 version id of what was read (None where the bucket keeps none):
-    what names a dataset's exact content in its lineage."""
+    what names a dataset's exact content in its lineage. With `version_id`, that version."""
     url = f"s3://{bucket}/{key}"
+    pinned = {"VersionId": version_id} if version_id else {}
     try:
-        response = s3.get_object(Bucket=bucket, Key=key)
+        response = s3.get_object(Bucket=bucket, Key=key, **pinned)
         size = int(response.get("ContentLength") or 0)
         if max_bytes is not None and size > max_bytes:
             response["Body"].close()

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     code_version: str | None = None
     """Code version recorded with each trained model: the image sets the git SHA it was built
     from; unset, training asks git for the checkout's commit (`unknown` outside a checkout)."""
+    parallel_candidates: int = Field(default=4, ge=1, le=64)
+    """How many candidates `train` and `retrain` train at the same time, a process each (on
+    the cluster the workflow runs each in its own pod instead)."""
     holdout_fraction: float = Field(default=0.2, ge=0.0, le=0.5)
     """Share of each class that training keeps out, to score the new model against the served
     one on the same rows. 0: nothing held out; promotion then compares cross-validated

@@ -179,32 +179,44 @@ class TrackedModelRegistry:
                 f"{where} has no {SHA256_TAG} tag, so its artifact cannot be verified; "
                 "register versions with `python -m app train`"
             )
-        with tempfile.TemporaryDirectory(prefix="mlops-promote-") as tmp:
-            with tracking_errors(self.tracking_uri, f"downloading {where}"):
-                for name in (ARTIFACT_FILE, METADATA_FILE):
-                    mlflow.artifacts.download_artifacts(
-                        artifact_uri=f"{version.source}/{name}",
-                        dst_path=tmp,
-                        tracking_uri=self.tracking_uri,
-                    )
-            artifact = (Path(tmp) / ARTIFACT_FILE).read_bytes()
-            raw_meta = (Path(tmp) / METADATA_FILE).read_bytes()
+        artifact, meta = self._fetch(str(version.source), where)
         digest = hashlib.sha256(artifact).hexdigest()
         if digest != expected:
             raise ArtifactIntegrityError(
                 f"{where}: the artifact's sha256 {digest} does not match the version's tag "
                 f"{expected}; it was not promoted; register a new version"
             )
-        meta = s3_objects.parse(
-            ModelMetadata,
-            raw_meta,
-            f"{version.source}/{METADATA_FILE}",
-            "valid model metadata",
-            "register a new version with `python -m app train`",
-        )
         return artifact, meta.model_copy(
             update={"model_name": self.model_name, "version": number, "artifact_sha256": digest}
         )
+
+    def download_run_model(self, artifact_uri: str) -> tuple[bytes, ModelMetadata]:
+        """The model a run logged (`<artifact_uri>/model/`), with its metadata."""
+        artifact, meta = self._fetch(f"{artifact_uri}/{MODEL_DIR}", artifact_uri)
+        digest = hashlib.sha256(artifact).hexdigest()
+        return artifact, meta.model_copy(
+            update={"model_name": self.model_name, "artifact_sha256": digest}
+        )
+
+    def _fetch(self, source: str, where: str) -> tuple[bytes, ModelMetadata]:
+        with tempfile.TemporaryDirectory(prefix="mlops-promote-") as tmp:
+            with tracking_errors(self.tracking_uri, f"downloading {where}"):
+                for name in (ARTIFACT_FILE, METADATA_FILE):
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"{source}/{name}",
+                        dst_path=tmp,
+                        tracking_uri=self.tracking_uri,
+                    )
+            artifact = (Path(tmp) / ARTIFACT_FILE).read_bytes()
+            raw_meta = (Path(tmp) / METADATA_FILE).read_bytes()
+        meta = s3_objects.parse(
+            ModelMetadata,
+            raw_meta,
+            f"{source}/{METADATA_FILE}",
+            "valid model metadata",
+            "register a new version with `python -m app train`",
+        )
+        return artifact, meta
 
     def _mirror(self, alias: str, fallback: str) -> None:
         """Set MLflow's alias to the version the pointer names now (re-read, so a promotion

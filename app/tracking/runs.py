@@ -78,9 +78,9 @@ def log_training(
 ) -> LoggedRun:
     """Log `record` as a parent run with a child run per candidate; the parent's id."""
     with tracking_errors(uri, f"creating a run in experiment {experiment!r}"):
-        experiment_id = _experiment_id(client, experiment)
+        found = experiment_id(client, experiment)
         parent = client.create_run(
-            experiment_id,
+            found,
             run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}",
             tags=_run_tags(record),
         )
@@ -88,13 +88,13 @@ def log_training(
     try:
         with tracking_errors(uri, f"logging run {run_id}"):
             for score in record.result.scores:
-                _log_candidate(client, experiment_id, run_id, score)
+                _log_candidate(client, found, run_id, score)
             _log_parent(client, run_id, record)
-            _finish(client, run_id, RunStatus.FINISHED)
+            finish_run(client, run_id, RunStatus.FINISHED)
     except BaseException:
         _mark_failed(client, run_id)
         raise
-    return LoggedRun(run_id, experiment_id, str(parent.info.artifact_uri))
+    return LoggedRun(run_id, found, str(parent.info.artifact_uri))
 
 
 def mark_refused(client: MlflowClient, uri: str, run_id: str, reason: str) -> None:
@@ -139,7 +139,7 @@ def find_run_on_data(client: MlflowClient, uri: str, experiment: str, digest: st
     return runs[0].info.run_id if runs else None
 
 
-def _experiment_id(client: MlflowClient, name: str) -> str:
+def experiment_id(client: MlflowClient, name: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
@@ -183,10 +183,10 @@ def _log_candidate(
         metrics=[
             Metric("holdout_accuracy", score.holdout_accuracy, now, 0),
             Metric("holdout_loss", score.holdout_loss, now, 0),
-            *_history("cv_train_loss", score.loss_history, now),
+            *history_metrics("cv_train_loss", score.loss_history, now),
         ],
     )
-    _finish(client, child.info.run_id, RunStatus.FINISHED)
+    finish_run(client, child.info.run_id, RunStatus.FINISHED)
 
 
 def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> None:
@@ -201,7 +201,7 @@ def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> No
         params=[Param(key, value[:6000]) for key, value in params.items()],
         metrics=[
             *(Metric(key, value, now, 0) for key, value in record.metadata.metrics.items()),
-            *_history("epoch_train_loss", record.result.loss_history, now),
+            *history_metrics("epoch_train_loss", record.result.loss_history, now),
         ],
         tags=[
             RunTag("primary_metric", record.metadata.primary_metric),
@@ -226,27 +226,20 @@ def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> No
 
 
 def _dataset_input(record: TrainingRecord) -> DatasetInput:
-    dataset = record.dataset
-    meta = record.metadata
+    return tracked_dataset_input(record.dataset, feature_schema_json(record.metadata.feature_names))
+
+
+def tracked_dataset_input(dataset: DatasetVersion, schema_json: str) -> DatasetInput:
+    """The dataset as MLflow shows it on a run: name, source, digest, schema, and the sha256
+    and S3 object versions as tags."""
     source_type = "s3" if dataset.uri.startswith("s3://") else "local"
-    schema = {
-        "mlflow_colspec": [
-            *({"name": name, "type": "float", "required": True} for name in meta.feature_names),
-            {"name": "label", "type": "string", "required": True},
-        ]
-    }
-    profile = {
-        "num_rows": int(record.result.metrics.get("train_rows", 0)),
-        "classes": meta.class_names,
-    }
     return DatasetInput(
         dataset=TrackedDataset(
             name=dataset.name,
             digest=dataset.digest[:36],
             source_type=source_type,
             source=json.dumps({"uri": dataset.uri}),
-            schema=json.dumps(schema),
-            profile=json.dumps(profile),
+            schema=schema_json,
         ),
         tags=[
             InputTag("mlflow.data.context", "training"),
@@ -256,21 +249,37 @@ def _dataset_input(record: TrainingRecord) -> DatasetInput:
     )
 
 
-def _history(key: str, values: list[float], timestamp: int) -> list[Metric]:
+def feature_schema_json(feature_names: list[str] | tuple[str, ...]) -> str:
+    """MLflow's column spec of a training CSV: the features, then the label."""
+    return json.dumps(
+        {
+            "mlflow_colspec": [
+                *({"name": n, "type": "float", "required": True} for n in feature_names),
+                {"name": "label", "type": "string", "required": True},
+            ]
+        }
+    )
+
+
+def history_metrics(key: str, values: list[float], timestamp: int) -> list[Metric]:
     return [Metric(key, value, timestamp, step) for step, value in enumerate(values, start=1)]
 
 
 def _mark_failed(client: MlflowClient, run_id: str) -> None:
-    # Best effort: the server may be what failed. The error being raised says why.
-    with contextlib.suppress(Exception):
-        _finish(client, run_id, RunStatus.FAILED)
+    finish_run(client, run_id, RunStatus.FAILED, quietly=True)
 
 
-def _finish(client: MlflowClient, run_id: str, status: int) -> None:
+def finish_run(client: MlflowClient, run_id: str, status: int, quietly: bool = False) -> None:
+    """End a run. `quietly`: on the way out of a failure, when the server may be what failed
+    and the error being raised says why, a failure to end the run is ignored."""
     # The client prints "View run ... at: <url>" to stdout when a run ends, and stdout is
     # where the CLI writes its JSON answer; the line goes to stderr instead.
     with contextlib.redirect_stdout(sys.stderr):
-        client.set_terminated(run_id, RunStatus.to_string(status))
+        if not quietly:
+            client.set_terminated(run_id, RunStatus.to_string(status))
+            return
+        with contextlib.suppress(Exception):
+            client.set_terminated(run_id, RunStatus.to_string(status))
 
 
 def _millis() -> int:

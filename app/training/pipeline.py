@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_FOLDS = TrainConfig().folds
+
 
 @dataclass(frozen=True)
 class Outcome:

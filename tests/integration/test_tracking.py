@@ -89,6 +89,8 @@ def test_a_training_is_tracked_with_its_candidates_data_code_and_artifact(
         assert [point.step for point in history] == list(range(1, EPOCHS + 1))
     assert len(client.get_metric_history(parent.info.run_id, "epoch_train_loss")) == EPOCHS
     assert parent.data.metrics["accuracy"] == outcome["metrics"]["accuracy"]
+    # Each candidate trained in a process of its own, and logged its own model.
+    assert all(child.data.tags["artifact_sha256"] for child in children)
 
     # The code version: this checkout's commit (the image sets MLOPS_CODE_VERSION instead).
     head = subprocess.run(
@@ -112,12 +114,14 @@ def test_a_training_is_tracked_with_its_candidates_data_code_and_artifact(
     }
     assert json.loads(dataset_input.dataset.source)["uri"] == f"s3://{bucket}/datasets/iris/"
 
-    # The artifact, its sha256, the registered version's tags and the alias.
-    local = client.download_artifacts(parent.info.run_id, "model/model.onnx")
+    # The artifact (the winning candidate's), its sha256, the version's tags and the alias.
+    version = client.get_model_version_by_alias(tracked_model, "production")
+    winner = parent.data.tags["winning_candidate_run"]
+    assert version.version == "1" and version.run_id == winner
+    assert winner in {child.info.run_id for child in children}
+    local = client.download_artifacts(winner, "model/model.onnx")
     sha = hashlib.sha256(Path(local).read_bytes()).hexdigest()
     assert parent.data.tags["artifact_sha256"] == sha
-    version = client.get_model_version_by_alias(tracked_model, "production")
-    assert version.version == "1" and version.run_id == parent.info.run_id
     assert version.tags["artifact_sha256"] == sha
     assert version.tags["dataset_sha256"] == digest
     assert float(version.tags["accuracy"]) == outcome["metrics"]["accuracy"]
@@ -184,14 +188,19 @@ def test_non_finite_metrics_are_refused_before_registration_and_the_run_says_why
         return meta.model_copy(update={"metrics": {**meta.metrics, "accuracy": float("nan")}})
 
     monkeypatch.setattr(pipeline, "build_metadata", diverged)
+    monkeypatch.setenv("MLOPS_PARALLEL_CANDIDATES", "1")  # in this process, where the patch is
     assert main(["train", "--epochs", str(EPOCHS), "--promote"]) == 1
     assert "accuracy=nan" in error_line(capsys)
     client = MlflowClient(tracking_server)
     assert client.search_model_versions(f"name='{tracked_model}'") == []
     experiment = client.get_experiment_by_name(tracked_model)
     assert experiment is not None
-    (run,) = client.search_runs([experiment.experiment_id], "tags.registration_refused != ''")
-    assert "accuracy=nan" in run.data.tags["registration_refused"]
+    refused = client.search_runs([experiment.experiment_id], "tags.registration_refused != ''")
+    # Every candidate diverged (the default grid has three), and so the training (the parent
+    # run) registered nothing.
+    parents = [run for run in refused if "dataset_sha256" in run.data.tags]
+    assert (len(refused), len(parents)) == (4, 1)
+    assert all("accuracy=nan" in run.data.tags["registration_refused"] for run in refused)
 
 
 # -- serving never depends on the tracking server ---------------------------------------------

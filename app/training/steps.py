@@ -1,0 +1,198 @@
+"""The training pipeline as steps: prepare → a candidate each, in parallel → finish.
+
+The same functions run on the cluster, one workflow step (pod) each, and on the embedded
+default, where `train` and `retrain` run the candidates in parallel processes. Steps share
+nothing but the parent run's id on the tracking server: `prepare` records the dataset's exact
+S3 object versions there, so every candidate and `finish` read the same rows whatever lands
+meanwhile, and hold out the same rows (the split depends on the data and the seed only).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from app import data_versions
+from app.dataset import Dataset, DatasetVersion, packaged_dataset_bytes, parse_csv
+from app.errors import DatasetError, InvalidModelError
+from app.registry import ModelMetadata
+from app.settings import Settings, load_settings
+from app.tracking import pipeline_runs
+from app.tracking.pipeline_runs import ParentRun
+from app.tracking.registry import TrackedModelRegistry
+from app.tracking.runs import LoggedRun, feature_schema_json, mark_refused
+from app.training import pipeline
+from app.training.evaluation import PromotionPolicy, split_holdout
+from app.training.promotion import challenge
+from app.training.train import Candidate, TrainConfig
+
+log = logging.getLogger(__name__)
+
+PACKAGED_URI = "packaged:iris.csv"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    version: str
+    run_id: str
+    metadata: ModelMetadata
+    promoted: bool
+    message: str
+
+
+def prepare(
+    registry: TrackedModelRegistry,
+    data: Dataset,
+    dataset: DatasetVersion,
+    validation: dict[str, object] | None,
+    code_version: str,
+    seed: int,
+    holdout_fraction: float,
+) -> ParentRun:
+    """The parent run of one training, recording what it trains on and how it splits it."""
+    return pipeline_runs.create_parent(
+        registry.client,
+        registry.tracking_uri,
+        registry.model_name,
+        dataset,
+        validation,
+        code_version,
+        feature_schema_json(data.feature_names),
+        seed,
+        holdout_fraction,
+    )
+
+
+def recorded_data(registry: TrackedModelRegistry, dataset: DatasetVersion) -> Dataset:
+    """The rows a parent run recorded: its S3 objects at their versions, or its local file."""
+    if dataset.uri == PACKAGED_URI:
+        return parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
+    if dataset.uri.startswith("s3://"):
+        bucket, _, prefix = dataset.uri.removeprefix("s3://").partition("/")
+        store = registry.store
+        if bucket != store.bucket:
+            raise DatasetError(
+                f"the run read {dataset.uri}, not a prefix of MLOPS_BUCKET={store.bucket}"
+            )
+        return data_versions.load(store.s3, bucket, prefix, dataset.object_versions).data
+    path = Path(dataset.uri)
+    if not path.is_file():
+        raise DatasetError(f"the run read {path}, which this machine does not have")
+    return parse_csv(path.read_bytes(), source=str(path))
+
+
+def candidate(
+    registry: TrackedModelRegistry,
+    parent: ParentRun,
+    chosen: Candidate,
+    epochs: int,
+    folds: int,
+) -> LoggedRun | None:
+    """Train one candidate on the parent's rows (minus the held-out ones) and log it as a
+    child run; None on every rank but the primary one under torchrun."""
+    data = recorded_data(registry, parent.dataset)
+    single = TrainConfig(epochs=epochs, grid=(chosen,), seed=parent.seed, folds=folds)
+    record = pipeline.train_to_record(
+        data,
+        parent.dataset,
+        single,
+        parent.code_version,
+        registry.model_name,
+        parent.holdout_fraction,
+    )
+    if record is None:
+        return None
+    return pipeline_runs.log_candidate(registry.client, registry.tracking_uri, parent, record)
+
+
+def finish(
+    registry: TrackedModelRegistry,
+    parent: ParentRun,
+    alias: str,
+    promote: bool,
+    policy: PromotionPolicy,
+) -> Outcome:
+    """Register the best candidate; promote it if asked and better than the served model on
+    the same held-out rows."""
+    try:
+        winner = pipeline_runs.best_candidate(registry.client, registry.tracking_uri, parent)
+        artifact, meta = registry.download_run_model(str(winner.info.artifact_uri))
+        pipeline_runs.complete_parent(
+            registry.client, registry.tracking_uri, parent, winner, meta.primary_metric
+        )
+    except InvalidModelError as exc:
+        mark_refused(registry.client, registry.tracking_uri, parent.run_id, str(exc))
+        pipeline_runs.fail_parent(registry.client, parent)
+        raise
+    except BaseException:
+        pipeline_runs.fail_parent(registry.client, parent)
+        raise
+    # The version's run is the winning candidate's (MLflow wants the source among that run's
+    # artifacts); the decision goes on the parent, the training as a whole.
+    source = LoggedRun(winner.info.run_id, parent.experiment_id, str(winner.info.artifact_uri))
+    logged = LoggedRun(parent.run_id, parent.experiment_id, "")
+    try:
+        version = registry.register(source, meta, artifact)
+    except InvalidModelError as exc:
+        mark_refused(registry.client, registry.tracking_uri, parent.run_id, str(exc))
+        raise
+    meta = meta.model_copy(update={"version": version})
+    if not promote:
+        return Outcome(version, parent.run_id, meta, False, f"registered version {version}")
+    if parent.holdout_fraction <= 0:
+        registry.promote(version, alias)
+        return Outcome(version, parent.run_id, meta, True, f"version {version}: promoted")
+    _, holdout = split_holdout(
+        recorded_data(registry, parent.dataset), parent.holdout_fraction, parent.seed
+    )
+    decision = challenge(registry, logged, (artifact, meta), holdout, alias, policy)
+    return Outcome(
+        version, parent.run_id, meta, decision.promote, f"version {version}: {decision.reason}"
+    )
+
+
+# -- the embedded default: candidates in parallel processes -----------------------------------
+@dataclass(frozen=True)
+class CandidateJob:
+    parent_run_id: str
+    hidden: int
+    learning_rate: float
+    epochs: int
+    folds: int
+
+
+def run_candidates_in_parallel(jobs: list[CandidateJob], workers: int) -> list[str]:
+    """Each candidate in a process of its own (settings from the environment, as a workflow
+    step's pod gets them), `workers` at a time; the child run ids. One failure fails the
+    training. With one worker, the candidates run here, one after another."""
+    if workers <= 1:
+        return [_candidate_process(job) for job in jobs]  # one at a time: no process needed
+    # spawn, not fork: PyTorch and the tracking client's threads do not survive a fork.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(_candidate_process, jobs))
+
+
+def registry_from_settings(settings: Settings) -> TrackedModelRegistry:
+    """The registry on the tracking server, checked reachable (one line naming the URI when
+    it is not), with the bucket's deployment store."""
+    from app.aws import s3_client
+    from app.registry import S3ModelRegistry
+    from app.tracking.connection import connect
+
+    uri = settings.require_tracking_uri()
+    store = S3ModelRegistry(s3_client(settings), settings.require_bucket(), settings.model_name)
+    return TrackedModelRegistry(connect(uri), uri, settings.model_name, store)
+
+
+def _candidate_process(job: CandidateJob) -> str:
+    settings = load_settings()
+    registry = registry_from_settings(settings)
+    parent = pipeline_runs.read_parent(registry.client, registry.tracking_uri, job.parent_run_id)
+    logged = candidate(
+        registry, parent, Candidate(job.hidden, job.learning_rate), job.epochs, job.folds
+    )
+    assert logged is not None, "a candidate process is a single process, hence the primary"
+    return logged.run_id

@@ -1,0 +1,88 @@
+"""The pipeline's steps as a workflow runs them, one process (pod) each, sharing only the
+parent run's id: prepare → candidates → finish; and prepare on data already trained on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from app.cli import main
+from app.registry import S3ModelRegistry
+from tests.conftest import EmbeddedAws
+from tests.integration.conftest import error_line
+
+pytestmark = [pytest.mark.localstack, pytest.mark.slow]
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_prepare_candidates_finish_register_and_promote_the_best(
+    embedded_aws: EmbeddedAws,
+    bucket: str,
+    tracked_model: str,
+    tracking_server: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _cli(capsys, "data", "upload")
+    out = tmp_path / "run-id"
+    run_id = _cli(capsys, "pipeline", "prepare", "--run-id-file", str(out))["run_id"]
+    assert out.read_text() == run_id
+    children = [
+        _cli(
+            capsys,
+            "pipeline",
+            "candidate",
+            "--run-id",
+            run_id,
+            "--candidate",
+            spec,
+            "--epochs",
+            "30",
+        )["run_id"]
+        for spec in ("4:0.001", "16:0.05")
+    ]
+    outcome = _cli(capsys, "pipeline", "finish", "--run-id", run_id, "--promote")
+    assert (outcome["version"], outcome["promoted"]) == ("1", True), outcome
+
+    client = MlflowClient(tracking_server)
+    parent = client.get_run(run_id)
+    # The better candidate (more units, a usable learning rate) won; its model is version 1.
+    winner = parent.data.tags["winning_candidate_run"]
+    assert winner == children[1]
+    assert client.get_model_version(tracked_model, "1").run_id == winner
+    assert parent.info.status == "FINISHED"
+    store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
+    assert store.alias("production")[0].version == "1"
+
+    # The same data again: prepare opens nothing, and says so in its file too.
+    skipped = _cli(capsys, "pipeline", "prepare", "--skip-unchanged", "--run-id-file", str(out))
+    assert skipped == {"skipped": True, "run_id": run_id, "reason": skipped["reason"]}
+    assert out.read_text() == ""
+
+
+def test_a_step_given_a_run_that_is_no_training_says_so(
+    bucket: str, tracked_model: str, tracking_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = MlflowClient(tracking_server)
+    experiment = client.create_experiment(f"{tracked_model}-other")
+    stranger = client.create_run(experiment).info.run_id
+    assert main(["pipeline", "finish", "--run-id", stranger]) == 1
+    assert "is not a training's parent run" in error_line(capsys)
+
+
+def test_finish_with_no_finished_candidate_fails_the_training(
+    bucket: str, tracked_model: str, tracking_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli(capsys, "data", "upload")
+    run_id = _cli(capsys, "pipeline", "prepare")["run_id"]
+    assert main(["pipeline", "finish", "--run-id", run_id]) == 1
+    assert "has no finished candidate" in error_line(capsys)
+    assert MlflowClient(tracking_server).get_run(run_id).info.status == "FAILED"
