@@ -233,6 +233,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.serving.server import run
 
     settings.load_api_keys()  # fail fast with exit 2, before binding a port
+    settings.load_prediction_id_key()
     settings.require_bucket()
     run(
         create_app(settings=settings),

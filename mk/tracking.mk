@@ -38,3 +38,9 @@ browser: ## install chromium and chromedriver (apt) for the tracking UI test
 	$$sudo apt-get update -q; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		chromium chromium-driver
+
+.PHONY: tracking-lock
+tracking-lock: $(UV) ## recompile images/tracking/requirements.txt (exact pins, hashes) from requirements.in
+	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--generate-hashes --no-header images/tracking/requirements.in \
+		-o $(TRACKING_REQUIREMENTS)

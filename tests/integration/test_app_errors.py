@@ -100,3 +100,11 @@ def test_creating_an_alias_that_someone_else_just_created_loses(
     # No ETag: the move is create-only (If-None-Match), and `production` already exists.
     with pytest.raises(AliasConflictError):
         registry.set_alias("production", "1", [], None)
+
+
+def test_serving_without_a_prediction_id_key_exits_2_before_binding_a_port(
+    bucket: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MLOPS_PREDICTION_ID_KEY")
+    assert main(["serve", "--port", "1"]) == 2
+    assert "MLOPS_PREDICTION_ID_KEY" in error_line(capsys)

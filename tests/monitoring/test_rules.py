@@ -23,6 +23,9 @@ REQUIRED_ALERTS = {
     "GpuNodeIdle",
     "TrainingJobFailed",
     "PodCrashLooping",
+    "NoModelPromoted",
+    "CaptureRecordsDropped",
+    "TrackingServerDown",
 }
 
 
