@@ -13,9 +13,10 @@ from app.logs import configure_logging
 from app.serving.server import TRIGGER_LIMITS, run
 from app.trigger.api import create_app
 from app.trigger.dataset_events import DatasetEventConsumer, consume_forever
-from app.trigger.jobs import RetrainLauncher
+from app.trigger.jobs import Launcher, RetrainLauncher
 from app.trigger.kube import KubernetesApi
 from app.trigger.settings import TriggerSettings
+from app.trigger.workflows import WorkflowLauncher
 
 log = logging.getLogger("app.trigger")
 
@@ -38,8 +39,14 @@ def main() -> int:
     api = KubernetesApi(
         settings.api_server, account / "token", ca_file if ca_file.is_file() else None
     )
-    launcher = RetrainLauncher(
-        api, settings.namespace, settings.cronjob, settings.dedupe_window_seconds
+    launcher: Launcher = (
+        WorkflowLauncher(
+            api, settings.namespace, settings.workflow_template, settings.dedupe_window_seconds
+        )
+        if settings.workflow_template
+        else RetrainLauncher(
+            api, settings.namespace, settings.cronjob, settings.dedupe_window_seconds
+        )
     )
     log.info(
         "retrain trigger starting",
@@ -55,9 +62,7 @@ def main() -> int:
     return 0
 
 
-def _watch_datasets(
-    settings: TriggerSettings, launcher: RetrainLauncher, stop: threading.Event
-) -> None:
+def _watch_datasets(settings: TriggerSettings, launcher: Launcher, stop: threading.Event) -> None:
     """New data in the bucket starts a retraining too (the webhook's launcher: one Job at a
     time, whoever asks)."""
     import boto3

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.trigger.jobs import LaunchResult, RetrainLauncher
+from app.trigger.jobs import Launcher, LaunchResult
 from app.trigger.kube import KubernetesError
 
 log = logging.getLogger("app.trigger")
@@ -106,7 +106,7 @@ def _parse(body: bytes) -> AlertmanagerPayload:
         ) from None
 
 
-def create_app(token: str, launcher: RetrainLauncher) -> FastAPI:
+def create_app(token: str, launcher: Launcher) -> FastAPI:
     app = FastAPI(title="retrain trigger", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(RequestValidationError)

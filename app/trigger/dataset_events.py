@@ -19,18 +19,14 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import unquote_plus
 
-from app.trigger.jobs import LaunchResult
+from app.trigger.jobs import Launcher, LaunchResult
 
 log = logging.getLogger(__name__)
 
 DATA_SUFFIXES = (".csv", "schema.json")
-
-
-class Launcher(Protocol):
-    def launch(self, reason: str) -> LaunchResult: ...
 
 
 @dataclass(frozen=True)

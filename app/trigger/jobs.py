@@ -28,6 +28,12 @@ class LaunchResult:
     job: str
 
 
+class Launcher(Protocol):
+    """Starts one retraining (a Job, or a pipeline Workflow) unless one is under way."""
+
+    def launch(self, reason: str) -> LaunchResult: ...
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     """A JSON object of the Kubernetes API, or an empty one where the field is absent."""
     return cast(dict[str, Any], value) if isinstance(value, dict) else {}

@@ -1,4 +1,4 @@
-"""A minimal Kubernetes API client: the three calls the trigger makes, over the stdlib.
+"""A minimal Kubernetes API client: the few calls the trigger makes, over the stdlib.
 
 The official client would add ~30 MB and many dependencies to the serving image for three
 REST calls; in-cluster auth is just a bearer token and the cluster CA.
@@ -74,3 +74,15 @@ class KubernetesApi:
 
     def create_job(self, namespace: str, job: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", f"/apis/batch/v1/namespaces/{quote(namespace)}/jobs", job)
+
+    def list_workflows(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        query = urlencode({"labelSelector": label_selector})
+        answer = self._request("GET", f"{_WORKFLOWS.format(quote(namespace))}?{query}")
+        items: list[dict[str, Any]] = answer.get("items", [])
+        return items
+
+    def create_workflow(self, namespace: str, workflow: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", _WORKFLOWS.format(quote(namespace)), workflow)
+
+
+_WORKFLOWS = "/apis/argoproj.io/v1alpha1/namespaces/{}/workflows"

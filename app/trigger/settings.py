@@ -23,6 +23,9 @@ class TriggerSettings(BaseSettings):
     """Namespace of the retraining CronJob and the Jobs created from it."""
     cronjob: str = "retrain"
     """CronJob whose job template each retraining Job is created from."""
+    workflow_template: str | None = None
+    """WorkflowTemplate of the training pipeline (Argo Workflows); set: each retraining is a
+    Workflow from it, unset: a Job from `cronjob`."""
     api_server: str = "https://kubernetes.default.svc"
     """Kubernetes API URL; the in-cluster default needs no change."""
     service_account_dir: Path = SERVICE_ACCOUNT_DIR
