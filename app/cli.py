@@ -396,6 +396,35 @@ def _candidate_spec(text: str) -> tuple[int, float]:
     return candidate.hidden, candidate.learning_rate  # type: ignore[attr-defined]
 
 
+def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
+    """Score a CSV in the bucket with a version: a registered one (`--version`, from the
+    tracking server) or the one an alias serves (`--alias`, from the bucket alone)."""
+    from app import batch
+    from app.aws import s3_client
+    from app.registry import S3ModelRegistry
+
+    bucket = settings.require_bucket()
+    s3 = s3_client(settings)
+    if args.version:
+        artifact, meta = _tracked_registry(settings).download_version(args.version)
+    else:
+        store = S3ModelRegistry(s3, bucket, settings.model_name)
+        alias = args.alias or settings.model_alias
+        artifact, meta = store.artifact(store.alias(alias)[0].version)
+    out_key = args.output or batch.output_key(args.input, meta.version)
+    result = batch.score_s3(s3, bucket, args.input, out_key, artifact, meta)
+    _print(
+        {
+            "scored": f"s3://{bucket}/{args.input}",
+            "written": f"s3://{bucket}/{out_key}",
+            "model_version": meta.version,
+            "rows": result.rows,
+            "rows_per_second": round(result.rows_per_second),
+        }
+    )
+    return 0
+
+
 def cmd_data_harvest(args: argparse.Namespace, settings: Settings) -> int:
     """Labelled captures of finished days → CSV objects under the dataset prefix."""
     from app import data_versions
@@ -498,6 +527,18 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = models_commands.add_parser("rollback", help="restore the alias's previous version")
     rollback.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
     models.set_defaults(handler=cmd_models)
+
+    score = commands.add_parser(
+        "score", help="batch-score a CSV in the bucket; predictions written beside it"
+    )
+    score.add_argument("--input", required=True, help="object key of the CSV to score")
+    which = score.add_mutually_exclusive_group()
+    which.add_argument("--version", help="a registered version (from the tracking server)")
+    which.add_argument("--alias", type=_alias, help="the version an alias serves (default)")
+    score.add_argument(
+        "--output", help="object key to write (default: beside the input, .v<N>.predictions.csv.gz)"
+    )
+    score.set_defaults(handler=cmd_score)
 
     _pipeline_parser(
         commands.add_parser(

@@ -190,6 +190,11 @@ class TrackedModelRegistry:
             update={"model_name": self.model_name, "version": number, "artifact_sha256": digest}
         )
 
+    def download_version(self, version: str) -> tuple[bytes, ModelMetadata]:
+        """A registered version's artifact (its sha256 checked against the version's tag) and
+        metadata, from the tracking server: what batch scoring of an unpublished version uses."""
+        return self._download(self.version(version))
+
     def download_run_model(self, artifact_uri: str) -> tuple[bytes, ModelMetadata]:
         """The model a run logged (`<artifact_uri>/model/`), with its metadata."""
         artifact, meta = self._fetch(f"{artifact_uri}/{MODEL_DIR}", artifact_uri)
