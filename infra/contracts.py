@@ -81,3 +81,20 @@ CAPTURE_PREFIX: Final = "captures/"
 PREDICTION_ID_KEY_FILE_NAME: Final = "prediction-id-key"
 """File in SECRETS_DIR with the serving pods' prediction-id signing key
 (MLOPS_PREDICTION_ID_KEY_FILE)."""
+
+RETRAIN_PIPELINE: Final = "retrain-pipeline"
+"""The WorkflowTemplate (Argo Workflows, training namespace) a retraining is submitted from:
+`argo submit --from workflowtemplate/retrain-pipeline`, or a Workflow whose
+`spec.workflowTemplateRef.name` is this."""
+PIPELINE_CANDIDATES_PARAMETER: Final = "candidates"
+"""Its parameter listing the candidates as a JSON list of "HIDDEN:LR" strings."""
+PIPELINE_EPOCHS_PARAMETER: Final = "epochs"
+"""Its parameter with the epochs per candidate (a decimal string)."""
+PIPELINE_PROMOTE_PARAMETER: Final = "promote"
+"""Its parameter: "true" promotes the best candidate if it beats the served model, "false"
+only registers it."""
+WORKFLOW_TEMPLATE_LABEL: Final = "workflows.argoproj.io/workflow-template"
+"""Label Argo puts on every Workflow created from a WorkflowTemplate, valued with its name:
+how the trigger lists the runs of RETRAIN_PIPELINE."""
+WORKFLOWS_API_GROUP: Final = "argoproj.io"
+"""API group of `workflows` (version v1alpha1) the trigger creates and lists."""

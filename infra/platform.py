@@ -22,6 +22,7 @@ from infra.components.model_store import ModelStore
 from infra.components.monitoring import Monitoring
 from infra.components.network import Network
 from infra.components.tracking import Tracking
+from infra.components.workflows import Workflows
 from infra.components.workloads import Namespaces, RetrainTrigger, Serving, Training
 from infra.config import StackConfig, StackSecrets, load_stack_config
 from infra.providers import aws_provider
@@ -120,11 +121,10 @@ def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> No
         if args.has_tracking(config)
         else None
     )
-    training = Training(
-        f"{name}-training",
-        args.training(config, cluster, spaces, store, on.training_role.role_arn, tracking),
-        after_nodes,
+    training_args = args.training(
+        config, cluster, spaces, store, on.training_role.role_arn, tracking
     )
+    training = Training(f"{name}-training", training_args, after_nodes)
     Serving(
         f"{name}-serving",
         args.serving(config, secrets.cluster, cluster, spaces, store, on.serving_role.role_arn),
@@ -135,8 +135,9 @@ def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> No
         args.retrain_trigger(config, secrets.cluster, cluster, spaces, store, training),
         after_nodes,
     )
+    monitoring = None
     if config.monitoring.enabled:
-        Monitoring(
+        monitoring = Monitoring(
             name,
             args.monitoring(
                 config,
@@ -149,6 +150,13 @@ def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> No
                 tracking,
             ),
             after_nodes,
+        )
+    # The pipeline's pods are training pods: the same args, and the trainer account first.
+    if args.has_workflows(config):
+        Workflows(
+            f"{name}-workflows",
+            args.workflows(config, cluster, spaces, training_args, monitoring),
+            pulumi.ResourceOptions(depends_on=[*on.nodes, training]),
         )
     if tracking is not None:
         pulumi.export("trackingNamespace", tracking.namespace)

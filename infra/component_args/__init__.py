@@ -25,6 +25,7 @@ from infra.component_args.foundation import (
 )
 from infra.component_args.monitoring import monitoring
 from infra.component_args.tracking import has_tracking, tracking
+from infra.component_args.workflows import has_workflows, workflows
 from infra.component_args.workloads import namespaces, retrain_trigger, serving, training
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "eks_cluster",
     "has_log_store",
     "has_tracking",
+    "has_workflows",
     "log_shipping",
     "log_store",
     "model_store",
@@ -46,4 +48,5 @@ __all__ = [
     "tracking",
     "training",
     "training_role",
+    "workflows",
 ]

@@ -15,6 +15,7 @@ from infra.config.monitoring import MonitoringConfig
 from infra.config.network import NetworkConfig
 from infra.config.storage import ModelStoreConfig
 from infra.config.tracking import TrackingConfig
+from infra.config.workflows import WorkflowsConfig
 from infra.config.workloads import AppConfig
 
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
@@ -45,6 +46,8 @@ class StackConfig(ConfigModel):
     """Container logs shipped to CloudWatch Logs (with the cluster)."""
     tracking: TrackingConfig = TrackingConfig()
     """The MLflow tracking server and model registry, with its RDS PostgreSQL database."""
+    workflows: WorkflowsConfig = WorkflowsConfig()
+    """Argo Workflows and the retraining pipeline (prepare, candidates on GPUs, finish)."""
 
     @field_validator("owner", "cost_center")
     @classmethod

@@ -10,6 +10,7 @@ import jsonschema
 import kubernetes_validate  # pyright: ignore[reportMissingTypeStubs]
 import yaml
 
+from infra_tools.guardrails.argo import is_argo, validate_argo
 from infra_tools.inputs import as_list, mapping
 from infra_tools.synth.recorder import SECRET
 
@@ -57,6 +58,8 @@ def validate_manifest(manifest: dict[str, Any], version: str = DEFAULT_VERSION) 
             f"{where}: {'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
             for error in errors
         ]
+    if is_argo(api_version):
+        return validate_argo(manifest, where)
     if not _is_core(api_version):
         return [
             f"{where}: no vendored schema for this custom resource; add "

@@ -17,7 +17,7 @@ from tests.infra.graph import Graph
 
 # Custom resources of operators the stack installs; the core schema cannot know them
 # (their own tests check them against the operator's CRDs).
-CUSTOM_GROUPS = ("monitoring.coreos.com/",)
+CUSTOM_GROUPS = ("monitoring.coreos.com/", "argoproj.io/")
 
 
 def schema_version(stack: str) -> str:

@@ -42,6 +42,7 @@ def test_dev_components_view_has_one_box_per_component_and_no_resource_nodes(
             "Training",
             "RetrainTrigger",
             "Monitoring",
+            "Workflows",
             "LogStore",
             "LogShipping",
         ]
