@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.trigger.workflows import TEMPLATE_LABEL, workflow_from_template
 from infra import contracts
 from infra.components import scheduling
 from infra_tools.guardrails.argo import validate_argo
@@ -259,3 +260,12 @@ def test_the_cronjob_still_schedules_retraining(stack: Graph) -> None:
 def test_local_has_no_workflows(local: Graph) -> None:
     assert not local.of_type(TEMPLATE_TOKEN)
     assert not [r for r in local.of_type(HELM_RELEASE) if r["inputs"]["chart"] == "argo-workflows"]
+
+
+def test_the_triggers_workflow_validates_and_names_the_template(stack: Graph) -> None:
+    # The app's trigger builds the Workflow it submits; it must name this template and carry
+    # nothing Argo would refuse.
+    workflow = workflow_from_template(contracts.RETRAIN_PIPELINE, "retrain-pipeline-1", "drift")
+    assert validate_manifest(workflow) == []
+    assert TEMPLATE_LABEL == contracts.WORKFLOW_TEMPLATE_LABEL
+    assert template(stack)["metadata"]["name"] == workflow["spec"]["workflowTemplateRef"]["name"]
