@@ -49,6 +49,7 @@ class _Cluster:
     """Node pools and add-ons: Deployments, volumes and charts need both first."""
     serving_role: ServiceAccountRole
     training_role: ServiceAccountRole
+    trigger_role: ServiceAccountRole
     logs: LogShipping
 
 
@@ -87,6 +88,9 @@ def _declare_cluster(stack: _Stack) -> _Cluster:
     training_role = ServiceAccountRole(
         f"{name}-training", args.training_role(cluster, stack.store), on_aws
     )
+    trigger_role = ServiceAccountRole(
+        f"{name}-retrain-trigger", args.retrain_trigger_role(cluster, stack.store), on_aws
+    )
     nodes: list[pulumi.Resource] = [capacity, addons]
     logs = LogShipping(name, args.log_shipping(config, cluster, stack.log_store, nodes), on_aws)
 
@@ -100,7 +104,7 @@ def _declare_cluster(stack: _Stack) -> _Cluster:
     # What the serving pods load; the deploy job seeds a first model under these names.
     pulumi.export("modelName", config.app.model_name)
     pulumi.export("modelAlias", config.app.model_alias)
-    return _Cluster(cluster, nodes, serving_role, training_role, logs)
+    return _Cluster(cluster, nodes, serving_role, training_role, trigger_role, logs)
 
 
 def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> None:
@@ -132,7 +136,9 @@ def _declare_workloads(stack: _Stack, on: _Cluster, secrets: StackSecrets) -> No
     )
     trigger = RetrainTrigger(
         f"{name}-retrain-trigger",
-        args.retrain_trigger(config, secrets.cluster, cluster, spaces, store, training),
+        args.retrain_trigger(
+            config, secrets.cluster, cluster, spaces, store, training, on.trigger_role.role_arn
+        ),
         after_nodes,
     )
     monitoring = None
@@ -172,6 +178,8 @@ def _export_storage(network: Network, store: ModelStore, log_store: LogStore | N
     pulumi.export("modelBucketName", store.bucket_name)
     pulumi.export("modelBucketArn", store.bucket_arn)
     pulumi.export("modelKeyArn", store.key_arn)
+    pulumi.export("datasetQueueUrl", store.dataset_queue_url)
+    pulumi.export("datasetDeadLetterQueueUrl", store.dataset_dead_letter_queue_url)
     if store.repository_url is not None:
         pulumi.export("ecrRepositoryUrl", store.repository_url)
     if log_store is not None:

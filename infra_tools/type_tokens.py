@@ -28,6 +28,11 @@ S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 S3_BUCKET_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 S3_BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+
+# SQS
+SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 
 # KMS and ECR
 KMS_KEY = "aws:kms/key:Key"

@@ -13,6 +13,7 @@ from infra.component_args.cluster import (
     cluster_addons,
     eks_cluster,
     log_shipping,
+    retrain_trigger_role,
     serving_role,
     training_role,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "namespaces",
     "network",
     "retrain_trigger",
+    "retrain_trigger_role",
     "serving",
     "serving_role",
     "stack_name",

@@ -18,6 +18,7 @@ from infra.components.network import Network
 from infra.config import PROJECT, StackConfig
 from infra.config.capacity import NodePoolConfig
 from infra.contracts import (
+    RETRAIN_TRIGGER,
     SERVING_NAMESPACE,
     SERVING_SERVICE_ACCOUNT,
     TRAINING_NAMESPACE,
@@ -111,6 +112,18 @@ def serving_role(cluster: EksCluster, store: ModelStore) -> ServiceAccountRoleAr
 def training_role(cluster: EksCluster, store: ModelStore) -> ServiceAccountRoleArgs:
     return _workload_role(
         cluster, store, TRAINING_NAMESPACE, TRAINING_SERVICE_ACCOUNT, iam.training_statements
+    )
+
+
+def retrain_trigger_role(cluster: EksCluster, store: ModelStore) -> ServiceAccountRoleArgs:
+    return ServiceAccountRoleArgs(
+        oidc=cluster.oidc,
+        namespace=TRAINING_NAMESPACE,
+        service_account=RETRAIN_TRIGGER,
+        policy=store.dataset_queue_arn.apply(
+            lambda arn: iam.policy_document(iam.dataset_events_statements(arn))
+        ),
+        managed_policy_arns=(),
     )
 
 

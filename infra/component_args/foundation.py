@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+from app.trigger.settings import TriggerSettings
+from infra.components.dataset_events import VISIBILITY_TIMEOUT_SECONDS
 from infra.components.log_store import LogStore, LogStoreArgs
 from infra.components.model_store import ModelStoreArgs
 from infra.components.network import NetworkArgs
@@ -54,4 +58,16 @@ def model_store(config: StackConfig) -> ModelStoreArgs:
         image_retention_count=models.image_retention_count,
         key_deletion_days=models.key_deletion_days,
         capture_retention_days=models.capture_retention_days,
+        dataset_event_max_receives=dataset_event_max_receives(config),
     )
+
+
+def dataset_event_max_receives(config: StackConfig) -> int:
+    """Receives a dataset notification survives: the trigger leaves it undeleted while a
+    training runs (and for the launcher's de-duplication window after one started), and it
+    comes back every visibility timeout, so it must outlast the longest training plus that
+    window, with two receives to spare for a restarting trigger."""
+    window = TriggerSettings.model_fields["dedupe_window_seconds"].default
+    deferred = config.app.training.active_deadline_seconds + int(window)
+    # SQS allows 1 to 1000 (83 hours at five minutes a receive).
+    return min(math.ceil(deferred / VISIBILITY_TIMEOUT_SECONDS) + 2, 1000)

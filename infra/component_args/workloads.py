@@ -20,7 +20,7 @@ from infra.components.workloads import (
 from infra.components.workloads.common import image
 from infra.config import ClusterSecrets, StackConfig
 from infra.config.workloads import ResourcesConfig
-from infra.contracts import TRACKING_URI
+from infra.contracts import DATASET_PREFIX, TRACKING_URI
 
 
 def namespaces(cluster: EksCluster) -> NamespacesArgs:
@@ -70,6 +70,8 @@ def training(
         backoff_limit=schedule.backoff_limit,
         efa=config.capacity.gpu.efa,
         tracking_uri=TRACKING_URI if tracking is not None else None,
+        dataset_prefix=DATASET_PREFIX,
+        harvest_schedule=schedule.harvest_schedule,
     )
 
 
@@ -115,6 +117,7 @@ def retrain_trigger(
     spaces: Namespaces,
     store: ModelStore,
     schedule: Training,
+    role_arn: pulumi.Input[str],
 ) -> RetrainTriggerArgs:
     return RetrainTriggerArgs(
         k8s_provider=cluster.kubernetes_provider,
@@ -123,4 +126,8 @@ def retrain_trigger(
         image=image_of(store, config.app.image_tag),
         cronjob=schedule.cronjob_name,
         token=secrets.retrain_webhook_token,
+        role_arn=role_arn,
+        queue_url=store.dataset_queue_url,
+        dataset_prefix=DATASET_PREFIX,
+        region=config.aws.region,
     )

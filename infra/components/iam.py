@@ -17,7 +17,12 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.scheduling import ROLE_ARN_ANNOTATION
-from infra.contracts import CAPTURE_PREFIX, MLFLOW_ARTIFACT_PREFIX
+from infra.contracts import (
+    CAPTURE_PREFIX,
+    DATASETS_PREFIX,
+    HARVESTED_FOLDER,
+    MLFLOW_ARTIFACT_PREFIX,
+)
 
 Statement = dict[str, Any]
 
@@ -79,16 +84,31 @@ def serving_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
 
 
 def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
-    """Trainer: read `datasets/`, read and write `models/` (new versions, aliases)."""
+    """Trainer (and the daily harvest, same service account): read `datasets/`, read and
+    write `models/` (new versions, aliases), read `captures/` and write the labelled rows to a
+    dataset's `captured/` folder (`data harvest`), nowhere else under `datasets/`."""
     return [
-        {"Sid": "ReadDatasetsAndModels", "Effect": "Allow", "Action": ["s3:GetObject"],
-         "Resource": [f"{bucket_arn}/datasets/*", f"{bucket_arn}/models/*"]},
-        {"Sid": "WriteModels", "Effect": "Allow", "Action": ["s3:PutObject"],
-         "Resource": [f"{bucket_arn}/models/*"]},
+        {"Sid": "ReadDatasetsModelsAndCaptures", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [f"{bucket_arn}/{DATASETS_PREFIX}*", f"{bucket_arn}/models/*",
+                      f"{bucket_arn}/{CAPTURE_PREFIX}*"]},
+        {"Sid": "WriteModelsAndHarvests", "Effect": "Allow", "Action": ["s3:PutObject"],
+         "Resource": [f"{bucket_arn}/models/*",
+                      f"{bucket_arn}/{DATASETS_PREFIX}*/{HARVESTED_FOLDER}*"]},
         {"Sid": LIST_BUCKET, "Effect": "Allow", "Action": ["s3:ListBucket"],
          "Resource": [bucket_arn]},
         {"Sid": "UseModelKey", "Effect": "Allow",
          "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key_arn]},
+    ]  # fmt: skip
+
+
+def dataset_events_statements(queue_arn: str) -> list[Statement]:
+    """Retrain trigger: receive and delete the dataset queue's messages, the two calls its
+    consumer makes (DeleteMessageBatch is authorised by sqs:DeleteMessage); a deferred message
+    is simply left to its visibility timeout, so no ChangeMessageVisibility. The queue uses
+    SQS-managed encryption: no KMS permission. It never reads the bucket itself."""
+    return [
+        {"Sid": "ConsumeDatasetEvents", "Effect": "Allow",
+         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": [queue_arn]},
     ]  # fmt: skip
 
 

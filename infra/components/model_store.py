@@ -9,7 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.contracts import CAPTURE_PREFIX
+from infra.components.dataset_events import DatasetEvents, DatasetEventsArgs
+from infra.contracts import CAPTURE_PREFIX, DATASETS_PREFIX
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,8 @@ class ModelStoreArgs:
     """KMS key deletion waiting period (7-30)."""
     capture_retention_days: int
     """Days prediction captures and labels (`captures/`) are kept."""
+    dataset_event_max_receives: int
+    """Receives of a dataset notification before it moves to the dead-letter queue."""
 
 
 def _json(document: dict[str, Any]) -> str:
@@ -77,6 +80,11 @@ class ModelStore(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
     repository_url: pulumi.Output[str] | None
     repository_arn: pulumi.Output[str] | None
+    dataset_queue_url: pulumi.Output[str]
+    """SQS queue the bucket notifies of objects created under `datasets/`."""
+    dataset_queue_arn: pulumi.Output[str]
+    dataset_dead_letter_queue_url: pulumi.Output[str]
+    """Where notifications the trigger kept failing on end up."""
 
     def __init__(
         self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None
@@ -103,6 +111,20 @@ class ModelStore(pulumi.ComponentResource):
         self._expire_old_versions(name, bucket, args, child)
         if args.access_logging:
             self._access_logs(name, bucket, args, keep, child)
+
+        events = DatasetEvents(
+            f"{name}-dataset-events",
+            DatasetEventsArgs(
+                bucket_id=bucket.id,
+                bucket_arn=bucket.arn,
+                prefix=DATASETS_PREFIX,
+                max_receive_count=args.dataset_event_max_receives,
+            ),
+            child,
+        )
+        self.dataset_queue_url = events.queue_url
+        self.dataset_queue_arn = events.queue_arn
+        self.dataset_dead_letter_queue_url = events.dead_letter_queue_url
 
         self.repository_url = None
         self.repository_arn = None

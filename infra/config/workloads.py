@@ -193,13 +193,17 @@ class TrainingConfig(ConfigModel):
     """A run still going after this long is stopped (a hung job would pin a GPU). Default 4h."""
     backoff_limit: int = Field(default=1, ge=0, le=10)
     """Retries of a failed training pod. Default 1."""
+    harvest_schedule: str = "30 2 * * *"
+    """Cron schedule of the daily harvest turning labelled captures of finished days into
+    training rows (read in timeZone). Default 02:30 daily: late enough that most of the
+    previous day's labels are in, early enough for the Sunday retraining to train on them."""
 
     @field_validator("image_tag")
     @classmethod
     def _image_reference(cls, value: str | None) -> str | None:
         return value if value is None else check_image_reference(value)
 
-    @field_validator("schedule")
+    @field_validator("schedule", "harvest_schedule")
     @classmethod
     def _schedule_is_cron(cls, value: str) -> str:
         try:

@@ -24,6 +24,7 @@ from infra_tools.type_tokens import (
     KUBERNETES_PREFIX,
     PROVIDER_PREFIX,
     S3_BUCKET,
+    SQS_QUEUE,
     STACK,
 )
 
@@ -36,7 +37,7 @@ _LAYERS = (
 )
 _FLOW_STYLE = 'color="#1f6fb2", fontcolor="#1f6fb2", penwidth=1.6'
 _MUTED = ' color="gray40"'
-_WRITE_VERBS = ("Put", "Delete", "Create", "Update", "Encrypt", "GenerateDataKey", "Abort")
+_WRITE_VERBS = ("Put", "Delete", "Create", "Update", "Encrypt", "GenerateDataKey", "Abort", "Send")
 
 
 def quote(text: str) -> str:
@@ -72,7 +73,7 @@ def _flow(source: Resource, target: Resource) -> str | None:
         return "assumes role (IRSA)"
     if source["type"] != IAM_ROLE_POLICY:
         return None
-    service = {S3_BUCKET: "s3", KMS_KEY: "kms"}.get(target["type"])
+    service = {S3_BUCKET: "s3", KMS_KEY: "kms", SQS_QUEUE: "sqs"}.get(target["type"])
     verbs = [
         str(action).partition(":")[2]
         for statement in allows(policy_document(source["inputs"].get("policy")))

@@ -38,6 +38,7 @@ from infra_tools.type_tokens import (
     LB_LOAD_BALANCER,
     RDS_INSTANCE,
     S3_BUCKET,
+    SQS_QUEUE,
 )
 
 PRICES = Path(__file__).with_name("prices.yaml")
@@ -220,6 +221,19 @@ def _database(pricer: _Pricer, db: Resource) -> Iterator[Line]:
         yield _line(db, "Secrets Manager secret (master password)", pricer.price("secretMonth"))
 
 
+def _queue(pricer: _Pricer, queue: Resource) -> Line:
+    """SQS charges per request only, nothing per queue or hour: a working queue (one with a
+    dead-letter queue, hence a consumer) costs its consumer's long polls, a dead-letter queue
+    nothing while empty. The first million requests a month are free (per account, counted
+    once per queue here, an overestimate only above it)."""
+    if not queue["inputs"].get("redrivePolicy"):
+        return _line(queue, "SQS dead-letter queue (requests only; none while empty)", 0.0)
+    millions = pricer.usage("sqsRequestMillionPerQueue")
+    billed = max(millions - pricer.usage("sqsFreeRequestMillion"), 0.0)
+    cost = billed * pricer.price("sqsRequestMillion")
+    return _line(queue, f"SQS {millions:g}M requests (first 1M/month free)", cost)
+
+
 def _logs(pricer: _Pricer) -> float:
     gb = pricer.usage("logGbPerGroup")
     return gb * (pricer.price("logsIngestGb") + pricer.price("logsStorageGbMonth"))
@@ -277,6 +291,8 @@ def _lines(stack: ResourceGraph, pricer: _Pricer) -> Iterator[Line]:
             key = "logBucketGb" if resource["urn"] in log_targets else "modelStorageGb"
             gb = pricer.usage(key)
             yield _line(resource, f"{gb:g} GB S3 Standard", gb * pricer.price("s3StandardGbMonth"))
+        elif kind == SQS_QUEUE:
+            yield _queue(pricer, resource)
         elif kind == ECR_REPOSITORY:
             gb = pricer.usage("ecrStorageGb")
             yield _line(resource, f"{gb:g} GB ECR storage", gb * pricer.price("ecrStorageGbMonth"))

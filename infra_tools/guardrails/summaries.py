@@ -44,8 +44,10 @@ from infra_tools.type_tokens import (
     S3_BUCKET,
     S3_BUCKET_ENCRYPTION,
     S3_BUCKET_LOGGING,
+    S3_BUCKET_NOTIFICATION,
     S3_BUCKET_VERSIONING,
     SERVICE_MONITOR,
+    SQS_QUEUE,
 )
 
 Summariser = Callable[[list[Resource], ResourceGraph], list[str]]
@@ -116,6 +118,31 @@ def _buckets(found: list[Resource], view: ResourceGraph) -> list[str]:
         if view.attached(bucket, S3_BUCKET_LOGGING, "bucket"):
             traits.append("access-logged")
         lines.append(f"S3 bucket {bucket['name']} ({', '.join(traits) or 'defaults'})")
+    return lines
+
+
+def _notifications(found: list[Resource], _: ResourceGraph) -> list[str]:
+    lines: list[str] = []
+    for notification in found:
+        for target in as_list(notification["inputs"].get("queues")):
+            events = ", ".join(str(e) for e in as_list(mapping(target).get("events")))
+            prefix = mapping(target).get("filterPrefix") or "the whole bucket"
+            lines.append(f"bucket notifies SQS of {events} under {prefix}")
+    return lines
+
+
+def _queues(found: list[Resource], _: ResourceGraph) -> list[str]:
+    lines: list[str] = []
+    for queue in found:
+        inputs = queue["inputs"]
+        sse = "SSE-KMS" if inputs.get("kmsMasterKeyId") else "SSE-SQS"
+        if not truthy(inputs.get("sqsManagedSseEnabled")) and sse == "SSE-SQS":
+            sse = "unencrypted"
+        redrive = inputs.get("redrivePolicy")
+        document = policy_document(redrive) if isinstance(redrive, str) else None
+        receives = mapping(document).get("maxReceiveCount")
+        role = f"DLQ after {receives} receives" if receives else "dead letters"
+        lines.append(f"SQS queue {queue['name']} ({sse}, {role})")
     return lines
 
 
@@ -279,6 +306,8 @@ SUMMARISERS: dict[str, Summariser] = {
     HELM_RELEASE: _releases,
     K8S_STORAGE_CLASS: _storage_classes,
     S3_BUCKET: _buckets,
+    S3_BUCKET_NOTIFICATION: _notifications,
+    SQS_QUEUE: _queues,
     ECR_REPOSITORY: _repositories,
     KMS_KEY: _keys,
     IAM_ROLE: _roles,

@@ -26,6 +26,7 @@ from infra_tools.type_tokens import (
     RANDOM_PASSWORD,
     RDS_INSTANCE,
     S3_BUCKET,
+    SQS_QUEUE,
 )
 
 ACCOUNT_ID = "123456789012"
@@ -148,6 +149,15 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
     return computed
 
 
+def _sqs_queue(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    queue = inputs.get("name") or f"{name}-0000000"
+    return {
+        "arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}",
+        "name": queue,
+        "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{queue}",
+    }
+
+
 def _random_password(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     # Deterministic, so two syntheses agree; the SDK marks `result` secret, so it never shows.
     length = int(inputs.get("length", 16))
@@ -169,6 +179,7 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     CLOUDWATCH_LOG_GROUP: _log_group,
     RDS_INSTANCE: _rds_instance,
     RANDOM_PASSWORD: _random_password,
+    SQS_QUEUE: _sqs_queue,
 }
 
 

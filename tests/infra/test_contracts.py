@@ -9,6 +9,7 @@ from unittest.mock import Mock
 
 import pytest
 
+from app.harvest import CAPTURED_FOLDER
 from app.settings import Settings
 from app.trigger.api import create_app
 from app.trigger.settings import TriggerSettings
@@ -27,6 +28,10 @@ def test_the_apps_defaults_are_the_shared_names() -> None:
     assert _default(TriggerSettings, "port") == contracts.HTTP_PORT
     assert _default(TriggerSettings, "namespace") == contracts.TRAINING_NAMESPACE
     assert _default(TriggerSettings, "cronjob") == contracts.RETRAIN_CRONJOB
+    assert _default(Settings, "dataset_prefix") == contracts.DATASET_PREFIX
+    assert _default(TriggerSettings, "dataset_prefix") == contracts.DATASET_PREFIX
+    assert contracts.DATASET_PREFIX.startswith(contracts.DATASETS_PREFIX)
+    assert CAPTURED_FOLDER == contracts.HARVESTED_FOLDER
 
 
 def test_the_trigger_serves_the_shared_routes() -> None:
@@ -70,6 +75,7 @@ def test_the_workloads_are_declared_under_the_shared_names(
     assert where[("CronJob", contracts.RETRAIN_CRONJOB)] == contracts.TRAINING_NAMESPACE
     assert where[("ServiceAccount", contracts.TRAINING_SERVICE_ACCOUNT)] == "training"
     assert where[("Deployment", contracts.RETRAIN_TRIGGER)] == contracts.TRAINING_NAMESPACE
+    assert where[("CronJob", contracts.HARVEST_CRONJOB)] == contracts.TRAINING_NAMESPACE
     assert where[("Deployment", contracts.TRACKING_SERVER)] == contracts.TRACKING_NAMESPACE
     assert where[("ServiceAccount", contracts.TRACKING_SERVER)] == contracts.TRACKING_NAMESPACE
     service = graph.manifest("Service", contracts.TRACKING_SERVER)

@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
+from app.harvest import CAPTURED_FOLDER as HARVEST_FOLDER
 from infra import contracts
-from infra_tools.type_tokens import IAM_ROLE, IAM_ROLE_POLICY
+from infra_tools.type_tokens import (
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    S3_BUCKET_NOTIFICATION,
+    SQS_QUEUE,
+)
 from tests.infra.graph import Graph
 
 STACKS = ["dev", "prod"]
@@ -83,6 +89,51 @@ def test_training_reads_datasets_and_writes_models_only(
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_training_account_harvests_captures_into_the_captured_folder_only(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """`data harvest` runs as the trainer: it reads the serving pods' captures and labels and
+    writes create-only rows under `<dataset>/captured/`, never over the curated data."""
+    graph = graphs[stack]
+    bucket = graph.outputs["modelBucketArn"]
+    statements = _statements(graph, "training")
+    harvested = f"{bucket}/{contracts.DATASET_PREFIX}{HARVEST_FOLDER}date=2026-01-02.csv"
+    prediction = f"{bucket}/{contracts.CAPTURE_PREFIX}iris/predictions/date=2026-01-02/a.jsonl"
+    assert _allows(statements, "s3:GetObject", prediction)
+    assert _allows(statements, "s3:PutObject", harvested)
+    assert not _allows(statements, "s3:PutObject", f"{bucket}/{contracts.DATASET_PREFIX}x.csv")
+    assert not _allows(statements, "s3:PutObject", prediction), "harvest must not forge captures"
+    assert not _allows(statements, "s3:DeleteObject", harvested)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_trigger_consumes_the_dataset_queue_and_touches_nothing_else(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    graph = graphs[stack]
+    statements = _statements(graph, "retrain-trigger")
+    (queue,) = [q for q in graph.of_type(SQS_QUEUE) if q["name"].endswith("-queue")]
+    queue_arn = _queue_arn(graph, queue)
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert _allows(statements, action, queue_arn), action
+    assert not _allows(statements, "sqs:SendMessage", queue_arn), "it could forge new data"
+    assert not _allows(statements, "sqs:PurgeQueue", queue_arn)
+    for resource in (f"{graph.outputs['modelBucketArn']}/datasets/iris/x.csv",
+                     graph.outputs["modelKeyArn"]):  # fmt: skip
+        assert not any(_allows(statements, a, resource) for a in ("s3:GetObject", "kms:Decrypt"))
+    arns = {r for s in statements for r in s["Resource"]}
+    assert arns == {queue_arn}, arns
+
+
+def _queue_arn(graph: Graph, queue: dict[str, Any]) -> str:
+    """The queue's ARN as the notification names it (the one place the graph holds it)."""
+    (notification,) = graph.of_type(S3_BUCKET_NOTIFICATION)
+    (target,) = notification["inputs"]["queues"]
+    assert queue["urn"] in notification["dependencies"]
+    return str(target["queueArn"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_no_policy_grants_wildcard_actions_on_bucket_or_key(
     graphs: dict[str, Graph], stack: str
 ) -> None:
@@ -103,6 +154,7 @@ def test_no_policy_grants_wildcard_actions_on_bucket_or_key(
     [
         ("serving", contracts.SERVING_NAMESPACE, contracts.SERVING_SERVICE_ACCOUNT),
         ("training", contracts.TRAINING_NAMESPACE, contracts.TRAINING_SERVICE_ACCOUNT),
+        ("retrain-trigger", contracts.TRAINING_NAMESPACE, contracts.RETRAIN_TRIGGER),
         ("tracking", contracts.TRACKING_NAMESPACE, contracts.TRACKING_SERVER),
         ("cluster-autoscaler", "kube-system", "cluster-autoscaler"),
         ("ebs-csi", "kube-system", "ebs-csi-controller-sa"),

@@ -84,6 +84,7 @@ def test_only_the_trigger_gets_a_kubernetes_api_token(stack: Graph) -> None:
     assert tokens == {
         "Deployment/model-server": False,
         "CronJob/retrain": False,
+        "CronJob/harvest": False,
         "Deployment/retrain-trigger": True,
         "Deployment/mlflow": False,
     }

@@ -1,8 +1,10 @@
-"""The drift-to-retrain webhook: Alertmanager calls it, it starts one retraining Job.
+"""The retrain trigger: Alertmanager calls its webhook, and it polls the model bucket's dataset
+queue (new data); either starts one retraining Job.
 
 It may create and list Jobs and read the retraining CronJob in the training namespace, and
-nothing else. One replica: the receiver also de-duplicates by Job name, so the brief overlap
-of a rolling update cannot start two retrainings either.
+receive and delete the dataset queue's messages (its IAM role), nothing else. One replica: the
+receiver also de-duplicates by Job name, so the brief overlap of a rolling update cannot start
+two retrainings either; a restarted pod finds the undeleted messages again (nothing is lost).
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ class RetrainTriggerArgs:
     """Name of the retraining CronJob whose job template is instantiated."""
     token: pulumi.Input[str]
     """Shared bearer token (Pulumi secret `retrainWebhookToken`)."""
+    role_arn: pulumi.Input[str]
+    """IAM role of its ServiceAccount (IRSA): consumes the dataset queue."""
+    queue_url: pulumi.Input[str]
+    """SQS queue the model bucket notifies of new dataset objects."""
+    dataset_prefix: str
+    """Objects under this prefix are the training data; their events start a retraining."""
+    region: str
+    """Region of the queue."""
 
 
 class RetrainTrigger(pulumi.ComponentResource):
@@ -63,8 +73,8 @@ class RetrainTrigger(pulumi.ComponentResource):
         labels = common.labels(NAME, COMPONENT)
         selector = common.selector(NAME, COMPONENT)
 
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=common.metadata(NAME, args.namespace, labels), opts=child
+        account = common.irsa_service_account(
+            f"{name}-sa", NAME, args.namespace, labels, args.role_arn, child
         )
         self._rbac(name, args, labels, account, child)
         self._deployment(name, args, account, child)
@@ -82,7 +92,8 @@ class RetrainTrigger(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # Only Alertmanager (monitoring namespace) gets in; out: DNS and the API server.
+        # Only Alertmanager (monitoring namespace) gets in; out: DNS, the API server and SQS
+        # (HTTPS: the queue's endpoint has no fixed address).
         network_policy(
             f"{name}-netpol",
             args.namespace,
@@ -200,6 +211,9 @@ def _receiver_container(args: RetrainTriggerArgs) -> k8s.core.v1.ContainerArgs:
             "token_file": f"{SECRETS_DIR}/{TOKEN_FILE_NAME}",
             "host": "0.0.0.0",  # noqa: S104 - inside the pod; the NetworkPolicy admits clients
             "port": str(HTTP_PORT),
+            "queue_url": args.queue_url,
+            "dataset_prefix": args.dataset_prefix,
+            "aws_region": args.region,
         },
         TriggerSettings,
     )

@@ -22,6 +22,7 @@ from infra.components.scheduling import (
     GPU_TOLERATIONS,
 )
 from infra.components.workloads import common
+from infra.components.workloads.harvest import HarvestJob, declare_harvest
 from infra.components.workloads.network_policies import (
     allow_from,
     allow_monitoring,
@@ -85,6 +86,10 @@ class TrainingArgs:
     """GPU nodes carry an EFA interface: each training pod requests it, so NCCL uses EFA."""
     tracking_uri: str | None
     """The tracking server runs log to and promote through; None: the stack has none."""
+    dataset_prefix: str
+    """The dataset trained on; the daily harvest writes labelled captures under it."""
+    harvest_schedule: str
+    """Cron schedule of the harvest CronJob (read in `time_zone`)."""
 
 
 class Training(pulumi.ComponentResource):
@@ -133,6 +138,7 @@ class Training(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        declare_harvest(f"{name}-harvest", _harvest_job(args, account), child)
         self.cronjob_name = cronjob.metadata.apply(lambda m: m.name or "")
         self.register_outputs({"cronjobName": self.cronjob_name})
 
@@ -200,6 +206,20 @@ class Training(pulumi.ComponentResource):
                 ),
             ),
         )
+
+
+def _harvest_job(args: TrainingArgs, account: k8s.core.v1.ServiceAccount) -> HarvestJob:
+    return HarvestJob(
+        namespace=args.namespace,
+        image=args.image,
+        service_account=account.metadata.apply(lambda m: m.name or ""),
+        bucket=args.bucket,
+        region=args.region,
+        model_name=args.model_name,
+        dataset_prefix=args.dataset_prefix,
+        schedule=args.harvest_schedule,
+        time_zone=args.time_zone,
+    )
 
 
 def _egress_to_tracking(args: TrainingArgs) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:

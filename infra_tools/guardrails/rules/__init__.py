@@ -7,6 +7,7 @@ from infra_tools.guardrails.rules import (
     iam,
     kubernetes,
     logs,
+    queues,
     registry,
     storage,
     tags,
@@ -15,6 +16,7 @@ from infra_tools.guardrails.rules.base import Finding, Rule, Severity
 
 RULES: tuple[Rule, ...] = (
     *storage.RULES,
+    *queues.RULES,
     *compute.RULES,
     *cluster.RULES,
     *databases.RULES,

@@ -28,6 +28,8 @@ from infra_tools.type_tokens import (
     S3_BUCKET_POLICY,
     S3_BUCKET_PUBLIC_ACCESS_BLOCK,
     S3_BUCKET_VERSIONING,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
 )
 
 Resource = dict[str, Any]
@@ -240,7 +242,51 @@ def database(**overrides: Any) -> Resource:
     return make(RDS_INSTANCE, "db", {k: v for k, v in inputs.items() if v is not None})
 
 
+QUEUE_ARN = "arn:aws:sqs:us-east-1:111122223333:events"
+DLQ_ARN = "arn:aws:sqs:us-east-1:111122223333:events-dlq"
+BUCKET_ARN = "arn:aws:s3:::models"
+
+
+def queue_set(*, encrypted: bool = True, redrive: bool = True) -> list[Resource]:
+    """A working queue and its dead-letter queue (named, so the ARN can be matched)."""
+    sse = {"sqsManagedSseEnabled": True} if encrypted else {}
+    dlq = make(SQS_QUEUE, "events-dlq", {"name": "events-dlq", **sse})
+    policy = {"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 50}
+    queue = make(
+        SQS_QUEUE,
+        "events",
+        {"name": "events", **sse, **({"redrivePolicy": json.dumps(policy)} if redrive else {})},
+    )
+    return [dlq, queue]
+
+
+def queue_policy(condition: dict[str, Any] | None) -> Resource:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "s3.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": QUEUE_ARN,
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    return make(SQS_QUEUE_POLICY, "events", {"queueUrl": "url", "policy": json.dumps(document)})
+
+
 CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
+    "sqs-encrypted": (queue_set(encrypted=False), queue_set()),
+    "sqs-dead-letter-queue": (queue_set(redrive=False), queue_set()),
+    "sqs-policy-source-scoped": (
+        [queue_policy(None), queue_policy({"StringEquals": {"aws:SourceAccount": "111122223333"}})],
+        [
+            queue_policy(
+                {
+                    "ArnEquals": {"aws:SourceArn": BUCKET_ARN},
+                    "StringEquals": {"aws:SourceAccount": "111122223333"},
+                }
+            )
+        ],
+    ),
     "s3-versioning": (bucket_set(versioning=None), bucket_set()),
     "s3-kms-encryption": (
         bucket_set(

@@ -17,8 +17,9 @@ from infra_tools.type_tokens import (
     EKS_CLUSTER,
     EKS_NODE_GROUP,
     RDS_INSTANCE,
+    SQS_QUEUE,
 )
-from tests.infra_tools.guardrails.cases import make
+from tests.infra_tools.guardrails.cases import make, queue_set
 
 
 def _node_group(
@@ -170,3 +171,25 @@ def test_dev_prices_its_tracking_database(syntheses: dict[str, Synthesis]) -> No
     ]
     items = " | ".join(line.item for line in lines)
     assert "Single-AZ" in items and "Secrets Manager" in items, items
+
+
+def test_queues_cost_only_their_requests_beyond_the_free_tier() -> None:
+    """SQS has no hourly charge: the dataset queue's long polls fit the free tier, so a stack
+    idles at the same price with it; a heavier consumer pays per million beyond it."""
+    table = price_table()
+    assert estimate("t", queue_set()).idle == 0, as_table(estimate("t", queue_set()))
+    heavy = {**table, "usage": {**table["usage"], "sqsRequestMillionPerQueue": {"value": 3}}}
+    result = estimate("t", queue_set(), heavy)
+    per_million = table["prices"]["sqsRequestMillion"]["usd"]
+    free = table["usage"]["sqsFreeRequestMillion"]["value"]
+    assert result.idle == pytest.approx((3 - free) * per_million), as_table(result)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_queue_of_a_stack_has_a_cost_line(
+    stack: str, syntheses: dict[str, Synthesis]
+) -> None:
+    resources = syntheses[stack].resources
+    queues = {r["name"] for r in resources if r["type"] == SQS_QUEUE}
+    lines = {line.resource for line in estimate(stack, resources).lines if "SQS" in line.item}
+    assert queues and lines == queues, (queues, lines)

@@ -1,0 +1,127 @@
+"""The daily harvest: labelled captures of finished days become training rows.
+
+A CronJob in the training namespace runs `python -m app data harvest` with the training image
+and the trainer's ServiceAccount (its role reads `captures/` and writes a dataset's
+`captured/` folder). It needs a CPU for seconds, not a GPU: it runs on the system pool. The
+object it writes lands under `datasets/`, so the bucket's notification asks the retrain
+trigger for a retraining on the new rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.scheduling import SYSTEM_NODE_SELECTOR
+from infra.components.workloads import common
+from infra.components.workloads.network_policies import egress_dns_and_https, network_policy
+from infra.components.workloads.settings_env import settings_env
+from infra.contracts import HARVEST_CRONJOB
+
+NAME = HARVEST_CRONJOB
+COMPONENT = "training"
+RESOURCES = common.PodResources(
+    cpu_request="100m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi"
+)
+# A day of captures is read in seconds to minutes; one stuck on S3 must not hold the schedule.
+ACTIVE_DEADLINE_SECONDS = 1800
+JOB_TTL_SECONDS = 3 * 24 * 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestJob:
+    """What the harvest CronJob is built from (the Training component passes its own)."""
+
+    namespace: pulumi.Input[str]
+    """The training namespace."""
+    image: pulumi.Input[str]
+    """The training image (it carries `python -m app`)."""
+    service_account: pulumi.Input[str]
+    """The trainer's IRSA ServiceAccount."""
+    bucket: pulumi.Input[str]
+    """Model bucket name."""
+    region: str
+    """Region of the model bucket."""
+    model_name: str
+    """Registered model whose captures are harvested (`captures/<model>/`)."""
+    dataset_prefix: str
+    """Dataset the rows are written under (`<prefix>captured/date=YYYY-MM-DD.csv`)."""
+    schedule: str
+    """Cron schedule."""
+    time_zone: str
+    """IANA time zone the schedule is read in."""
+
+
+def declare_harvest(resource_name: str, job: HarvestJob, opts: pulumi.ResourceOptions) -> None:
+    """The CronJob and its NetworkPolicy (nothing gets in; out: DNS and HTTPS to S3/STS)."""
+    labels = common.labels(NAME, COMPONENT)
+    k8s.batch.v1.CronJob(
+        f"{resource_name}-cronjob",
+        metadata=common.metadata(NAME, job.namespace, labels),
+        spec=k8s.batch.v1.CronJobSpecArgs(
+            schedule=job.schedule,
+            time_zone=job.time_zone,
+            # Two harvests of one day would race for the same create-only object.
+            concurrency_policy="Forbid",
+            starting_deadline_seconds=3600,
+            successful_jobs_history_limit=3,
+            failed_jobs_history_limit=3,
+            job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                spec=k8s.batch.v1.JobSpecArgs(
+                    backoff_limit=2,
+                    active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
+                    ttl_seconds_after_finished=JOB_TTL_SECONDS,
+                    template=k8s.core.v1.PodTemplateSpecArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                        spec=_pod_spec(job),
+                    ),
+                ),
+            ),
+        ),
+        opts=opts,
+    )
+    network_policy(
+        f"{resource_name}-netpol",
+        job.namespace,
+        labels,
+        ingress=[],
+        egress=egress_dns_and_https(),
+        opts=opts,
+    )
+
+
+def _pod_spec(job: HarvestJob) -> k8s.core.v1.PodSpecArgs:
+    return k8s.core.v1.PodSpecArgs(
+        restart_policy="Never",
+        service_account_name=job.service_account,
+        automount_service_account_token=False,
+        security_context=common.pod_security_context(),
+        node_selector=SYSTEM_NODE_SELECTOR,
+        containers=[
+            k8s.core.v1.ContainerArgs(
+                name=NAME,
+                image=job.image,
+                image_pull_policy="IfNotPresent",
+                command=["python", "-m", "app", "data", "harvest"],
+                env=[
+                    *settings_env(
+                        {
+                            "bucket": job.bucket,
+                            "aws_region": job.region,
+                            "model_name": job.model_name,
+                            "dataset_prefix": job.dataset_prefix,
+                        }
+                    ),
+                    # Libraries cache under $HOME; the root filesystem is read-only.
+                    k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
+                ],
+                resources=common.resources(RESOURCES),
+                security_context=common.container_security_context(),
+                volume_mounts=[common.tmp_mount()],
+            )
+        ],
+        volumes=[common.tmp_volume()],
+    )
