@@ -1,6 +1,7 @@
 """`make up`: deploy a stack with the Pulumi CLI; on the local stack, onto the embedded AWS,
 start the MLflow tracking server on the model bucket, run the app loop against them and
-verify everything. The tracking server keeps running afterwards, like LocalStack
+verify everything, then show new data starting a retraining through the bucket's
+notification queue. The tracking server keeps running afterwards, like LocalStack
 (`make tracking-stop` stops it).
 
 Only `pulumi` itself needs the CLI: when PATH has none, the pinned release is installed into
@@ -21,6 +22,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.settings import Settings
 from devtools import localstack, mlflow_server, pulumi_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -33,16 +35,25 @@ TRACKING_STATE_DIR = mlflow_server.DEFAULT_STATE_DIR
 # The folder holding only the Makefile's pinned uv ($(UV_PATH)). Pulumi.yaml's `toolchain: uv`
 # makes the language host run `uv` from PATH, so a machine without its own uv needs this one.
 UV_BIN_DIR = PROJECT_ROOT / ".cache" / "uv-path"
+# Where the demonstration's second dataset object goes (under the app's dataset prefix).
+NEW_DATA_NAME = "arrived-after-the-first-model.csv"
+# The retraining `data watch --once` starts runs inside that step; it must not hang `make up`.
+WATCH_TIMEOUT_SECONDS = 900.0
 
 
 class StepError(RuntimeError):
     """A step exited non-zero; its output has already been shown."""
 
 
-def step(title: str, argv: Sequence[str], env: dict[str, str]) -> None:
+def step(
+    title: str, argv: Sequence[str], env: dict[str, str], timeout: float | None = None
+) -> None:
     print(f"==> {title}: {' '.join(argv)}", flush=True)
     started = time.perf_counter()
-    result = subprocess.run(argv, cwd=PROJECT_ROOT, env=env, check=False)  # noqa: S603
+    try:
+        result = subprocess.run(argv, cwd=PROJECT_ROOT, env=env, check=False, timeout=timeout)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        raise StepError(f"{title} did not finish within {timeout:.0f}s") from None
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise StepError(f"{title} failed (exit {result.returncode}) after {elapsed:.1f}s")
@@ -89,8 +100,8 @@ def _pulumi_environment(cli_bin_dir: Path | None) -> dict[str, str]:
     return env
 
 
-def _deploy(stack: str, env: dict[str, str]) -> str:
-    """`pulumi up`, then the outputs and the state saved for verify; the model bucket's name."""
+def _deploy(stack: str, env: dict[str, str]) -> dict[str, str]:
+    """`pulumi up`, then the outputs and the state saved for verify; the outputs."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     step("select the stack", ["pulumi", "stack", "select", "--create", stack], env)
     step("deploy", ["pulumi", "up", "--stack", stack, "--yes", "--skip-preview"], env)
@@ -104,12 +115,12 @@ def _deploy(stack: str, env: dict[str, str]) -> str:
         text=True,
     ).stdout
     OUTPUTS_FILE.write_text(outputs)
-    bucket: str = json.loads(outputs)["modelBucketName"]
+    values: dict[str, str] = json.loads(outputs)
     print(f"==> stack outputs -> {OUTPUTS_FILE} ({time.perf_counter() - started:.1f}s)")
     # The state names every deployed resource by URN: verify checks exactly those.
     export = ["pulumi", "stack", "export", "--stack", stack, "--file", str(STATE_FILE)]
     step("export the stack's state", export, env)
-    return bucket
+    return values
 
 
 def _run_app_loop(stack: str, python: str, app_env: dict[str, str]) -> None:
@@ -131,24 +142,46 @@ def _run_app_loop(stack: str, python: str, app_env: dict[str, str]) -> None:
         server.wait(timeout=15)
 
 
+def _retrain_on_new_data(python: str, app_env: dict[str, str], queue_url: str) -> None:
+    """New data lands: the bucket notifies the stack's queue (every object created under
+    `datasets/`, the seed upload's too), and the consumer the cluster's trigger runs starts one
+    retraining for the batch; here it runs in-process and `--once` waits for it to end."""
+    prefix = Settings.model_fields["dataset_prefix"].default
+    upload = [python, "-m", "app", "data", "upload", "--key", f"{prefix}{NEW_DATA_NAME}"]
+    step("new data lands in the bucket", upload, app_env)
+    watch = [python, "-m", "app", "data", "watch", "--queue-url", queue_url, "--once"]
+    step(
+        "retrain from its notification",
+        [*watch, "--wait-seconds", "10"],
+        app_env,
+        timeout=WATCH_TIMEOUT_SECONDS,
+    )
+
+
 def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> str:
-    """Deploy, start the tracking server, run the app loop and verify; the tracking UI's URL."""
+    """Deploy, start the tracking server, run the app loop and verify, then retrain from a
+    dataset notification; the tracking UI's URL."""
     env = _pulumi_environment(cli_bin_dir)
-    bucket = _deploy(stack, env)
+    outputs = _deploy(stack, env)
+    bucket = outputs["modelBucketName"]
     tracking_url = start_tracking(bucket)
     api_key = secrets.token_urlsafe(24)
     app_env = {
         **env,
         "MLOPS_BUCKET": bucket,
         "MLOPS_S3_ENDPOINT_URL": AWS_ENDPOINT_URL,
+        "MLOPS_SQS_ENDPOINT_URL": AWS_ENDPOINT_URL,
         "MLOPS_TRACKING_URI": tracking_url,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "MLOPS_API_KEYS": api_key,
+        # The server signs prediction ids with it and refuses to start without one.
+        "MLOPS_PREDICTION_ID_KEY": secrets.token_urlsafe(32),
         "MLOPS_UP_API_KEY": api_key,
         "MLOPS_PORT": str(APP_PORT),
     }
     _run_app_loop(stack, python, app_env)
+    _retrain_on_new_data(python, app_env, outputs["datasetQueueUrl"])
     return tracking_url
 
 
@@ -173,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StepError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("stack local is up, the model answers, and verify is green")
+    print("stack local is up, the model answers, verify is green, and new data retrains")
     print(f"Tracking UI: {tracking_url} (it keeps running; `make tracking-stop` stops it)")
     return 0
 

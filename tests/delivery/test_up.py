@@ -1,7 +1,7 @@
 """`make up` without the Pulumi CLI: it uses the pinned CLI from the tool cache, installing it
 when it can and saying how to install it by hand when it can't (exit 1); cloud stacks are refused.
 After the deploy it starts the tracking server, which the app loop's commands are pointed at and
-which keeps running afterwards.
+which keeps running afterwards; after the loop, new data retrains through the stack's queue.
 """
 
 from __future__ import annotations
@@ -103,9 +103,12 @@ def test_up_refuses_cloud_stacks_before_installing_the_cli(
     assert "deploys only the local stack" in err and "could not be downloaded" not in err, err
 
 
+QUEUE_URL = "http://127.0.0.1:4566/000000000000/mlops-local-dataset-events-queue-abc"
+
+
 def _deploying_cli(tool_cache: Path, bucket: str) -> None:
     """A cached Pulumi CLI whose deploy succeeds with `bucket` as the model bucket."""
-    outputs = f'{{"modelBucketName": "{bucket}"}}'
+    outputs = f'{{"modelBucketName": "{bucket}", "datasetQueueUrl": "{QUEUE_URL}"}}'
     does = f"""case "$1 $2" in
   "stack output") echo '{outputs}' ;;
   "stack export") echo '{{}}' > "$6" ;;
@@ -114,15 +117,23 @@ esac"""
 
 
 def _app_python(tmp_path: Path, calls: Path) -> Path:
-    """A stand-in for the app's python that logs each command with its MLOPS_TRACKING_URI;
-    `app serve` answers /readyz on $MLOPS_PORT, every other command succeeds at once."""
+    """A stand-in for the app's python that logs each command (its words after `-m`, up to
+    the first option) with its MLOPS_TRACKING_URI, and the serve command's prediction-id key
+    length and every option of `data watch` to files beside it; `app serve` answers /readyz
+    on $MLOPS_PORT, every other command succeeds at once."""
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "readyz").write_text("ok")
     fake = tmp_path / "python"
     fake.write_text(
         "#!/bin/sh\n"
-        f'echo "$2 $3 tracking=$MLOPS_TRACKING_URI" >> {calls}\n'
-        'if [ "$2 $3" = "app serve" ]; then\n'
+        "shift\n"
+        'words=""; for word in "$@"; do case "$word" in -*) break ;; esac; '
+        'words="$words $word"; done\n'
+        f'echo "${{words# }} tracking=$MLOPS_TRACKING_URI" >> {calls}\n'
+        f'if [ "$1 $2 $3" = "app data watch" ]; then echo "$*" > {tmp_path / "watch.txt"}; fi\n'
+        'if [ "$1 $2" = "app serve" ]; then\n'
+        f'  echo "${{#MLOPS_PREDICTION_ID_KEY}} $MLOPS_SQS_ENDPOINT_URL" '
+        f"> {tmp_path / 'serve.txt'}\n"
         f"  exec {sys.executable} -m http.server --bind 127.0.0.1 --directory {tmp_path / 'site'} "
         '"$MLOPS_PORT"\n'
         "fi\n"
@@ -164,8 +175,15 @@ def test_up_starts_the_tracking_server_for_the_app_loop_and_leaves_it_running(
     assert server is not None and printed == [server.url, server.url], printed
     assert first == again == server, "a second `make up` started another tracking server"
     assert server.bucket == bucket, "the artifacts do not go to the stack's model bucket"
-    expected = [
-        f"{command} tracking={server.url}"
-        for command in ("app data", "app train", "app serve", "infra_tools verify") * 2
-    ]
+    loop = ("app data upload", "app train", "app serve", "infra_tools verify")
+    # After the first model is promoted: a second dataset object, then the retraining its
+    # notification starts, read from the stack's own queue.
+    new_data = ("app data upload", "app data watch")
+    expected = [f"{command} tracking={server.url}" for command in (*loop, *new_data) * 2]
     assert calls.read_text().splitlines() == expected
+    watch = (tmp_path / "watch.txt").read_text().split()
+    assert watch[watch.index("--queue-url") + 1] == QUEUE_URL, watch
+    assert "--once" in watch, "make up would wait for new data forever"
+    key_length, sqs_endpoint = (tmp_path / "serve.txt").read_text().split()
+    assert int(key_length) >= 32, "the model server refuses a prediction-id key this short"
+    assert sqs_endpoint == embedded_aws.endpoint_url
