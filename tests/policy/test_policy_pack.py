@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -16,7 +17,7 @@ from pulumi_policy import (
 
 from infra_tools.guardrails.rules import RULES
 from infra_tools.synth.stackfile import PROJECT_ROOT
-from infra_tools.type_tokens import AWS_PROVIDER, KMS_KEY
+from infra_tools.type_tokens import AWS_PROVIDER, KMS_KEY, SQS_QUEUE
 from policy.adapter import stack_policies, to_resources
 
 POLICY_DIR = PROJECT_ROOT / "policy"
@@ -62,6 +63,24 @@ def test_pack_reports_violations_against_engine_resources() -> None:
     args = StackValidationArgs([key], {}, {})
     policy.validate(args, lambda message, urn=None: reported.append((message, urn)))
     assert reported and reported[0][1] == key.urn and "enable_key_rotation" in reported[0][0]
+
+
+def test_pack_tells_a_dead_letter_queue_by_the_arn_the_engine_resolved() -> None:
+    """In a real preview the redrive policy holds the DLQ's ARN and autonaming filled in each
+    queue's name: the DLQ needs no DLQ of its own, a queue without one is reported."""
+    provider = _provider('{"tags": {"environment": "prod"}}')
+    arn = "arn:aws:sqs:us-east-1:111122223333:events-dlq-1a2b3c4"
+    dlq = _resource(SQS_QUEUE, "events-dlq", {"name": "events-dlq-1a2b3c4"}, provider)
+    redrive = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 52})
+    queue = _resource(
+        SQS_QUEUE, "events", {"name": "events-9f8e7d6", "redrivePolicy": redrive}, provider
+    )
+    lonely = _resource(SQS_QUEUE, "lonely", {"name": "lonely-0a1b2c3"}, provider)
+    policy = next(p for p in stack_policies() if p.name == "sqs-dead-letter-queue")
+    reported: list[tuple[str, str | None]] = []
+    args = StackValidationArgs([dlq, queue, lonely], {}, {})
+    policy.validate(args, lambda message, urn=None: reported.append((message, urn)))
+    assert [urn for _, urn in reported] == [lonely.urn], reported
 
 
 def test_pack_metadata_runs_python_from_the_project_virtualenv() -> None:
