@@ -97,6 +97,8 @@ _UNCHANGED = (
 
 
 def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: bool) -> int:
+    if getattr(args, "output", None) and not getattr(args, "data", None):
+        raise ConfigError("--output writes a model trained on --data: pass --data PATH|packaged")
     from app.training import pipeline
     from app.training.train import DEFAULT_GRID, TrainConfig, distributed_from_env
 
@@ -315,17 +317,25 @@ def _version_detail(registry: TrackedModelRegistry, version: str) -> dict[str, o
 
 
 def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
-    from app import s3_objects
+    from app import data_versions, s3_objects
     from app.aws import s3_client
     from app.dataset import packaged_dataset_bytes, packaged_schema_bytes, parse_csv
 
     if args.file and not Path(args.file).is_file():
         raise ConfigError(f"--file {args.file} is not a file; pass a CSV path or omit --file")
     raw = Path(args.file).read_bytes() if args.file else packaged_dataset_bytes()
-    parse_csv(raw, source=args.file or "packaged iris.csv")  # never upload unusable data
-    key = args.key or settings.dataset_key
+    # New data is a new object: a file goes in beside the others under its own name.
+    default = f"{settings.dataset_prefix}{Path(args.file).name}" if args.file else None
+    key = args.key or default or settings.dataset_key
     bucket = settings.require_bucket()
     s3 = s3_client(settings)
+    if key.startswith(settings.dataset_prefix):  # never upload rows training would refuse
+        data_versions.check_upload(
+            s3, bucket, settings.dataset_prefix, raw, args.file or "packaged iris.csv"
+        )
+    else:
+        parse_csv(raw, source=args.file or "packaged iris.csv")
+    _refuse_overwrite(s3, bucket, key, raw, args.replace)
     s3.put_object(Bucket=bucket, Key=key, Body=raw)
     answer: dict[str, object] = {"uploaded": f"s3://{bucket}/{key}", "bytes": len(raw)}
     if not args.file:
@@ -335,6 +345,24 @@ def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
             answer["schema"] = f"s3://{bucket}/{schema_key}"
     _print(answer)
     return 0
+
+
+def _refuse_overwrite(s3: object, bucket: str, key: str, raw: bytes, replace: bool) -> None:
+    """Other content under an existing key replaces rows training had; only on purpose.
+    The same bytes again are fine: a new S3 version of the same data (nothing retrains)."""
+    import hashlib
+
+    from app import s3_objects
+
+    try:
+        existing, _ = s3_objects.read(s3, bucket, key)
+    except ModelNotFoundError:
+        return
+    if not replace and hashlib.sha256(existing).digest() != hashlib.sha256(raw).digest():
+        raise ConfigError(
+            f"s3://{bucket}/{key} exists with other content; pass --replace to make this its new "
+            "version (its rows are no longer trained on), or --key NEW to add the rows beside it"
+        )
 
 
 def cmd_pipeline(args: argparse.Namespace, settings: Settings) -> int:
@@ -441,6 +469,10 @@ def cmd_data_harvest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_data_watch(args: argparse.Namespace, settings: Settings) -> int:
     """Retrain when new data lands: poll the queue the bucket notifies, run `retrain` here."""
+    import time
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from app.aws import sqs_client
     from app.trigger.dataset_events import DatasetEventConsumer
     from app.trigger.local import LocalRetrainLauncher
@@ -451,7 +483,15 @@ def cmd_data_watch(args: argparse.Namespace, settings: Settings) -> int:
         sqs_client(settings), args.queue_url, settings.dataset_prefix, launcher
     )
     while True:
-        result = consumer.poll_once(wait_seconds=args.wait_seconds)
+        try:
+            result = consumer.poll_once(wait_seconds=args.wait_seconds)
+        except (BotoCoreError, ClientError) as exc:
+            if args.once:
+                raise ConfigError(f"--queue-url {args.queue_url}: {exc}") from None
+            # A blip of the queue must not end a watch meant to run for days.
+            log.warning("polling the dataset queue failed; retrying", extra={"error": str(exc)})
+            time.sleep(10)
+            continue
         if result.launch is not None:
             _print({"changed": result.changed_keys, "launch": result.launch.outcome})
         if args.once and result.launch is not None:
@@ -550,7 +590,14 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     upload = data_commands.add_parser("upload", help="upload a CSV (default: the packaged Iris)")
     upload.add_argument("--file", help="CSV to upload (default: the packaged dataset)")
-    upload.add_argument("--key", help="object key (default MLOPS_DATASET_KEY)")
+    upload.add_argument(
+        "--key",
+        help="object key (default: the file's name under MLOPS_DATASET_PREFIX; the packaged "
+        "data: MLOPS_DATASET_KEY)",
+    )
+    upload.add_argument(
+        "--replace", action="store_true", help="overwrite an existing object's other content"
+    )
     upload.set_defaults(handler=cmd_data_upload)
     harvest = data_commands.add_parser(
         "harvest", help="turn finished days of labelled captures into training CSVs"

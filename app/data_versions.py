@@ -72,6 +72,32 @@ def load(s3: Any, bucket: str, prefix: str, pinned: dict[str, str] | None = None
     return LoadedDataset(data, DatasetVersion(name, where, digest, versions), report)
 
 
+def check_upload(s3: Any, bucket: str, prefix: str, body: bytes, source: str) -> int:
+    """Rows of a CSV about to join the dataset, checked as training will check them (the
+    prefix's schema, else the existing objects' header); DatasetError naming the first bad
+    row. One object may hold a single class: the dataset is all objects together."""
+    schema = _schema(s3, bucket, prefix, {}, hashlib.sha256())
+    header = list(schema.features) if schema else _existing_header(s3, bucket, prefix)
+    report = ValidationReport()
+    _read_rows(source, body, header, schema, report, [], [])
+    if report.rejected:
+        first = report.rejections[0]
+        raise DatasetError(
+            f"{source} line {first.line}: {first.reason} ({report.summary()}); nothing was "
+            "uploaded: fix the rows"
+        )
+    if not report.accepted:
+        raise DatasetError(f"{source} has no rows; nothing was uploaded")
+    return report.accepted
+
+
+def _existing_header(s3: Any, bucket: str, prefix: str) -> list[str] | None:
+    try:
+        return feature_names(s3, bucket, prefix)
+    except DatasetError:
+        return None  # the first object: it sets the header
+
+
 def feature_names(s3: Any, bucket: str, prefix: str) -> list[str]:
     """The dataset's feature columns: its schema's, else the first CSV's header."""
     schema = _schema(s3, bucket, prefix, {}, hashlib.sha256())
@@ -80,8 +106,9 @@ def feature_names(s3: Any, bucket: str, prefix: str) -> list[str]:
     for key in sorted(s3_objects.list_names(s3, bucket, prefix)):
         if key.endswith(DATA_SUFFIX):
             body, _ = s3_objects.read(s3, bucket, key)
-            header = body.decode("utf-8", errors="replace").partition("\n")[0]
-            return [cell.strip() for cell in header.split(",")][:-1]
+            first = body.decode("utf-8-sig", errors="replace").partition("\n")[0]
+            header = next(csv.reader([first]), list[str]())
+            return [cell.strip() for cell in header][:-1]
     raise DatasetError(
         f"s3://{bucket}/{prefix} has neither a schema.json nor a CSV to take the feature "
         "names from; seed it with `python -m app data upload`"
@@ -126,7 +153,7 @@ def _read_rows(
     labels: list[str],
 ) -> list[str]:
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not a column name
     except UnicodeDecodeError:
         raise DatasetError(f"{source} is not UTF-8 text; upload a UTF-8 CSV") from None
     reader = csv.reader(io.StringIO(text))

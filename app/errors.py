@@ -121,6 +121,13 @@ class RegistryAccessDeniedError(RegistryUnavailableError):
     code = "access_denied"
 
 
+class TrainingFailedError(AppError):
+    """A step of the training pipeline failed (e.g. a candidate's process)."""
+
+    status_code = 500
+    code = "training_failed"
+
+
 class TrackingUnavailableError(AppError):
     """The tracking server (MLflow) cannot be reached, refuses the request, or answers
     something the registry cannot use."""

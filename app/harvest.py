@@ -41,9 +41,14 @@ def harvest(
     today = today or datetime.now(UTC).date()
     predictions = _days(s3, bucket, stream_prefix(model_name, "predictions"))
     labels = _days(s3, bucket, stream_prefix(model_name, "labels"))
+    # Days harvested before are not read again: a run costs the new days only.
+    harvested = set(s3_objects.list_names(s3, bucket, f"{dataset_prefix}{CAPTURED_FOLDER}"))
     done: list[HarvestedDay] = []
     for day in sorted(d for d in predictions if d < today):
         key = f"{dataset_prefix}{CAPTURED_FOLDER}date={day.isoformat()}.csv"
+        if key in harvested:
+            done.append(HarvestedDay(day, None, 0))
+            continue
         predicted = _records(s3, bucket, predictions[day])
         labelled = _records(s3, bucket, [k for d, keys in labels.items() if d >= day for k in keys])
         rows = labelled_rows(predicted, labelled, feature_names)

@@ -306,6 +306,17 @@ class S3ModelRegistry:
         self.set_alias(alias, version, history, etag)
         return self.alias(alias)[0]
 
+    def move_from(
+        self, version: str, alias: str, seen: AliasRecord | None, etag: str | None
+    ) -> AliasRecord:
+        """Point `alias` at `version` (verified) only if the alias is still what was `seen`
+        (its ETag; None: it did not exist): a decision taken against the version served then
+        is not applied over another one. AliasConflictError otherwise."""
+        self.verify(version)
+        history = [seen.version, *seen.history] if seen else []
+        self.set_alias(alias, version, history, etag)
+        return self.alias(alias)[0]
+
     def _alias_to_move(self, alias: str, force: bool) -> tuple[AliasRecord | None, str | None]:
         """The record and ETag to move from; with `force`, an unreadable record is replaced
         (its history is lost) instead of blocking every move of the alias."""

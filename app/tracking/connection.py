@@ -8,6 +8,7 @@ TrackingUnavailableError naming the URI and what was being done.
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,15 +18,20 @@ from contextlib import contextmanager
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from app.errors import ConfigError, TrackingUnavailableError
+from app.errors import ConfigError, ModelNotFoundError, TrackingUnavailableError
 
 CHECK_TIMEOUT_SECONDS = 10.0
+_CLIENT_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "30", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3"}
 _FIX = "check MLOPS_TRACKING_URI and that the tracking server is running (`make up` starts one)"
 
 
 def connect(uri: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> MlflowClient:
     """A client for `uri` once the server has answered its health check and one API call."""
     _require_http(uri)
+    # The client's own defaults wait two minutes per request and retry seven times: a hung
+    # server would stall a training for the better part of an hour. Settings win.
+    for name, value in _CLIENT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     _check_health(uri, timeout)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     with tracking_errors(uri, "listing experiments"):
@@ -35,17 +41,36 @@ def connect(uri: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> MlflowClient:
 
 @contextmanager
 def tracking_errors(uri: str, action: str) -> Generator[None]:
-    """Turn the client's failures into TrackingUnavailableError "<uri>: <action> failed: ..."."""
+    """Turn the client's failures into one line naming the URI and what was being done:
+    ModelNotFoundError for what the server does not have (a bad id: exit 2), otherwise
+    TrackingUnavailableError, with the hint that fits (credentials, or the server itself)."""
     try:
         yield
     except MlflowException as exc:
+        detail = _first_line(exc.message)
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise ModelNotFoundError(f"tracking server {uri}: {action}: {detail}") from None
+        status = exc.get_http_status_code()
+        if status in (401, 403):
+            hint = "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD for this server"
+        elif _unreachable(exc):
+            hint = _FIX
+        else:
+            hint = "the server refused the request"
         raise TrackingUnavailableError(
-            f"tracking server {uri}: {action} failed: {_first_line(exc.message)}; {_FIX}"
+            f"tracking server {uri}: {action} failed: {detail}; {hint}"
         ) from None
     except OSError as exc:
         raise TrackingUnavailableError(
             f"tracking server {uri}: {action} failed: {_first_line(str(exc))}; {_FIX}"
         ) from None
+
+
+def _unreachable(exc: MlflowException) -> bool:
+    # The client reports a connection it could not make (after its retries) as an internal
+    # error whose message carries the transport's.
+    text = exc.message
+    return "Max retries exceeded" in text or "failed with exception" in text
 
 
 def _require_http(uri: str) -> None:

@@ -25,7 +25,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from app import model_checks
 from app.dataset import DatasetVersion
-from app.errors import InvalidModelError, TrackingUnavailableError
+from app.errors import ConfigError, InvalidModelError, TrackingUnavailableError
 from app.tracking.connection import tracking_errors
 from app.tracking.runs import (
     ARTIFACT_FILE,
@@ -44,7 +44,9 @@ from app.tracking.runs import (
 DATASET_URI_TAG = "dataset_uri"
 DATASET_NAME_TAG = "dataset_name"
 DATASET_SHA_TAG = "dataset_sha256"
-OBJECT_VERSIONS_TAG = "s3_object_versions"
+OBJECTS_TAG = "dataset_objects"
+MANIFEST_ARTIFACT = "data/manifest.json"
+"""S3 key → version id of every object the training read."""
 CANDIDATE_TAG = "candidate"
 SEED_TAG = "seed"
 HOLDOUT_TAG = "holdout_fraction"
@@ -53,6 +55,7 @@ FOLD_LOSS = "cv_train_loss"
 EPOCH_LOSS = "epoch_train_loss"
 HISTORIES = (FOLD_LOSS, EPOCH_LOSS)
 WINNER_TAG = "winning_candidate_run"
+REGISTERED_TAG = "registered_version"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def create_parent(
     seed: int,
     holdout_fraction: float,
 ) -> ParentRun:
+    """The parent run, RUNNING until `finish`; FAILED if recording the dataset fails."""
     with tracking_errors(uri, f"creating a run in experiment {experiment!r}"):
         found = experiment_id(client, experiment)
         run = client.create_run(
@@ -89,19 +93,26 @@ def create_parent(
                 DATASET_URI_TAG: dataset.uri,
                 DATASET_NAME_TAG: dataset.name,
                 DATASET_SHA_TAG: dataset.digest,
-                OBJECT_VERSIONS_TAG: json.dumps(dataset.object_versions),
+                OBJECTS_TAG: str(len(dataset.object_versions)),
                 SEED_TAG: str(seed),
                 HOLDOUT_TAG: repr(holdout_fraction),
             },
         )
-        run_id = run.info.run_id
-        client.log_inputs(run_id, datasets=[tracked_dataset_input(dataset, schema_json)])
-        if validation is not None:
-            client.log_dict(run_id, validation, "data/validation.json")
-            rejected = validation.get("rejected", 0)
-            client.log_metric(
-                run_id, "rows_rejected", float(rejected) if isinstance(rejected, int) else 0.0
-            )
+    run_id = run.info.run_id
+    try:
+        with tracking_errors(uri, f"recording the dataset on run {run_id}"):
+            # The object list grows with the dataset: an artifact, not a tag (MLflow caps
+            # tags at a few hundred characters on dataset inputs).
+            client.log_dict(run_id, dataset.object_versions, MANIFEST_ARTIFACT)
+            client.log_inputs(run_id, datasets=[tracked_dataset_input(dataset, schema_json)])
+            if validation is not None:
+                client.log_dict(run_id, validation, "data/validation.json")
+                rejected = validation.get("rejected", 0)
+                count = float(rejected) if isinstance(rejected, int) else 0.0
+                client.log_metric(run_id, "rows_rejected", count)
+    except BaseException:
+        finish_run(client, run_id, RunStatus.FAILED, quietly=True)
+        raise
     return ParentRun(run_id, found, dataset, code_version, seed, holdout_fraction)
 
 
@@ -109,17 +120,23 @@ def read_parent(client: MlflowClient, uri: str, run_id: str) -> ParentRun:
     with tracking_errors(uri, f"reading run {run_id}"):
         run = client.get_run(run_id)
     tags = run.data.tags
-    missing = [t for t in (DATASET_URI_TAG, DATASET_SHA_TAG, OBJECT_VERSIONS_TAG) if t not in tags]
+    missing = [t for t in (DATASET_URI_TAG, DATASET_SHA_TAG) if t not in tags]
     if missing:
-        raise TrackingUnavailableError(
+        raise ConfigError(
             f"run {run_id} is not a training's parent run (no {', '.join(missing)} tag); pass "
             "the run id `python -m app pipeline prepare` printed"
         )
+    with (
+        tracking_errors(uri, f"reading the dataset manifest of run {run_id}"),
+        tempfile.TemporaryDirectory(prefix="mlops-manifest-") as tmp,
+    ):
+        local = client.download_artifacts(run_id, MANIFEST_ARTIFACT, tmp)
+        manifest: dict[str, str] = json.loads(Path(local).read_text())
     dataset = DatasetVersion(
         tags.get(DATASET_NAME_TAG, "dataset"),
         tags[DATASET_URI_TAG],
         tags[DATASET_SHA_TAG],
-        json.loads(tags[OBJECT_VERSIONS_TAG]),
+        manifest,
     )
     return ParentRun(
         run_id,
@@ -217,7 +234,8 @@ def best_candidate(client: MlflowClient, uri: str, parent: ParentRun) -> Run:
 def complete_parent(
     client: MlflowClient, uri: str, parent: ParentRun, winner: Run, primary_metric: str
 ) -> None:
-    """Copy the winner's parameters and metrics to the parent and end it."""
+    """Copy the winner's parameters and metrics to the parent (which stays RUNNING until
+    `finish` has registered and decided)."""
     now = int(time.time() * 1000)
     with tracking_errors(uri, f"completing run {parent.run_id}"):
         # The exported model's loss curve, whole; the folds' curve stays on the candidate.
@@ -237,7 +255,22 @@ def complete_parent(
                 *(RunTag(k, v) for k, v in winner.data.tags.items() if k.startswith("env.")),
             ],
         )
-        finish_run(client, parent.run_id, RunStatus.FINISHED)
+
+
+def registered_version(client: MlflowClient, uri: str, parent: ParentRun) -> str | None:
+    """The version an earlier `finish` of this run registered, if it got that far: a retried
+    step registers nothing twice."""
+    with tracking_errors(uri, f"reading run {parent.run_id}"):
+        return client.get_run(parent.run_id).data.tags.get(REGISTERED_TAG)
+
+
+def mark_registered(client: MlflowClient, uri: str, parent: ParentRun, version: str) -> None:
+    with tracking_errors(uri, f"tagging run {parent.run_id}"):
+        client.set_tag(parent.run_id, REGISTERED_TAG, version)
+
+
+def end_parent(client: MlflowClient, parent: ParentRun) -> None:
+    finish_run(client, parent.run_id, RunStatus.FINISHED)
 
 
 def fail_parent(client: MlflowClient, parent: ParentRun) -> None:

@@ -164,6 +164,17 @@ class TrackedModelRegistry:
         self._mirror(alias, record.version)
         return record
 
+    def promote_over(
+        self, version: str, alias: str, seen: AliasRecord | None, etag: str | None
+    ) -> AliasRecord:
+        """Promote `version` if the alias still serves what was `seen` (a decision taken
+        against it); AliasConflictError when another promotion moved it meanwhile."""
+        artifact, meta = self._download(self.version(version))
+        self.store.publish(version, artifact, meta)
+        record = self.store.move_from(version, alias, seen, etag)
+        self._mirror(alias, record.version)
+        return record
+
     def rollback(self, alias: str) -> AliasRecord:
         """Point `alias` back at its previous version (verified in the bucket), and mirror."""
         record = self.store.rollback(alias)

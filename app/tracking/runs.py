@@ -124,19 +124,27 @@ def log_evaluation(
             client.log_text(run_id, text, f"evaluation/{name}")
 
 
+FINAL_TAGS = ("promotion_decision", "registration_refused")
+"""A training on some data is done with it once it decided on promotion or was refused; a run
+that failed or stopped before that leaves the data to be trained on again."""
+
+
 def find_run_on_data(client: MlflowClient, uri: str, experiment: str, digest: str) -> str | None:
-    """The latest finished training of `experiment` on data with this digest, if any."""
+    """The latest training of `experiment` that got to a final word on data with this digest."""
     with tracking_errors(uri, f"searching runs of experiment {experiment!r}"):
         found = client.get_experiment_by_name(experiment)
         if found is None:
             return None
-        runs = client.search_runs(
-            [found.experiment_id],
-            f"tags.dataset_sha256 = '{digest}' and attributes.status = 'FINISHED'",
-            max_results=1,
-            order_by=["attributes.start_time DESC"],
-        )
-    return runs[0].info.run_id if runs else None
+        for tag in FINAL_TAGS:
+            runs = client.search_runs(
+                [found.experiment_id],
+                f"tags.dataset_sha256 = '{digest}' and tags.{tag} != ''",
+                max_results=1,
+                order_by=["attributes.start_time DESC"],
+            )
+            if runs:
+                return runs[0].info.run_id
+    return None
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
@@ -210,6 +218,7 @@ def _log_parent(client: MlflowClient, run_id: str, record: TrainingRecord) -> No
             ),
         ],
     )
+    client.log_dict(run_id, record.dataset.object_versions, "data/manifest.json")
     client.log_inputs(run_id, datasets=[_dataset_input(record)])
     if record.validation is not None:
         client.log_dict(run_id, record.validation, "data/validation.json")
@@ -244,7 +253,9 @@ def tracked_dataset_input(dataset: DatasetVersion, schema_json: str) -> DatasetI
         tags=[
             InputTag("mlflow.data.context", "training"),
             InputTag("sha256", dataset.digest),
-            InputTag("s3_object_versions", json.dumps(dataset.object_versions)),
+            # The objects and their versions: the run's data/manifest.json (it grows with the
+            # dataset; MLflow caps these tags at 500 characters).
+            InputTag("objects", str(len(dataset.object_versions))),
         ],
     )
 

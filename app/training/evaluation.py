@@ -13,6 +13,7 @@ champion by a margin on the primary metric and loses no class's F1 beyond a tole
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import cast
 
@@ -25,23 +26,39 @@ from app.registry import ModelMetadata
 
 
 def split_holdout(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    """(training rows, held-out rows): `fraction` of each class held out, the same rows for
-    the same data and seed. The exported model never sees the held-out rows."""
-    rng = np.random.default_rng(seed)
-    held: list[np.ndarray] = []
-    for cls in range(len(data.class_names)):
-        rows = rng.permutation(np.flatnonzero(data.labels == cls))
-        take = round(len(rows) * fraction)
-        if take < 1 or take >= len(rows):
+    """(training rows, held-out rows). A row is held out when a hash of its content and the
+    seed falls under `fraction`: the same row is held out in every version of the dataset, so
+    a model trained on an earlier version never saw the rows it is scored on now (a split
+    drawn by position would move rows between the sides as data is added)."""
+    salt = seed.to_bytes(8, "little", signed=True)
+    labels = cast(list[int], data.labels.tolist())
+    held = np.fromiter(
+        (
+            _unit_hash(salt + data.features[i].tobytes() + data.class_names[label].encode())
+            < fraction
+            for i, label in enumerate(labels)
+        ),
+        dtype=bool,
+        count=len(labels),
+    )
+    for cls, name in enumerate(data.class_names):
+        if not (~held & (data.labels == cls)).any():
             raise DatasetError(
-                f"class {data.class_names[cls]!r} has {len(rows)} rows: too few to hold out "
-                f"{fraction:g} of them and train on the rest; add rows or set "
-                "MLOPS_HOLDOUT_FRACTION=0 (then promotion compares cross-validated metrics)"
+                f"class {name!r} has {int((data.labels == cls).sum())} rows, all held out: "
+                "too few to train on; add rows or set MLOPS_HOLDOUT_FRACTION lower (0: none; "
+                "promotion then compares cross-validated metrics)"
             )
-        held.append(rows[:take])
-    mask = np.zeros(len(data.labels), dtype=bool)
-    mask[np.concatenate(held)] = True
-    return data.subset(np.flatnonzero(~mask)), data.subset(np.flatnonzero(mask))
+    if not held.any():
+        raise DatasetError(
+            f"no row was held out of {len(data.labels)} with MLOPS_HOLDOUT_FRACTION={fraction:g}; "
+            "add rows or raise it"
+        )
+    return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
+
+
+def _unit_hash(content: bytes) -> float:
+    """A number in [0, 1) that depends on `content` only."""
+    return int.from_bytes(hashlib.blake2b(content, digest_size=8).digest(), "little") / 2**64
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app import data_versions
 from app.dataset import Dataset, DatasetVersion, packaged_dataset_bytes, parse_csv
-from app.errors import DatasetError, InvalidModelError
+from app.errors import DatasetError, InvalidModelError, PromotionRefusedError, TrainingFailedError
 from app.registry import ModelMetadata
 from app.settings import Settings, load_settings
 from app.tracking import pipeline_runs
@@ -25,22 +25,14 @@ from app.tracking.pipeline_runs import ParentRun
 from app.tracking.registry import TrackedModelRegistry
 from app.tracking.runs import LoggedRun, feature_schema_json, mark_refused
 from app.training import pipeline
-from app.training.evaluation import PromotionPolicy, split_holdout
-from app.training.promotion import challenge
+from app.training.evaluation import Decision, PromotionPolicy, split_holdout
+from app.training.pipeline import Outcome
+from app.training.promotion import challenge, mark_decided
 from app.training.train import Candidate, TrainConfig
 
 log = logging.getLogger(__name__)
 
 PACKAGED_URI = "packaged:iris.csv"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    version: str
-    run_id: str
-    metadata: ModelMetadata
-    promoted: bool
-    message: str
 
 
 def prepare(
@@ -77,11 +69,24 @@ def recorded_data(registry: TrackedModelRegistry, dataset: DatasetVersion) -> Da
             raise DatasetError(
                 f"the run read {dataset.uri}, not a prefix of MLOPS_BUCKET={store.bucket}"
             )
-        return data_versions.load(store.s3, bucket, prefix, dataset.object_versions).data
+        loaded = data_versions.load(store.s3, bucket, prefix, dataset.object_versions)
+        return _same_rows(loaded.data, dataset)
     path = Path(dataset.uri)
     if not path.is_file():
         raise DatasetError(f"the run read {path}, which this machine does not have")
-    return parse_csv(path.read_bytes(), source=str(path))
+    return _same_rows(parse_csv(path.read_bytes(), source=str(path)), dataset)
+
+
+def _same_rows(data: Dataset, recorded: DatasetVersion) -> Dataset:
+    # An unversioned bucket, or a local file edited since, would hand a later step other rows
+    # than `prepare` validated and split.
+    if data.sha256 != recorded.digest:
+        raise DatasetError(
+            f"{recorded.uri} now reads as digest {data.sha256}, not the {recorded.digest} the "
+            "training recorded (changed in place, in a bucket without versioning?); run the "
+            "training again"
+        )
+    return data
 
 
 def candidate(
@@ -116,13 +121,10 @@ def finish(
     policy: PromotionPolicy,
 ) -> Outcome:
     """Register the best candidate; promote it if asked and better than the served model on
-    the same held-out rows."""
+    the same held-out rows. The parent run ends only after that (FAILED on any error), and a
+    retried `finish` reuses the version an earlier attempt registered."""
     try:
-        winner = pipeline_runs.best_candidate(registry.client, registry.tracking_uri, parent)
-        artifact, meta = registry.download_run_model(str(winner.info.artifact_uri))
-        pipeline_runs.complete_parent(
-            registry.client, registry.tracking_uri, parent, winner, meta.primary_metric
-        )
+        outcome = _register_and_decide(registry, parent, alias, promote, policy)
     except InvalidModelError as exc:
         mark_refused(registry.client, registry.tracking_uri, parent.run_id, str(exc))
         pipeline_runs.fail_parent(registry.client, parent)
@@ -130,27 +132,62 @@ def finish(
     except BaseException:
         pipeline_runs.fail_parent(registry.client, parent)
         raise
-    # The version's run is the winning candidate's (MLflow wants the source among that run's
-    # artifacts); the decision goes on the parent, the training as a whole.
-    source = LoggedRun(winner.info.run_id, parent.experiment_id, str(winner.info.artifact_uri))
-    logged = LoggedRun(parent.run_id, parent.experiment_id, "")
-    try:
+    pipeline_runs.end_parent(registry.client, parent)
+    return outcome
+
+
+def _register_and_decide(
+    registry: TrackedModelRegistry,
+    parent: ParentRun,
+    alias: str,
+    promote: bool,
+    policy: PromotionPolicy,
+) -> Outcome:
+    client, uri = registry.client, registry.tracking_uri
+    version = pipeline_runs.registered_version(client, uri, parent)
+    if version is None:
+        winner = pipeline_runs.best_candidate(client, uri, parent)
+        artifact, meta = registry.download_run_model(str(winner.info.artifact_uri))
+        pipeline_runs.complete_parent(client, uri, parent, winner, meta.primary_metric)
+        # The version's run is the winning candidate's (MLflow wants the source among that
+        # run's artifacts); the decision goes on the parent, the training as a whole.
+        source = LoggedRun(winner.info.run_id, parent.experiment_id, str(winner.info.artifact_uri))
         version = registry.register(source, meta, artifact)
-    except InvalidModelError as exc:
-        mark_refused(registry.client, registry.tracking_uri, parent.run_id, str(exc))
-        raise
+        pipeline_runs.mark_registered(client, uri, parent, version)
+    else:
+        artifact, meta = registry.download_version(version)
     meta = meta.model_copy(update={"version": version})
     if not promote:
         return Outcome(version, parent.run_id, meta, False, f"registered version {version}")
+    logged = LoggedRun(parent.run_id, parent.experiment_id, "")
     if parent.holdout_fraction <= 0:
-        registry.promote(version, alias)
-        return Outcome(version, parent.run_id, meta, True, f"version {version}: promoted")
+        return _promote_by_metric(registry, logged, meta, alias)
     _, holdout = split_holdout(
         recorded_data(registry, parent.dataset), parent.holdout_fraction, parent.seed
     )
     decision = challenge(registry, logged, (artifact, meta), holdout, alias, policy)
     return Outcome(
         version, parent.run_id, meta, decision.promote, f"version {version}: {decision.reason}"
+    )
+
+
+def _promote_by_metric(
+    registry: TrackedModelRegistry, run: LoggedRun, meta: ModelMetadata, alias: str
+) -> Outcome:
+    """Nothing held out: the registry's gate on the cross-validated metric decides."""
+    try:
+        registry.promote(meta.version, alias)
+    except PromotionRefusedError as exc:
+        decision = Decision(False, str(exc))
+    else:
+        decision = Decision(True, "promoted: not worse than the served version's metric")
+    mark_decided(registry, run, decision)
+    return Outcome(
+        meta.version,
+        run.run_id,
+        meta,
+        decision.promote,
+        f"version {meta.version}: {decision.reason}",
     )
 
 
@@ -171,8 +208,26 @@ def run_candidates_in_parallel(jobs: list[CandidateJob], workers: int) -> list[s
     if workers <= 1:
         return [_candidate_process(job) for job in jobs]  # one at a time: no process needed
     # spawn, not fork: PyTorch and the tracking client's threads do not survive a fork.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(_candidate_process, jobs))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    futures = {pool.submit(_candidate_process, job): job for job in jobs}
+    try:
+        return [future.result() for future in futures]
+    except Exception as exc:
+        failed = next(
+            job for future, job in futures.items() if future.done() and future.exception()
+        )
+        raise TrainingFailedError(
+            f"candidate {failed.hidden}:{failed.learning_rate:g} of run {failed.parent_run_id} "
+            f"failed ({type(exc).__name__}: {_first_line(str(exc))}); the other candidates "
+            "were stopped; its child run and the log above say more"
+        ) from exc
+    finally:
+        # On a failure the candidates not started yet never start.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "no detail"
 
 
 def registry_from_settings(settings: Settings) -> TrackedModelRegistry:

@@ -26,8 +26,6 @@ from app.trigger.jobs import Launcher, LaunchResult
 
 log = logging.getLogger(__name__)
 
-DATA_SUFFIXES = (".csv", "schema.json")
-
 
 @dataclass(frozen=True)
 class PollResult:
@@ -49,9 +47,17 @@ def dataset_keys(body: str, prefix: str) -> list[str]:
     keys: list[str] = []
     for record in cast(list[Any], records) if isinstance(records, list) else []:
         key = _created_key(record)
-        if key and key.startswith(prefix) and key.endswith(DATA_SUFFIXES):
+        if key and _is_dataset_object(key, prefix):
             keys.append(key)
     return keys
+
+
+def _is_dataset_object(key: str, prefix: str) -> bool:
+    """What training reads (`app.data_versions`): a CSV under the prefix outside `_...`
+    folders, or the prefix's own schema.json."""
+    if not key.startswith(prefix) or "/_" in key[len(prefix) - 1 :]:
+        return False
+    return key.endswith(".csv") or key == f"{prefix}schema.json"
 
 
 def _created_key(record: Any) -> str | None:

@@ -141,3 +141,43 @@ def test_an_upload_key_outside_the_dataset_prefix_is_a_bad_setting(
     monkeypatch.setenv("MLOPS_DATASET_KEY", "elsewhere/iris.csv")
     assert main(["data", "upload"]) == 2
     assert "is not under MLOPS_DATASET_PREFIX='datasets/iris/'" in error_line(capsys)
+
+
+def test_a_dataset_of_many_objects_is_recorded_whole_and_trains(
+    s3: Any,
+    bucket: str,
+    tracked_model: str,
+    tracking_server: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["data", "upload"]) == 0
+    for day in range(1, 13):  # a dozen harvested days
+        _put(
+            s3,
+            bucket,
+            f"{PREFIX}captured/date=2026-11-{day:02d}.csv",
+            (HEADER + "5.0,3.4,1.5,0.2,setosa\n").encode(),
+        )
+    capsys.readouterr()
+    assert main(["train", "--epochs", "20", "--grid", "8:0.05"]) == 0, capsys.readouterr().err
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    client = MlflowClient(tracking_server)
+    manifest = json.loads(Path(client.download_artifacts(run_id, "data/manifest.json")).read_text())
+    assert len(manifest) == 14  # iris.csv, schema.json and the twelve days
+
+
+def test_output_without_data_is_a_bad_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--output", "somewhere"]) == 2
+    assert "--output writes a model trained on --data" in error_line(capsys)
+
+
+def test_an_upload_with_a_row_training_would_refuse_uploads_nothing(
+    s3: Any, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data", "upload"]) == 0
+    bad = tmp_path / "new.csv"
+    bad.write_text(HEADER + "5.0,3.4,1.5,0.2,setosa\n5.0,3.4,1.5,0.2,tulip\n")
+    capsys.readouterr()
+    assert main(["data", "upload", "--file", str(bad)]) == 1
+    assert "line 3: label 'tulip' is not one of" in error_line(capsys)
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"{PREFIX}new")["KeyCount"] == 0

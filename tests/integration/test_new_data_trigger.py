@@ -103,7 +103,7 @@ def test_new_data_retrains_promotes_and_is_served_and_the_same_data_again_is_not
     # The version comes from the winning candidate's run; the decision is on its training's.
     candidate = client.get_run(promoted.run_id)
     run = client.get_run(candidate.data.tags["mlflow.parentRunId"])
-    assert run.data.tags["promotion_decision"] == "promote"
+    assert run.data.tags["promotion_decision"] == "promoted"
     assert (
         run.data.metrics["challenger_heldout_accuracy"]
         > run.data.metrics["champion_heldout_accuracy"]

@@ -64,7 +64,8 @@ def test_prepare_candidates_finish_register_and_promote_the_best(
 
     # The same data again: prepare opens nothing, and says so in its file too.
     skipped = _cli(capsys, "pipeline", "prepare", "--skip-unchanged", "--run-id-file", str(out))
-    assert skipped == {"skipped": True, "run_id": run_id, "reason": skipped["reason"]}
+    assert (skipped["skipped"], skipped["run_id"]) == (True, run_id)
+    assert "digest is the same" in skipped["reason"]
     assert out.read_text() == ""
 
 
@@ -74,8 +75,10 @@ def test_a_step_given_a_run_that_is_no_training_says_so(
     client = MlflowClient(tracking_server)
     experiment = client.create_experiment(f"{tracked_model}-other")
     stranger = client.create_run(experiment).info.run_id
-    assert main(["pipeline", "finish", "--run-id", stranger]) == 1
+    assert main(["pipeline", "finish", "--run-id", stranger]) == 2
     assert "is not a training's parent run" in error_line(capsys)
+    assert main(["pipeline", "finish", "--run-id", "0" * 32]) == 2
+    assert "reading run" in error_line(capsys)
 
 
 def test_finish_with_no_finished_candidate_fails_the_training(
@@ -86,3 +89,69 @@ def test_finish_with_no_finished_candidate_fails_the_training(
     assert main(["pipeline", "finish", "--run-id", run_id]) == 1
     assert "has no finished candidate" in error_line(capsys)
     assert MlflowClient(tracking_server).get_run(run_id).info.status == "FAILED"
+
+
+def test_a_finish_that_failed_after_registering_is_retried_without_a_second_version(
+    embedded_aws: EmbeddedAws,
+    bucket: str,
+    tracked_model: str,
+    tracking_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.errors import TrackingUnavailableError
+    from app.tracking.registry import TrackedModelRegistry
+
+    _cli(capsys, "data", "upload")
+    run_id = _cli(capsys, "pipeline", "prepare")["run_id"]
+    _cli(
+        capsys,
+        "pipeline",
+        "candidate",
+        "--run-id",
+        run_id,
+        "--candidate",
+        "16:0.05",
+        "--epochs",
+        "30",
+    )
+    promote = TrackedModelRegistry.promote_over
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise TrackingUnavailableError("tracking server down mid-promotion")
+
+    monkeypatch.setattr(TrackedModelRegistry, "promote_over", refused)
+    assert main(["pipeline", "finish", "--run-id", run_id, "--promote"]) == 1
+    client = MlflowClient(tracking_server)
+    assert client.get_run(run_id).info.status == "FAILED"
+    # A failed training is no reason to skip the data: the next one trains it.
+    assert _cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"]
+
+    monkeypatch.setattr(TrackedModelRegistry, "promote_over", promote)
+    outcome = _cli(capsys, "pipeline", "finish", "--run-id", run_id, "--promote")
+    assert (outcome["version"], outcome["promoted"]) == ("1", True), outcome
+    assert [v.version for v in client.search_model_versions(f"name='{tracked_model}'")] == ["1"]
+    store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
+    assert store.alias("production")[0].version == "1"
+    assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_champion_that_cannot_be_read_stops_the_decision_instead_of_promoting_blind(
+    bucket: str,
+    tracked_model: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.errors import RegistryUnavailableError
+
+    _cli(capsys, "data", "upload")
+    _cli(capsys, "train", "--epochs", "30", "--grid", "16:0.05", "--promote")
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise RegistryUnavailableError("reading s3://bucket/models/...: connection reset")
+
+    monkeypatch.setattr(S3ModelRegistry, "artifact", unreachable)
+    monkeypatch.setenv("MLOPS_PARALLEL_CANDIDATES", "1")
+    assert main(["train", "--epochs", "30", "--grid", "16:0.05", "--seed", "2", "--promote"]) == 1
+    assert "connection reset" in error_line(capsys)
+    monkeypatch.undo()

@@ -16,6 +16,7 @@ from app.cli import main
 from app.dataset import packaged_dataset_bytes
 from app.registry import S3ModelRegistry
 from tests.conftest import EmbeddedAws
+from tests.integration.conftest import error_line
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 
@@ -71,7 +72,7 @@ def test_a_tie_on_the_same_rows_is_registered_but_not_promoted(
     store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
     assert store.alias("production")[0].version == "1"
     run = MlflowClient(tracking_server).get_run(again["run_id"])
-    assert run.data.tags["promotion_decision"] == "keep_champion"
+    assert run.data.tags["promotion_decision"] == "kept_champion"
     assert (
         run.data.metrics["challenger_heldout_accuracy"]
         == run.data.metrics["champion_heldout_accuracy"]
@@ -88,7 +89,18 @@ def test_a_model_trained_on_shifted_data_replaces_one_that_fails_on_it(
 ) -> None:
     _cli(capsys, "data", "upload")
     _cli(capsys, "train", *TRAIN, "--promote")
-    _cli(capsys, "data", "upload", "--file", str(_shifted_iris(tmp_path / "shifted.csv")))
+    # The same object replaced by shifted data: all of the newest data moved.
+    shifted = _shifted_iris(tmp_path / "shifted.csv")
+    _cli(
+        capsys,
+        "data",
+        "upload",
+        "--file",
+        str(shifted),
+        "--key",
+        "datasets/iris/iris.csv",
+        "--replace",
+    )
     outcome = _cli(capsys, "retrain", *TRAIN)
     assert (outcome["version"], outcome["promoted"]) == ("2", True), outcome["message"]
 
@@ -108,3 +120,48 @@ def test_a_model_trained_on_shifted_data_replaces_one_that_fails_on_it(
     assert scores["feature_drift"]["petal_length"]["psi"] > 0.25
     store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
     assert store.alias("production")[0].version == "2"
+
+
+def test_a_challenger_that_lost_a_class_the_champion_answers_is_not_promoted(
+    embedded_aws: EmbeddedAws,
+    bucket: str,
+    tracked_model: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _cli(capsys, "data", "upload")
+    _cli(capsys, "train", *TRAIN, "--promote")
+    rows = packaged_dataset_bytes().decode().splitlines()
+    two_classes = tmp_path / "two.csv"
+    two_classes.write_text("\n".join(r for r in rows if not r.endswith("virginica")) + "\n")
+    _cli(
+        capsys,
+        "data",
+        "upload",
+        "--file",
+        str(two_classes),
+        "--key",
+        "datasets/iris/iris.csv",
+        "--replace",
+    )
+    outcome = _cli(capsys, "retrain", *TRAIN)
+    assert (outcome["version"], outcome["promoted"]) == ("2", False), outcome
+    assert "cannot answer ['virginica']" in outcome["message"]
+    store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
+    assert store.alias("production")[0].version == "1"
+
+
+def test_an_upload_never_silently_replaces_other_data(
+    embedded_aws: EmbeddedAws, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli(capsys, "data", "upload")
+    more = tmp_path / "more.csv"
+    more.write_text("sepal_length,sepal_width,petal_length,petal_width,species\n5,3,1,0.2,setosa\n")
+    # A file goes in beside the others, under its own name.
+    assert _cli(capsys, "data", "upload", "--file", str(more))["uploaded"].endswith(
+        "datasets/iris/more.csv"
+    )
+    assert main(["data", "upload", "--file", str(more), "--key", "datasets/iris/iris.csv"]) == 2
+    assert "exists with other content; pass --replace" in error_line(capsys)
+    body = embedded_aws.client("s3").get_object(Bucket=bucket, Key="datasets/iris/iris.csv")
+    assert body["Body"].read() == packaged_dataset_bytes()

@@ -108,7 +108,8 @@ def test_a_training_is_tracked_with_its_candidates_data_code_and_artifact(
     tags = {tag.key: tag.value for tag in dataset_input.tags}
     assert tags["sha256"] == digest
     schema = s3.head_object(Bucket=bucket, Key=SCHEMA_KEY)["VersionId"]
-    assert json.loads(tags["s3_object_versions"]) == {
+    manifest = client.download_artifacts(parent.info.run_id, "data/manifest.json")
+    assert json.loads(Path(manifest).read_text()) == {
         DATASET_KEY: raw["VersionId"],
         SCHEMA_KEY: schema,
     }

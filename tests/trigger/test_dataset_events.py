@@ -46,6 +46,8 @@ def test_only_created_data_and_schema_objects_under_the_prefix_count() -> None:
     ]
     assert dataset_keys(_event("datasets/other/x.csv"), PREFIX) == []
     assert dataset_keys(_event("datasets/iris/notes.txt"), PREFIX) == []
+    assert dataset_keys(_event("datasets/iris/_reports/x.csv"), PREFIX) == []
+    assert dataset_keys(_event("datasets/iris/old/schema.json"), PREFIX) == []
     assert dataset_keys(_event("datasets/iris/x.csv", "ObjectRemoved:Delete"), PREFIX) == []
     assert dataset_keys(json.dumps({"Event": "s3:TestEvent"}), PREFIX) == []
     assert dataset_keys("not json", PREFIX) == []
