@@ -375,6 +375,10 @@ def cmd_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     if args.pipeline_command == "prepare":
         return _pipeline_prepare(args, settings, registry)
     parent = pipeline_runs.read_parent(registry.client, registry.tracking_uri, args.run_id)
+    if args.pipeline_command == "abandon":
+        ended = pipeline_runs.abandon(registry.client, registry.tracking_uri, parent)
+        _print({"run_id": parent.run_id, "ended": ended})
+        return 0
     if args.pipeline_command == "candidate":
         hidden, rate = args.candidate
         logged = steps.candidate(
@@ -523,6 +527,10 @@ def _pipeline_parser(steps: argparse.ArgumentParser) -> None:
         "--candidate", type=_candidate_spec, required=True, help="HIDDEN:LR, e.g. 32:0.01"
     )
     candidate.add_argument("--epochs", type=_positive_int, default=300, help="epochs")
+    abandon = step.add_parser(
+        "abandon", help="end a training whose candidates failed (FAILED, if still running)"
+    )
+    abandon.add_argument("--run-id", required=True, help="the run `prepare` opened")
     finish = step.add_parser("finish", help="register the best candidate, promote if better")
     finish.add_argument("--run-id", required=True, help="the run `prepare` opened")
     finish.add_argument("--promote", action="store_true", help="promote it if better")

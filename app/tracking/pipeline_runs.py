@@ -269,6 +269,17 @@ def mark_registered(client: MlflowClient, uri: str, parent: ParentRun, version: 
         client.set_tag(parent.run_id, REGISTERED_TAG, version)
 
 
+def abandon(client: MlflowClient, uri: str, parent: ParentRun) -> bool:
+    """End a training that will not reach `finish` (its candidates failed): FAILED, so the
+    next retraining trains its data again. False when it had ended already."""
+    with tracking_errors(uri, f"ending run {parent.run_id}"):
+        if client.get_run(parent.run_id).info.status != "RUNNING":
+            return False
+        client.set_tag(parent.run_id, "abandoned", "a candidate step failed; see its run")
+        finish_run(client, parent.run_id, RunStatus.FAILED)
+    return True
+
+
 def end_parent(client: MlflowClient, parent: ParentRun) -> None:
     finish_run(client, parent.run_id, RunStatus.FINISHED)
 

@@ -181,7 +181,15 @@ def _templates(args: TrainingArgs, settings: PipelineSettings) -> list[dict[str,
         _finish("finish", args, errors_only, promote=True),
         _finish("finish-without-promotion", args, errors_only, promote=False),
     ]
-    return [_dag(), prepare, candidate, *finish]
+    abandon = _pod_template(
+        "abandon",
+        _container(
+            args, [*_APP, "abandon", "--run-id", "{{inputs.parameters.run-id}}"], gpus=False
+        ),
+        transient,
+    )
+    abandon["inputs"] = {"parameters": [{"name": "run-id"}]}
+    return [_dag(), prepare, candidate, *finish, abandon]
 
 
 def _finish(
@@ -236,6 +244,15 @@ def _dag() -> dict[str, Any]:
                 },
                 finish("finish", f"{_PREPARED} && {promote}"),
                 finish("finish-without-promotion", f"{_PREPARED} && !({promote})"),
+                # finish does not run when a candidate failed: this ends the training's run
+                # (FAILED), so the next retraining trains the data again.
+                {
+                    "name": "abandon",
+                    "template": "abandon",
+                    "depends": "candidate.Failed || candidate.Errored",
+                    "when": _PREPARED,
+                    "arguments": {"parameters": [run_id]},
+                },
             ]
         },
     }

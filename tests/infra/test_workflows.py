@@ -206,6 +206,17 @@ def test_candidates_fan_out_only_after_a_prepared_run(stack: Graph) -> None:
     assert "--promote" not in step(stack, "finish-without-promotion")["container"]["command"]
 
 
+def test_a_failed_candidate_ends_the_training_run_instead_of_leaving_it_open(
+    stack: Graph,
+) -> None:
+    tasks = {t["name"]: t for t in step(stack, "retrain")["dag"]["tasks"]}
+    abandon = tasks["abandon"]
+    assert abandon["depends"] == "candidate.Failed || candidate.Errored"
+    assert "tasks.prepare.outputs.parameters.run-id" in abandon["when"]
+    command = step(stack, "abandon")["container"]["command"]
+    assert command[-3:] == ["abandon", "--run-id", "{{inputs.parameters.run-id}}"]
+
+
 def test_finished_runs_and_their_pods_are_cleaned_up(stack: Graph) -> None:
     spec = template(stack)["spec"]
     assert spec["podGC"]["strategy"] == "OnPodSuccess"

@@ -155,3 +155,14 @@ def test_a_champion_that_cannot_be_read_stops_the_decision_instead_of_promoting_
     assert main(["train", "--epochs", "30", "--grid", "16:0.05", "--seed", "2", "--promote"]) == 1
     assert "connection reset" in error_line(capsys)
     monkeypatch.undo()
+
+
+def test_abandon_ends_a_training_whose_candidates_failed_and_frees_its_data(
+    bucket: str, tracked_model: str, tracking_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli(capsys, "data", "upload")
+    run_id = _cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"]
+    assert _cli(capsys, "pipeline", "abandon", "--run-id", run_id)["ended"] is True
+    assert MlflowClient(tracking_server).get_run(run_id).info.status == "FAILED"
+    assert _cli(capsys, "pipeline", "abandon", "--run-id", run_id)["ended"] is False
+    assert _cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"] != run_id
