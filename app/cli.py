@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -179,7 +180,9 @@ def _run_pipeline(
         for c in config.grid
     ]
     try:
-        steps.run_candidates_in_parallel(jobs, workers=min(len(jobs), settings.parallel_candidates))
+        # More processes than cores only queue for them (each also imports PyTorch).
+        workers = min(len(jobs), settings.parallel_candidates, os.cpu_count() or 1)
+        steps.run_candidates_in_parallel(jobs, workers=workers)
     except BaseException:
         pipeline_runs.fail_parent(registry.client, parent)
         raise
