@@ -237,7 +237,9 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
             "accuracy": accuracy,
             "holdout_loss": holdout_loss,
             "train_loss": losses[-1],
-            "holdout_rows": float(len(y)),
+            # Cross-validation holds every training row out once; the exported model trains
+            # on all of them. (Rows held out for the champion comparison are not among them.)
+            "cv_rows": float(len(y)),
             "train_rows": float(len(y)),
             "folds": float(config.folds),
         },
