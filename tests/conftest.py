@@ -53,13 +53,12 @@ def embedded_aws() -> Iterator[EmbeddedAws]:
         localstack.stop(running.pid)
 
 
-@pytest.fixture(scope="session")
-def tracking_bucket(embedded_aws: EmbeddedAws) -> str:
-    """The tracking server's artifact bucket, made like the stack's model bucket (which `make up`
-    gives it): versioned, SSE-KMS with a customer key."""
+def model_bucket(embedded_aws: EmbeddedAws, prefix: str) -> str:
+    """A new bucket made like the stack's model bucket: versioned, SSE-KMS with a customer
+    key of its own (bucket keys on)."""
     s3 = embedded_aws.client("s3")
-    key_id = embedded_aws.client("kms").create_key(Description="tracking")["KeyMetadata"]["KeyId"]
-    name = f"tracking-{uuid.uuid4().hex[:12]}"
+    key_id = embedded_aws.client("kms").create_key(Description=prefix)["KeyMetadata"]["KeyId"]
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
@@ -70,12 +69,20 @@ def tracking_bucket(embedded_aws: EmbeddedAws) -> str:
                     "ApplyServerSideEncryptionByDefault": {
                         "SSEAlgorithm": "aws:kms",
                         "KMSMasterKeyID": key_id,
-                    }
+                    },
+                    "BucketKeyEnabled": True,
                 }
             ]
         },
     )
     return name
+
+
+@pytest.fixture(scope="session")
+def tracking_bucket(embedded_aws: EmbeddedAws) -> str:
+    """The tracking server's artifact bucket, made like the stack's model bucket (which `make up`
+    gives it)."""
+    return model_bucket(embedded_aws, "tracking")
 
 
 @pytest.fixture(scope="session")

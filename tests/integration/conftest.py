@@ -20,7 +20,7 @@ from app.tracking.runs import TrainingRecord, log_training
 from app.training import pipeline
 from app.training.pipeline import train_to_artifact
 from app.training.train import Candidate, TrainConfig
-from tests.conftest import EmbeddedAws
+from tests.conftest import EmbeddedAws, model_bucket
 
 API_KEY = "integration-key-0123456789"
 
@@ -37,25 +37,7 @@ def trained_artifact() -> tuple[bytes, ModelMetadata]:
 @pytest.fixture
 def bucket(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A model bucket as the infra declares it: versioned, SSE-KMS with a customer key."""
-    s3 = embedded_aws.client("s3")
-    key_id = embedded_aws.client("kms").create_key(Description="model key")["KeyMetadata"]["KeyId"]
-    name = f"models-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(
-        Bucket=name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": key_id,
-                    },
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
+    name = model_bucket(embedded_aws, "models")
     for var, value in {
         "MLOPS_BUCKET": name,
         "MLOPS_S3_ENDPOINT_URL": embedded_aws.endpoint_url,
