@@ -20,7 +20,7 @@ from infra.components.workloads import (
 from infra.components.workloads.common import image
 from infra.config import ClusterSecrets, StackConfig
 from infra.config.workloads import ResourcesConfig
-from infra.contracts import DATASET_PREFIX, TRACKING_URI
+from infra.contracts import DATASET_PREFIX, RETRAIN_PIPELINE, TRACKING_URI
 
 
 def namespaces(cluster: EksCluster) -> NamespacesArgs:
@@ -130,4 +130,13 @@ def retrain_trigger(
         queue_url=store.dataset_queue_url,
         dataset_prefix=DATASET_PREFIX,
         region=config.aws.region,
+        # With the pipeline on Argo Workflows, every trigger (drift, new data) submits it.
+        workflow_template=RETRAIN_PIPELINE if _has_workflows(config) else None,
     )
+
+
+def _has_workflows(config: StackConfig) -> bool:
+    # Imported here: the workflows mapping builds on this module's pod resources.
+    from infra.component_args.workflows import has_workflows
+
+    return has_workflows(config)

@@ -10,6 +10,7 @@ import yaml
 
 from app.settings import Settings
 from app.trigger.settings import TriggerSettings
+from infra import contracts
 from infra.components.scheduling import GPU_TAINT_KEY, POOL_LABEL
 from infra.config import ConfigError
 from infra_tools.synth import synthesize
@@ -138,6 +139,14 @@ def test_trigger_env_names_are_trigger_settings(stack: Graph) -> None:
     names = {env["name"] for env in container["env"]}
     fields = {f"MLOPS_TRIGGER_{field.upper()}" for field in TriggerSettings.model_fields}
     assert names <= fields and "MLOPS_TRIGGER_TOKEN_FILE" in names, sorted(names - fields)
+
+
+def test_the_trigger_submits_the_pipeline_where_argo_runs_it(stack: Graph) -> None:
+    (container,) = pod_spec(stack.manifest("Deployment", "retrain-trigger"))["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    # dev and prod run the pipeline on Argo Workflows: drift and new data submit it there.
+    assert env["MLOPS_TRIGGER_WORKFLOW_TEMPLATE"] == contracts.RETRAIN_PIPELINE
+    stack.manifest("WorkflowTemplate", env["MLOPS_TRIGGER_WORKFLOW_TEMPLATE"])
 
 
 def test_api_keys_come_from_a_secret_never_plain_env(stack: Graph) -> None:

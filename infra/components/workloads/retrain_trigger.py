@@ -59,6 +59,9 @@ class RetrainTriggerArgs:
     """Objects under this prefix are the training data; their events start a retraining."""
     region: str
     """Region of the queue."""
+    workflow_template: str | None
+    """The training pipeline's WorkflowTemplate where the cluster runs Argo Workflows: each
+    retraining is a Workflow from it; None: a Job from `cronjob`."""
 
 
 class RetrainTrigger(pulumi.ComponentResource):
@@ -214,6 +217,7 @@ def _receiver_container(args: RetrainTriggerArgs) -> k8s.core.v1.ContainerArgs:
             "queue_url": args.queue_url,
             "dataset_prefix": args.dataset_prefix,
             "aws_region": args.region,
+            **({"workflow_template": args.workflow_template} if args.workflow_template else {}),
         },
         TriggerSettings,
     )
