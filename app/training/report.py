@@ -58,7 +58,8 @@ def render(
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{_e(model_name)}: version {_e(challenger_version)} {verdict}</h1>",
         f"<p class='{'good' if decision.promote else 'bad'}'>{_e(decision.reason)}</p>",
-        f"<p>Both models scored on the same {holdout_rows} held-out rows (neither model trained on them).</p>",
+        f"<p>Both models scored on the same {holdout_rows} held-out rows "
+        "(neither model trained on them).</p>",
         "<h2>Scores</h2>",
         _score_table(class_names, challenger, champion),
         "<h2>Confusion matrices (rows: true class, columns: predicted)</h2><div class='pair'>",
