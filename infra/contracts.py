@@ -95,6 +95,8 @@ RETRAIN_PIPELINE: Final = "retrain-pipeline"
 """The WorkflowTemplate (Argo Workflows, training namespace) a retraining is submitted from:
 `argo submit --from workflowtemplate/retrain-pipeline`, or a Workflow whose
 `spec.workflowTemplateRef.name` is this."""
+RETRAIN_SCHEDULE: Final = "retrain-pipeline-schedule"
+"""The CronWorkflow that submits the pipeline on the retraining schedule."""
 PIPELINE_CANDIDATES_PARAMETER: Final = "candidates"
 """Its parameter listing the candidates as a JSON list of "HIDDEN:LR" strings."""
 PIPELINE_EPOCHS_PARAMETER: Final = "epochs"

@@ -72,6 +72,7 @@ def training(
         tracking_uri=TRACKING_URI if tracking is not None else None,
         dataset_prefix=DATASET_PREFIX,
         harvest_schedule=schedule.harvest_schedule,
+        schedule_suspended=_has_workflows(config),
     )
 
 

@@ -310,3 +310,17 @@ def retrain_pipeline_spec(
         "ttlStrategy": {"secondsAfterCompletion": JOB_TTL_SECONDS},
         "templates": _templates(args, settings),
     }
+
+
+def retrain_schedule_spec(args: TrainingArgs) -> dict[str, Any]:
+    """The CronWorkflow's `spec`: the retraining schedule submits the pipeline, one run at a
+    time (the template's mutex holds against the trigger's runs too)."""
+    return {
+        "schedules": [args.schedule],
+        "timezone": args.time_zone,
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": 3600,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "workflowSpec": {"workflowTemplateRef": {"name": RETRAIN_PIPELINE}},
+    }

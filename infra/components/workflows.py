@@ -20,6 +20,7 @@ from infra.components.workflow_template import (
     PipelineSettings,
     pipeline_labels,
     retrain_pipeline_spec,
+    retrain_schedule_spec,
 )
 from infra.components.workloads import common
 from infra.components.workloads.network_policies import (
@@ -33,6 +34,7 @@ from infra.components.workloads.training import TrainingArgs
 from infra.contracts import (
     METRICS_PATH,
     RETRAIN_PIPELINE,
+    RETRAIN_SCHEDULE,
     RETRAIN_TRIGGER,
     TRACKING_NAMESPACE,
     TRACKING_PORT,
@@ -112,6 +114,15 @@ class Workflows(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[release, *executor])
             ),
+        )
+        # The schedule submits the pipeline too (the CronJob's own schedule is suspended).
+        k8s.apiextensions.CustomResource(
+            f"{name}-retrain-schedule",
+            api_version=WORKFLOWS_API,
+            kind="CronWorkflow",
+            metadata=common.metadata(RETRAIN_SCHEDULE, args.namespace, pipeline_labels()),
+            spec=retrain_schedule_spec(args.training),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[template])),
         )
         # Known once the template exists, so a dependent waits for it.
         self.template_name = template.id.apply(lambda _: RETRAIN_PIPELINE)

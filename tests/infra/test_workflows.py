@@ -12,7 +12,7 @@ from infra import contracts
 from infra.components import scheduling
 from infra_tools.guardrails.argo import validate_argo
 from infra_tools.guardrails.manifests import validate_manifest
-from infra_tools.type_tokens import HELM_RELEASE, K8S_CRON_JOB
+from infra_tools.type_tokens import HELM_RELEASE
 from tests.infra.graph import Graph
 
 STACKS = ("dev", "prod")
@@ -217,6 +217,22 @@ def test_a_failed_candidate_ends_the_training_run_instead_of_leaving_it_open(
     assert command[-3:] == ["abandon", "--run-id", "{{inputs.parameters.run-id}}"]
 
 
+def test_the_schedule_submits_the_pipeline_and_the_cronjob_only_keeps_its_template(
+    stack: Graph,
+) -> None:
+    cron = stack.manifest("CronWorkflow", contracts.RETRAIN_SCHEDULE)
+    assert validate_argo(cron, "CronWorkflow") == []
+    job = stack.manifest("CronJob", contracts.RETRAIN_CRONJOB)
+    assert cron["spec"]["schedules"] == [job["spec"]["schedule"]]
+    assert cron["spec"]["timezone"] == job["spec"]["timeZone"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert cron["spec"]["workflowSpec"] == {
+        "workflowTemplateRef": {"name": contracts.RETRAIN_PIPELINE}
+    }
+    # Two schedules would start two trainings; the CronJob stays for one-off Jobs from it.
+    assert job["spec"]["suspend"] is True
+
+
 def test_finished_runs_and_their_pods_are_cleaned_up(stack: Graph) -> None:
     spec = template(stack)["spec"]
     assert spec["podGC"]["strategy"] == "OnPodSuccess"
@@ -259,13 +275,6 @@ def test_the_controller_is_scraped_like_the_other_monitors(stack: Graph) -> None
     assert monitor["metadata"]["namespace"] == contracts.MONITORING_NAMESPACE
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [contracts.TRAINING_NAMESPACE]}
     assert validate_manifest(monitor) == []
-
-
-def test_the_cronjob_still_schedules_retraining(stack: Graph) -> None:
-    # No CronWorkflow until the trigger submits workflows: the trigger instantiates the
-    # CronJob's template, so the CronJob stays the schedule.
-    assert stack.of_type(K8S_CRON_JOB)
-    assert not stack.manifests("CronWorkflow")
 
 
 def test_local_has_no_workflows(local: Graph) -> None:

@@ -90,6 +90,9 @@ class TrainingArgs:
     """The dataset trained on; the daily harvest writes labelled captures under it."""
     harvest_schedule: str
     """Cron schedule of the harvest CronJob (read in `time_zone`)."""
+    schedule_suspended: bool
+    """True where the pipeline runs on Argo Workflows: its CronWorkflow keeps the schedule, and
+    this CronJob stays only as the template of a one-off Job (`kubectl create job --from`)."""
 
 
 class Training(pulumi.ComponentResource):
@@ -111,6 +114,7 @@ class Training(pulumi.ComponentResource):
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=args.schedule,
                 time_zone=args.time_zone,
+                suspend=args.schedule_suspended,
                 # One retraining at a time, whoever started it (schedule, trigger or a person).
                 concurrency_policy="Forbid",
                 starting_deadline_seconds=3600,
