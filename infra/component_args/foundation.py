@@ -65,9 +65,14 @@ def model_store(config: StackConfig) -> ModelStoreArgs:
 def dataset_event_max_receives(config: StackConfig) -> int:
     """Receives a dataset notification survives: the trigger leaves it undeleted while a
     training runs (and for the launcher's de-duplication window after one started), and it
-    comes back every visibility timeout, so it must outlast the longest training plus that
-    window, with two receives to spare for a restarting trigger."""
+    comes back every visibility timeout, so it must outlast the longest training (with the
+    pipeline on Argo Workflows, one running and one waiting) plus that window, with two
+    receives to spare for a restarting trigger."""
     window = TriggerSettings.model_fields["dedupe_window_seconds"].default
-    deferred = config.app.training.active_deadline_seconds + int(window)
+    longest = config.app.training.active_deadline_seconds
+    if config.workflows.enabled and config.cluster.enabled and config.tracking.enabled:
+        # A pipeline run may wait on the template's mutex for the one before it to end.
+        longest = 2 * max(longest, config.workflows.active_deadline_seconds)
+    deferred = longest + int(window)
     # SQS allows 1 to 1000 (83 hours at five minutes a receive).
     return min(math.ceil(deferred / VISIBILITY_TIMEOUT_SECONDS) + 2, 1000)

@@ -91,6 +91,10 @@ def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
         {"Sid": "ReadDatasetsModelsAndCaptures", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [f"{bucket_arn}/{DATASETS_PREFIX}*", f"{bucket_arn}/models/*",
                       f"{bucket_arn}/{CAPTURE_PREFIX}*"]},
+        # The pipeline's steps read the dataset at the object versions `prepare` pinned: a GET
+        # with a versionId is authorised as s3:GetObjectVersion, not s3:GetObject.
+        {"Sid": "ReadPinnedDatasetVersions", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersion"], "Resource": [f"{bucket_arn}/{DATASETS_PREFIX}*"]},
         {"Sid": "WriteModelsAndHarvests", "Effect": "Allow", "Action": ["s3:PutObject"],
          "Resource": [f"{bucket_arn}/models/*",
                       f"{bucket_arn}/{DATASETS_PREFIX}*/{HARVESTED_FOLDER}*"]},

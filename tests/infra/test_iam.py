@@ -82,6 +82,9 @@ def test_training_reads_datasets_and_writes_models_only(
     bucket = graph.outputs["modelBucketArn"]
     statements = _statements(graph, "training")
     assert _allows(statements, "s3:GetObject", f"{bucket}/datasets/iris/train.csv")
+    # Pipeline steps read the object versions prepare pinned (GET with versionId).
+    assert _allows(statements, "s3:GetObjectVersion", f"{bucket}/datasets/iris/train.csv")
+    assert not _allows(statements, "s3:GetObjectVersion", f"{bucket}/models/iris/1/model.onnx")
     assert _allows(statements, "s3:PutObject", f"{bucket}/models/iris/2/model.onnx")
     assert _allows(statements, "kms:GenerateDataKey", graph.outputs["modelKeyArn"])
     assert not _allows(statements, "s3:PutObject", f"{bucket}/datasets/iris/train.csv")

@@ -251,3 +251,16 @@ def test_prometheus_scrapes_the_server(stack: Graph) -> None:
 
 def test_local_stack_has_no_database(local: Graph) -> None:
     assert not local.of_type(RDS_INSTANCE)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_rotated_database_password_is_noticed_within_minutes(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """RDS rotates the managed secret; live sessions keep working, so only reopened
+    connections (and with them the liveness probe, which reads the database) notice."""
+    (container,) = graphs[stack].manifest("Deployment", "mlflow")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert int(env["MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE"]) <= 300

@@ -49,6 +49,13 @@ def controller_values(graph: Graph) -> dict[str, Any]:
     return values
 
 
+def test_only_workflows_from_a_template_run(stack: Graph) -> None:
+    # Creating a Workflow (the trigger may) must not mean running any pod spec with the
+    # trainer's role: the controller runs only those that reference a WorkflowTemplate.
+    restrictions = controller_values(stack)["controller"]["workflowRestrictions"]
+    assert restrictions == {"templateReferencing": "Strict"}
+
+
 def test_the_template_validates_against_argos_schema(stack: Graph) -> None:
     assert validate_manifest(template(stack)) == []
 

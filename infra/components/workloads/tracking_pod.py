@@ -77,6 +77,9 @@ class ServerSettings:
     resources: common.PodResources
 
 
+POOL_RECYCLE_SECONDS = 280
+
+
 def _env(settings: ServerSettings) -> list[k8s.core.v1.EnvVarArgs]:
     plain: dict[str, pulumi.Input[str]] = {
         "TRACKING_DB_SECRET_ARN": settings.secret_arn,
@@ -92,6 +95,10 @@ def _env(settings: ServerSettings) -> list[k8s.core.v1.EnvVarArgs]:
         "TRACKING_WORKERS": str(settings.workers),
         "TRACKING_METRICS_DIR": METRICS_DIR,
         "AWS_DEFAULT_REGION": settings.region,
+        # Pooled connections are reopened every few minutes: after RDS rotates the password,
+        # the next one fails to log in, the liveness probe (it reads the database) fails,
+        # and the restarted pod's entrypoint reads the new secret.
+        "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": str(POOL_RECYCLE_SECONDS),
         # MLflow and its libraries write caches under $HOME; the root filesystem is read-only.
         "HOME": "/tmp",  # noqa: S108
     }
