@@ -203,12 +203,19 @@ class ServiceAccountRole(pulumi.ComponentResource):
             description=f"IRSA role of {args.namespace}/{args.service_account}",
             opts=child,
         )
+        grants: list[pulumi.Output[str]] = []
         if args.policy is not None:
-            aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=args.policy, opts=child)
+            policy = aws.iam.RolePolicy(
+                f"{name}-policy", role=role.id, policy=args.policy, opts=child
+            )
+            grants.append(policy.id)
         for index, arn in enumerate(args.managed_policy_arns):
-            aws.iam.RolePolicyAttachment(
+            attachment = aws.iam.RolePolicyAttachment(
                 f"{name}-managed-{index}", role=role.name, policy_arn=arn, opts=child
             )
-        self.role_arn = role.arn
-        self.annotations = role.arn.apply(lambda arn: {ROLE_ARN_ANNOTATION: arn})
+            grants.append(attachment.id)
+        # The ARN is handed out once the role's permissions exist: a pod annotated with it
+        # would otherwise start, find its role empty, fail its first calls and back off.
+        self.role_arn = pulumi.Output.all(role.arn, *grants).apply(lambda values: str(values[0]))
+        self.annotations = self.role_arn.apply(lambda arn: {ROLE_ARN_ANNOTATION: arn})
         self.register_outputs({"roleArn": self.role_arn})

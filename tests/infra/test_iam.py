@@ -205,3 +205,25 @@ def test_roles_see_a_missing_model_as_404_not_403(
     assert _allows_without_condition_keys(
         statements, "s3:ListBucket", graph.outputs["modelBucketArn"]
     ), f"stack {stack}: the {kind} role needs s3:ListBucket on the bucket without a condition"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_an_annotated_service_account_waits_for_its_roles_permissions(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """A pod whose account names a role that has no policy yet fails its first AWS calls and
+    backs off; the account is created only once the role's permissions exist."""
+    graph = graphs[stack]
+    accounts = [
+        r
+        for r in graph.of_type("kubernetes:core/v1:ServiceAccount")
+        if "eks.amazonaws.com/role-arn" in str(r["inputs"].get("metadata", {}))
+    ]
+    assert accounts
+    for account in accounts:
+        deps = account["dependencies"]
+        # Its own IRSA role (ServiceAccountRole `<x>`: role `<x>-role`, account `<x>-sa`).
+        base = account["name"].removesuffix("-sa")
+        assert any(d.endswith(f"::{base}-role") for d in deps), account["name"]
+        grants = [d for d in deps if f"::{base}-policy" in d or f"::{base}-managed-" in d]
+        assert grants, f"{account['name']} does not wait for its role's policy"
