@@ -76,7 +76,7 @@ def score_lines(
         )
         for chunk, first_line in _chunks(reader, chunk_rows):
             features = _matrix(chunk, columns, source, first_line)
-            probabilities = _probabilities(session, features)
+            probabilities = model_checks.class_probabilities(session, features)
             best = probabilities.argmax(axis=1).tolist()
             for cells, cls, probs in zip(chunk, best, probabilities.tolist(), strict=True):
                 writer.writerow([*cells, meta.class_names[cls], *(f"{p:.6g}" for p in probs)])
@@ -143,12 +143,6 @@ def _first_bad(chunk: list[list[str]], columns: list[int], first: int) -> tuple[
             if not math.isfinite(value):
                 return first + offset, f"{row[i]} is not a finite number"
     return first, "a value is not a number"
-
-
-def _probabilities(session: Any, features: np.ndarray) -> np.ndarray:
-    logits = np.asarray(session.run([model_checks.OUTPUT], {model_checks.INPUT: features})[0])
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def s3_lines(body: Any) -> Iterator[str]:

@@ -112,6 +112,14 @@ def open_session(
     return session
 
 
+def class_probabilities(session: ort.InferenceSession, rows: np.ndarray) -> np.ndarray:
+    """Class probabilities of float32 `rows` (softmax of the graph's logits), (rows, classes):
+    what the server answers and what batch scoring writes."""
+    logits = np.asarray(session.run([OUTPUT], {INPUT: rows})[0])
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

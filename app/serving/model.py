@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -57,11 +56,7 @@ class LoadedModel:
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (rows, classes)."""
-        # onnxruntime's run() is partly untyped; its first output is the logits array.
-        run: Any = self.session.run  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        logits = np.asarray(run([model_checks.OUTPUT], {model_checks.INPUT: rows})[0])
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return model_checks.class_probabilities(self.session, rows)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def tracking_errors(uri: str, action: str) -> Generator[None]:
     try:
         yield
     except MlflowException as exc:
-        detail = _first_line(exc.message)
+        detail = first_line(exc.message)
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             raise ModelNotFoundError(f"tracking server {uri}: {action}: {detail}") from None
         status = exc.get_http_status_code()
@@ -62,7 +62,7 @@ def tracking_errors(uri: str, action: str) -> Generator[None]:
         ) from None
     except OSError as exc:
         raise TrackingUnavailableError(
-            f"tracking server {uri}: {action} failed: {_first_line(str(exc))}; {_FIX}"
+            f"tracking server {uri}: {action} failed: {first_line(str(exc))}; {_FIX}"
         ) from None
 
 
@@ -95,10 +95,10 @@ def _check_health(uri: str, timeout: float) -> None:
     except (urllib.error.URLError, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise TrackingUnavailableError(
-            f"tracking server {uri} is unreachable ({_first_line(str(reason))}); {_FIX}"
+            f"tracking server {uri} is unreachable ({first_line(str(reason))}); {_FIX}"
         ) from None
 
 
-def _first_line(text: str, limit: int = 300) -> str:
+def first_line(text: str, limit: int = 300) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "no detail"
     return line if len(line) <= limit else line[: limit - 1] + "…"

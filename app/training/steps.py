@@ -21,6 +21,7 @@ from app.errors import DatasetError, InvalidModelError, PromotionRefusedError, T
 from app.registry import ModelMetadata
 from app.settings import Settings, load_settings
 from app.tracking import pipeline_runs
+from app.tracking.connection import first_line
 from app.tracking.pipeline_runs import ParentRun
 from app.tracking.registry import TrackedModelRegistry
 from app.tracking.runs import LoggedRun, feature_schema_json, mark_refused
@@ -218,16 +219,12 @@ def run_candidates_in_parallel(jobs: list[CandidateJob], workers: int) -> list[s
         )
         raise TrainingFailedError(
             f"candidate {failed.hidden}:{failed.learning_rate:g} of run {failed.parent_run_id} "
-            f"failed ({type(exc).__name__}: {_first_line(str(exc))}); the other candidates "
+            f"failed ({type(exc).__name__}: {first_line(str(exc))}); the other candidates "
             "were stopped; its child run and the log above say more"
         ) from exc
     finally:
         # On a failure the candidates not started yet never start.
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:300] if text.strip() else "no detail"
 
 
 def registry_from_settings(settings: Settings) -> TrackedModelRegistry:

@@ -3,6 +3,7 @@ declares it, with the app's settings pointing at it."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -115,6 +116,14 @@ def serve(registry: S3ModelRegistry) -> TestClient:
     client = TestClient(create_app(registry=registry, settings=Settings()))
     client.headers["Authorization"] = f"Bearer {API_KEY}"
     return client
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    """`python -m app ARGV` in this process; it must succeed; its JSON answer."""
+    from app.cli import main
+
+    assert main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
 
 
 def error_line(capsys: pytest.CaptureFixture[str]) -> str:

@@ -3,9 +3,7 @@ predict → feedback → drift → retrain → rollback, plus races and faults."
 
 from __future__ import annotations
 
-import json
 import threading
-from typing import Any
 
 import pytest
 
@@ -14,7 +12,7 @@ from app.cli import main
 from app.errors import VersionExistsError
 from app.registry import ModelMetadata, S3ModelRegistry
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import serve
+from tests.integration.conftest import run_cli, serve
 
 pytestmark = pytest.mark.localstack
 
@@ -29,16 +27,11 @@ def _registry(
     return S3ModelRegistry(embedded_aws.client("s3"), bucket, name)
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    assert main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
-
-
 def test_the_whole_loop(
     embedded_aws: EmbeddedAws, bucket: str, tracked_model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
-    first = _cli(capsys, "train", *TRAIN_ARGS, "--promote")
+    run_cli(capsys, "data", "upload")
+    first = run_cli(capsys, "train", *TRAIN_ARGS, "--promote")
     assert first["version"] == "1" and first["promoted"], first
     registry = _registry(embedded_aws, bucket, tracked_model)
     meta = registry.metadata("1")
@@ -65,29 +58,29 @@ def test_the_whole_loop(
         assert calm is not None and shifted is not None and shifted > calm
 
         # The data has not changed: a retrain trains nothing; `train` trains anyway.
-        assert _cli(capsys, "retrain", *TRAIN_ARGS)["skipped"] is True
-        second = _cli(capsys, "train", *TRAIN_ARGS, "--seed", "1")
+        assert run_cli(capsys, "retrain", *TRAIN_ARGS)["skipped"] is True
+        second = run_cli(capsys, "train", *TRAIN_ARGS, "--seed", "1")
         assert second["version"] == "2"
         # Force it, whatever its metric, to exercise hot swap and rollback.
-        _cli(capsys, "models", "promote", "2", "--force")
+        run_cli(capsys, "models", "promote", "2", "--force")
         assert client.app.state.serving.holder.refresh() is True  # type: ignore[attr-defined]
         assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "2"
 
-        rolled = _cli(capsys, "models", "rollback")
+        rolled = run_cli(capsys, "models", "rollback")
         assert rolled["version"] == "1"
         client.app.state.serving.holder.refresh()  # type: ignore[attr-defined]
         assert client.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "1"
 
-    listed = _cli(capsys, "models", "list")
+    listed = run_cli(capsys, "models", "list")
     assert [row["version"] for row in listed] == ["1", "2"]
 
 
 def test_worse_candidate_is_not_promoted_without_force(
     embedded_aws: EmbeddedAws, bucket: str, tracked_model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", *TRAIN_ARGS, "--promote")
-    weak = _cli(capsys, "train", "--epochs", "1", "--grid", "16:0.001")
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", *TRAIN_ARGS, "--promote")
+    weak = run_cli(capsys, "train", "--epochs", "1", "--grid", "16:0.001")
     assert main(["models", "promote", weak["version"]]) == 1
     assert "pass --force" in capsys.readouterr().err
     assert _registry(embedded_aws, bucket, tracked_model).alias("production")[0].version == "1"

@@ -6,28 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from app.cli import main
 from app.dataset import packaged_dataset_bytes
 from app.registry import S3ModelRegistry
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import serve
+from tests.integration.conftest import run_cli, serve
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    assert main(list(argv)) == 0, capsys.readouterr().err
-    out = capsys.readouterr().out
-    return json.loads(out[out.index("{") :]) if "{" in out else None
 
 
 def _shifted_rows() -> bytes:
@@ -74,10 +65,10 @@ def test_new_data_retrains_promotes_and_is_served_and_the_same_data_again_is_not
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", "--epochs", "60", "--grid", "16:0.05", "--promote")
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", "--epochs", "60", "--grid", "16:0.05", "--promote")
     watch = ["data", "watch", "--queue-url", notified_queue, "--once", "--wait-seconds", "5"]
-    _cli(capsys, *watch)  # the seed upload's own notifications: the digest was trained on
+    run_cli(capsys, *watch)  # the seed upload's own notifications: the digest was trained on
     store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
     assert [
         v.version
@@ -88,8 +79,10 @@ def test_new_data_retrains_promotes_and_is_served_and_the_same_data_again_is_not
         assert server.post("/v1/predict", json={"features": SETOSA}).json()["model_version"] == "1"
         shifted = tmp_path / "shifted.csv"
         shifted.write_bytes(_shifted_rows())
-        _cli(capsys, "data", "upload", "--file", str(shifted), "--key", "datasets/iris/shifted.csv")
-        _cli(capsys, *watch)
+        run_cli(
+            capsys, "data", "upload", "--file", str(shifted), "--key", "datasets/iris/shifted.csv"
+        )
+        run_cli(capsys, *watch)
 
         assert store.alias("production")[0].version == "2"
         assert server.app.state.serving.holder.refresh() is True  # type: ignore[attr-defined]
@@ -110,7 +103,7 @@ def test_new_data_retrains_promotes_and_is_served_and_the_same_data_again_is_not
     )
 
     # The same bytes again: S3 notifies, the retraining finds the digest trained on.
-    _cli(capsys, "data", "upload", "--file", str(shifted), "--key", "datasets/iris/shifted.csv")
-    _cli(capsys, *watch)
+    run_cli(capsys, "data", "upload", "--file", str(shifted), "--key", "datasets/iris/shifted.csv")
+    run_cli(capsys, *watch)
     versions = client.search_model_versions(f"name='{tracked_model}'")
     assert sorted(v.version for v in versions) == ["1", "2"]

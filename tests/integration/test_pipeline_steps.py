@@ -3,7 +3,6 @@ parent run's id: prepare → candidates → finish; and prepare on data already 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,9 @@ from mlflow.tracking import MlflowClient
 from app.cli import main
 from app.registry import S3ModelRegistry
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import error_line
+from tests.integration.conftest import error_line, run_cli
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    assert main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 def test_prepare_candidates_finish_register_and_promote_the_best(
@@ -31,12 +25,12 @@ def test_prepare_candidates_finish_register_and_promote_the_best(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
+    run_cli(capsys, "data", "upload")
     out = tmp_path / "run-id"
-    run_id = _cli(capsys, "pipeline", "prepare", "--run-id-file", str(out))["run_id"]
+    run_id = run_cli(capsys, "pipeline", "prepare", "--run-id-file", str(out))["run_id"]
     assert out.read_text() == run_id
     children = [
-        _cli(
+        run_cli(
             capsys,
             "pipeline",
             "candidate",
@@ -49,7 +43,7 @@ def test_prepare_candidates_finish_register_and_promote_the_best(
         )["run_id"]
         for spec in ("4:0.001", "16:0.05")
     ]
-    outcome = _cli(capsys, "pipeline", "finish", "--run-id", run_id, "--promote")
+    outcome = run_cli(capsys, "pipeline", "finish", "--run-id", run_id, "--promote")
     assert (outcome["version"], outcome["promoted"]) == ("1", True), outcome
 
     client = MlflowClient(tracking_server)
@@ -63,7 +57,7 @@ def test_prepare_candidates_finish_register_and_promote_the_best(
     assert store.alias("production")[0].version == "1"
 
     # The same data again: prepare opens nothing, and says so in its file too.
-    skipped = _cli(capsys, "pipeline", "prepare", "--skip-unchanged", "--run-id-file", str(out))
+    skipped = run_cli(capsys, "pipeline", "prepare", "--skip-unchanged", "--run-id-file", str(out))
     assert (skipped["skipped"], skipped["run_id"]) == (True, run_id)
     assert "digest is the same" in skipped["reason"]
     assert out.read_text() == ""
@@ -84,8 +78,8 @@ def test_a_step_given_a_run_that_is_no_training_says_so(
 def test_finish_with_no_finished_candidate_fails_the_training(
     bucket: str, tracked_model: str, tracking_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
-    run_id = _cli(capsys, "pipeline", "prepare")["run_id"]
+    run_cli(capsys, "data", "upload")
+    run_id = run_cli(capsys, "pipeline", "prepare")["run_id"]
     assert main(["pipeline", "finish", "--run-id", run_id]) == 1
     assert "has no finished candidate" in error_line(capsys)
     assert MlflowClient(tracking_server).get_run(run_id).info.status == "FAILED"
@@ -102,9 +96,9 @@ def test_a_finish_that_failed_after_registering_is_retried_without_a_second_vers
     from app.errors import TrackingUnavailableError
     from app.tracking.registry import TrackedModelRegistry
 
-    _cli(capsys, "data", "upload")
-    run_id = _cli(capsys, "pipeline", "prepare")["run_id"]
-    _cli(
+    run_cli(capsys, "data", "upload")
+    run_id = run_cli(capsys, "pipeline", "prepare")["run_id"]
+    run_cli(
         capsys,
         "pipeline",
         "candidate",
@@ -125,10 +119,10 @@ def test_a_finish_that_failed_after_registering_is_retried_without_a_second_vers
     client = MlflowClient(tracking_server)
     assert client.get_run(run_id).info.status == "FAILED"
     # A failed training is no reason to skip the data: the next one trains it.
-    assert _cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"]
+    assert run_cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"]
 
     monkeypatch.setattr(TrackedModelRegistry, "promote_over", promote)
-    outcome = _cli(capsys, "pipeline", "finish", "--run-id", run_id, "--promote")
+    outcome = run_cli(capsys, "pipeline", "finish", "--run-id", run_id, "--promote")
     assert (outcome["version"], outcome["promoted"]) == ("1", True), outcome
     assert [v.version for v in client.search_model_versions(f"name='{tracked_model}'")] == ["1"]
     store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
@@ -144,8 +138,8 @@ def test_a_champion_that_cannot_be_read_stops_the_decision_instead_of_promoting_
 ) -> None:
     from app.errors import RegistryUnavailableError
 
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", "--epochs", "30", "--grid", "16:0.05", "--promote")
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", "--epochs", "30", "--grid", "16:0.05", "--promote")
 
     def unreachable(*args: Any, **kwargs: Any) -> Any:
         raise RegistryUnavailableError("reading s3://bucket/models/...: connection reset")
@@ -160,9 +154,9 @@ def test_a_champion_that_cannot_be_read_stops_the_decision_instead_of_promoting_
 def test_abandon_ends_a_training_whose_candidates_failed_and_frees_its_data(
     bucket: str, tracked_model: str, tracking_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
-    run_id = _cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"]
-    assert _cli(capsys, "pipeline", "abandon", "--run-id", run_id)["ended"] is True
+    run_cli(capsys, "data", "upload")
+    run_id = run_cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"]
+    assert run_cli(capsys, "pipeline", "abandon", "--run-id", run_id)["ended"] is True
     assert MlflowClient(tracking_server).get_run(run_id).info.status == "FAILED"
-    assert _cli(capsys, "pipeline", "abandon", "--run-id", run_id)["ended"] is False
-    assert _cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"] != run_id
+    assert run_cli(capsys, "pipeline", "abandon", "--run-id", run_id)["ended"] is False
+    assert run_cli(capsys, "pipeline", "prepare", "--skip-unchanged")["run_id"] != run_id

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -16,16 +15,11 @@ from app.cli import main
 from app.dataset import packaged_dataset_bytes
 from app.registry import S3ModelRegistry
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import error_line
+from tests.integration.conftest import error_line, run_cli
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 
 TRAIN = ["--epochs", "60", "--grid", "16:0.05"]
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    assert main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 def _shifted_iris(path: Path) -> Path:
@@ -43,12 +37,12 @@ def _shifted_iris(path: Path) -> Path:
 def test_a_retrain_on_unchanged_data_trains_nothing(
     tracked_model: str, tracking_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
-    first = _cli(capsys, "train", *TRAIN, "--promote")
-    skipped = _cli(capsys, "retrain", *TRAIN)
+    run_cli(capsys, "data", "upload")
+    first = run_cli(capsys, "train", *TRAIN, "--promote")
+    skipped = run_cli(capsys, "retrain", *TRAIN)
     assert skipped["skipped"] is True and skipped["run_id"] == first["run_id"]
-    _cli(capsys, "data", "upload")  # the same bytes again: a new S3 version, the same data
-    assert _cli(capsys, "retrain", *TRAIN)["skipped"] is True
+    run_cli(capsys, "data", "upload")  # the same bytes again: a new S3 version, the same data
+    assert run_cli(capsys, "retrain", *TRAIN)["skipped"] is True
     client = MlflowClient(tracking_server)
     assert [v.version for v in client.search_model_versions(f"name='{tracked_model}'")] == ["1"]
     experiment = client.get_experiment_by_name(tracked_model)
@@ -64,9 +58,9 @@ def test_a_tie_on_the_same_rows_is_registered_but_not_promoted(
     tracking_server: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", *TRAIN, "--promote")
-    again = _cli(capsys, "train", *TRAIN, "--promote")  # the same data and seed: the same model
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", *TRAIN, "--promote")
+    again = run_cli(capsys, "train", *TRAIN, "--promote")  # the same data and seed: the same model
     assert (again["version"], again["promoted"]) == ("2", False), again
     assert "does not beat" in again["message"]
     store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
@@ -87,11 +81,11 @@ def test_a_model_trained_on_shifted_data_replaces_one_that_fails_on_it(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", *TRAIN, "--promote")
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", *TRAIN, "--promote")
     # The same object replaced by shifted data: all of the newest data moved.
     shifted = _shifted_iris(tmp_path / "shifted.csv")
-    _cli(
+    run_cli(
         capsys,
         "data",
         "upload",
@@ -101,7 +95,7 @@ def test_a_model_trained_on_shifted_data_replaces_one_that_fails_on_it(
         "datasets/iris/iris.csv",
         "--replace",
     )
-    outcome = _cli(capsys, "retrain", *TRAIN)
+    outcome = run_cli(capsys, "retrain", *TRAIN)
     assert (outcome["version"], outcome["promoted"]) == ("2", True), outcome["message"]
 
     client = MlflowClient(tracking_server)
@@ -129,12 +123,12 @@ def test_a_challenger_that_lost_a_class_the_champion_answers_is_not_promoted(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", *TRAIN, "--promote")
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", *TRAIN, "--promote")
     rows = packaged_dataset_bytes().decode().splitlines()
     two_classes = tmp_path / "two.csv"
     two_classes.write_text("\n".join(r for r in rows if not r.endswith("virginica")) + "\n")
-    _cli(
+    run_cli(
         capsys,
         "data",
         "upload",
@@ -144,7 +138,7 @@ def test_a_challenger_that_lost_a_class_the_champion_answers_is_not_promoted(
         "datasets/iris/iris.csv",
         "--replace",
     )
-    outcome = _cli(capsys, "retrain", *TRAIN)
+    outcome = run_cli(capsys, "retrain", *TRAIN)
     assert (outcome["version"], outcome["promoted"]) == ("2", False), outcome
     assert "cannot answer ['virginica']" in outcome["message"]
     store = S3ModelRegistry(embedded_aws.client("s3"), bucket, tracked_model)
@@ -154,11 +148,11 @@ def test_a_challenger_that_lost_a_class_the_champion_answers_is_not_promoted(
 def test_an_upload_never_silently_replaces_other_data(
     embedded_aws: EmbeddedAws, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
+    run_cli(capsys, "data", "upload")
     more = tmp_path / "more.csv"
     more.write_text("sepal_length,sepal_width,petal_length,petal_width,species\n5,3,1,0.2,setosa\n")
     # A file goes in beside the others, under its own name.
-    assert _cli(capsys, "data", "upload", "--file", str(more))["uploaded"].endswith(
+    assert run_cli(capsys, "data", "upload", "--file", str(more))["uploaded"].endswith(
         "datasets/iris/more.csv"
     )
     assert main(["data", "upload", "--file", str(more), "--key", "datasets/iris/iris.csv"]) == 2

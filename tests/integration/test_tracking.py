@@ -32,7 +32,7 @@ from app.training import pipeline
 from app.training.train import Candidate, TrainConfig
 from devtools import mlflow_server
 from tests.conftest import EmbeddedAws
-from tests.integration.conftest import API_KEY, error_line, serve, tracked_registry
+from tests.integration.conftest import API_KEY, error_line, run_cli, serve, tracked_registry
 from tests.live_server import server_process
 from tests.ports import free_port
 
@@ -42,11 +42,6 @@ EPOCHS = 20
 DATASET_KEY = "datasets/iris/iris.csv"
 SCHEMA_KEY = "datasets/iris/schema.json"
 SETOSA = [5.1, 3.5, 1.4, 0.2]
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    assert main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture
@@ -71,9 +66,9 @@ def test_a_training_is_tracked_with_its_candidates_data_code_and_artifact(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     s3 = embedded_aws.client("s3")
-    _cli(capsys, "data", "upload")
+    run_cli(capsys, "data", "upload")
     grid = "8:0.05,16:0.02"
-    outcome = _cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", grid, "--promote")
+    outcome = run_cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", grid, "--promote")
     assert (outcome["version"], outcome["promoted"]) == ("1", True), outcome
 
     client = MlflowClient(tracking_server)
@@ -136,16 +131,16 @@ def test_a_training_is_tracked_with_its_candidates_data_code_and_artifact(
 def test_models_list_shows_the_tracking_servers_versions_and_what_is_served(
     bucket: str, tracked_model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _cli(capsys, "data", "upload")
-    _cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", "8:0.05", "--promote")
-    _cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", "8:0.05", "--seed", "3")
-    rows = _cli(capsys, "models", "list")
+    run_cli(capsys, "data", "upload")
+    run_cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", "8:0.05", "--promote")
+    run_cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", "8:0.05", "--seed", "3")
+    rows = run_cli(capsys, "models", "list")
     assert [(row["version"], row["served"], row["aliases"]) for row in rows] == [
         ("1", "production", ["production"]),
         ("2", "", []),
     ]
     assert all(row["status"] == "valid" and row["accuracy"] > 0 for row in rows)
-    shown = _cli(capsys, "models", "show")
+    shown = run_cli(capsys, "models", "show")
     assert shown["version"] == "1" and shown["published"]["version"] == "1"
 
 
@@ -156,7 +151,7 @@ def test_training_with_the_tracking_server_unreachable_fails_in_one_line_and_wri
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
+    run_cli(capsys, "data", "upload")
     uri = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLOPS_TRACKING_URI", uri)
     assert main(["train", "--epochs", str(EPOCHS)]) == 1
@@ -181,7 +176,7 @@ def test_non_finite_metrics_are_refused_before_registration_and_the_run_says_why
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _cli(capsys, "data", "upload")
+    run_cli(capsys, "data", "upload")
     build = pipeline.build_metadata
 
     def diverged(*args: Any, **kwargs: Any) -> Any:
@@ -219,8 +214,8 @@ def test_serving_keeps_going_and_new_servers_start_with_the_tracking_server_stop
     )
     monkeypatch.setenv("MLOPS_TRACKING_URI", server.url)
     try:
-        _cli(capsys, "data", "upload")
-        _cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", "8:0.05", "--promote")
+        run_cli(capsys, "data", "upload")
+        run_cli(capsys, "train", "--epochs", str(EPOCHS), "--grid", "8:0.05", "--promote")
     finally:
         mlflow_server.stop(server.pid)
 
