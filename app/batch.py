@@ -76,7 +76,7 @@ def score_lines(
         )
         for chunk, first_line in _chunks(reader, chunk_rows):
             features = _matrix(chunk, columns, source, first_line)
-            probabilities = model_checks.class_probabilities(session, features)
+            probabilities = session.class_probabilities(features)
             best = probabilities.argmax(axis=1).tolist()
             for cells, cls, probs in zip(chunk, best, probabilities.tolist(), strict=True):
                 writer.writerow([*cells, meta.class_names[cls], *(f"{p:.6g}" for p in probs)])

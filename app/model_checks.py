@@ -2,9 +2,9 @@
 
 Two checks, both run at registration, before an alias moves, and when a server loads a version:
 - the metadata on its own (finite metrics, a drift reference per feature, distinct classes);
-- the metadata against the ONNX graph: the graph takes `len(feature_names)` features and
-  answers `len(class_names)` logits. A mismatch would otherwise load, report ready, and fail
-  every prediction.
+- the metadata against the ONNX graph: the signature's input takes `len(feature_names)`
+  float32 features and its output answers `len(class_names)` values. A mismatch would
+  otherwise load, report ready, and fail every prediction.
 """
 
 # onnxruntime ships no type information: its calls stay unchecked here, not everywhere.
@@ -21,10 +21,7 @@ import onnxruntime as ort
 from app.errors import InvalidModelError
 
 if TYPE_CHECKING:
-    from app.registry import ModelMetadata
-
-INPUT = "input"
-OUTPUT = "logits"
+    from app.registry import ModelMetadata, ModelSignature
 
 
 def metadata_problems(meta: ModelMetadata) -> list[str]:
@@ -62,11 +59,29 @@ def check_metadata(meta: ModelMetadata, where: str, fix: str) -> None:
         raise InvalidModelError(f"{where}: {'; '.join(problems)}; {fix}")
 
 
-def open_session(
-    artifact: bytes, meta: ModelMetadata, where: str, fix: str
-) -> ort.InferenceSession:
-    """The artifact's inference session, once its graph is shown to answer the metadata:
-    one row of `len(feature_names)` zeros in, `len(class_names)` finite logits out.
+class ModelSession:
+    """A loaded graph called the way its signature says: what the server, batch scoring and
+    evaluation score with."""
+
+    def __init__(self, session: ort.InferenceSession, signature: ModelSignature) -> None:
+        self._run = session.run
+        self._outputs = [signature.output_tensor]
+        self._input = signature.input_tensor
+        self._softmax = signature.output_kind == "logits"
+
+    def class_probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities of float32 `rows`, shape (rows, classes)."""
+        answer = np.asarray(self._run(self._outputs, {self._input: rows})[0], dtype=np.float64)
+        if not self._softmax:
+            return answer
+        shifted = np.exp(answer - answer.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def open_session(artifact: bytes, meta: ModelMetadata, where: str, fix: str) -> ModelSession:
+    """The artifact, loaded, once its graph is shown to answer the metadata: one row of
+    `len(feature_names)` zeros into the signature's input, `len(class_names)` finite values
+    (probabilities summing to 1, for a graph that answers probabilities) out of its output.
     InvalidModelError as `check_metadata` otherwise."""
     check_metadata(meta, where, fix)
     options = ort.SessionOptions()
@@ -79,45 +94,56 @@ def open_session(
         raise InvalidModelError(
             f"{where}: onnxruntime cannot load model.onnx ({_first_line(exc)}); {fix}"
         ) from None
-    inputs = {i.name: i.shape for i in session.get_inputs()}
+    signature = meta.signature
+    inputs = {i.name: (i.shape, i.type) for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
-    if INPUT not in inputs or OUTPUT not in outputs:
+    if signature.input_tensor not in inputs or signature.output_tensor not in outputs:
         raise InvalidModelError(
-            f"{where}: the graph has inputs {sorted(inputs)} and outputs {outputs}; serving "
-            f"needs input {INPUT!r} and output {OUTPUT!r}; {fix}"
+            f"{where}: the graph has inputs {sorted(inputs)} and outputs {outputs}; its "
+            f"signature names input {signature.input_tensor!r} and output "
+            f"{signature.output_tensor!r}; {fix}"
         )
     features, classes = len(meta.feature_names), len(meta.class_names)
-    declared = inputs[INPUT]
+    declared, element = inputs[signature.input_tensor]
+    if element != "tensor(float)":
+        raise InvalidModelError(
+            f"{where}: the graph's input {signature.input_tensor!r} takes {element}; serving "
+            f"sends float32 rows (tensor(float)); {fix}"
+        )
     if len(declared) != 2 or (isinstance(declared[1], int) and declared[1] != features):
         raise InvalidModelError(
             f"{where}: the graph's input has shape {declared}, but metadata lists {features} "
             f"features ({', '.join(meta.feature_names)}); {fix}"
         )
     try:
-        logits = np.asarray(
-            session.run([OUTPUT], {INPUT: np.zeros((1, features), dtype=np.float32)})[0]
+        answer = np.asarray(
+            session.run(
+                [signature.output_tensor],
+                {signature.input_tensor: np.zeros((1, features), dtype=np.float32)},
+            )[0]
         )
     except Exception as exc:
         raise InvalidModelError(
             f"{where}: the graph fails on one row of {features} features ({_first_line(exc)}); "
             f"{fix}"
         ) from None
-    if logits.shape != (1, classes):
+    if answer.shape != (1, classes):
         raise InvalidModelError(
-            f"{where}: the graph answers logits of shape {logits.shape} for one row, but "
-            f"metadata lists {classes} classes ({', '.join(meta.class_names)}); {fix}"
+            f"{where}: the graph answers {signature.output_kind} of shape {answer.shape} for "
+            f"one row, but metadata lists {classes} classes ({', '.join(meta.class_names)}); "
+            f"{fix}"
         )
-    if not np.isfinite(logits).all():
-        raise InvalidModelError(f"{where}: the graph answers non-finite logits; {fix}")
-    return session
-
-
-def class_probabilities(session: ort.InferenceSession, rows: np.ndarray) -> np.ndarray:
-    """Class probabilities of float32 `rows` (softmax of the graph's logits), (rows, classes):
-    what the server answers and what batch scoring writes."""
-    logits = np.asarray(session.run([OUTPUT], {INPUT: rows})[0])
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    if not np.isfinite(answer).all():
+        raise InvalidModelError(f"{where}: the graph answers non-finite values; {fix}")
+    if signature.output_kind == "probabilities" and (
+        (answer < 0).any() or abs(float(answer.sum()) - 1.0) > 1e-3
+    ):
+        raise InvalidModelError(
+            f"{where}: output {signature.output_tensor!r} is declared as probabilities but "
+            f"answers {answer[0].tolist()} (not in [0, 1] summing to 1); declare output_kind "
+            f"'logits' if the graph answers scores; {fix}"
+        )
+    return ModelSession(session, signature)
 
 
 def _first_line(exc: Exception) -> str:

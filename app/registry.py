@@ -22,9 +22,9 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app import model_checks, s3_objects
 from app.drift import FeatureReference
@@ -45,6 +45,29 @@ METADATA = "metadata.json"
 ALIAS_HISTORY_LIMIT = 20
 
 
+class ModelSignature(BaseModel):
+    """How to call the graph and read its answer, recorded at registration.
+
+    The request schema is the metadata's `feature_names` (one float32 column each, in that
+    order) and the response's is its `class_names`: the server, its OpenAPI document, batch
+    scoring and evaluation all follow these, whatever trained the model. The defaults are
+    the contract of the platform's own MLP export, so versions registered before signatures
+    were recorded load unchanged.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: str = Field(default="mlp", max_length=64)
+    """What trained it (`mlp`, `gradient_boosting`, ...): informational."""
+    input_tensor: str = Field(default="input", min_length=1, max_length=256)
+    """The graph input that takes the rows: float32, shape (rows, len(feature_names))."""
+    output_tensor: str = Field(default="logits", min_length=1, max_length=256)
+    """The graph output read, shape (rows, len(class_names))."""
+    output_kind: Literal["logits", "probabilities"] = "logits"
+    """`logits`: the server applies a softmax; `probabilities`: the graph's own (e.g. a
+    converted tree ensemble's), used as they are."""
+
+
 class ModelMetadata(BaseModel):
     model_name: str
     version: str
@@ -60,6 +83,8 @@ class ModelMetadata(BaseModel):
     class_names: list[str]
     reference: dict[str, FeatureReference]
     """Per-feature training distribution, the baseline of drift statistics."""
+    signature: ModelSignature = Field(default_factory=ModelSignature)
+    """How the graph is called and read (absent in versions registered before: the MLP's)."""
 
 
 class AliasRecord(BaseModel):

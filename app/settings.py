@@ -83,6 +83,30 @@ class Settings(BaseSettings):
     class_f1_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
     """How much lower any class's F1 may be than the served model's on the held-out rows
     (a guard metric: a better average may not hide a class the new model lost)."""
+    model_family: Literal["mlp", "gradient_boosting"] = "mlp"
+    """What training fits: `mlp` (PyTorch, GPU when present) or `gradient_boosting`
+    (scikit-learn, exported with skl2onnx). The server serves either: it follows the
+    version's signature."""
+    packaged_dataset: Literal["iris", "wine"] = "iris"
+    """The dataset shipped in the package that `data upload` seeds and `train --data
+    packaged` reads: `iris` or `wine`."""
+    rollout_mode: Literal["direct", "shadow"] = "direct"
+    """What promotion does with a better version: `direct` moves the alias at once;
+    `shadow` starts a rollout: servers score live requests with it beside the served
+    version, and `models rollout` completes it once the two agree for long enough."""
+    rollout_hold_seconds: float = Field(default=1800.0, ge=0, le=7 * 86400)
+    """How long a shadow version must hold (agreement, no errors) before it is promoted."""
+    rollout_min_agreement: float = Field(default=0.9, ge=0.0, le=1.0)
+    """Least share of live requests where the shadow version predicts the served version's
+    class; below it (after `rollout_min_comparisons`) the rollout is rolled back."""
+    rollout_min_comparisons: int = Field(default=500, ge=1, le=100_000_000)
+    """Comparisons needed before a rollout is judged either way."""
+    rollout_timeout_seconds: float = Field(default=86400.0, gt=0, le=30 * 86400)
+    """A rollout that has not seen `rollout_min_comparisons` by then is rolled back."""
+    prometheus_url: str | None = None
+    """Prometheus' HTTP API (e.g. http://prometheus.monitoring.svc:9090), where `models
+    rollout` reads the live comparison counters of every replica; unset: it scrapes
+    `--metrics-url` instead."""
     tracking_uri: str | None = None
     """The tracking server (MLflow) that training logs runs to and that holds the registered
     versions, e.g. http://127.0.0.1:5000. Required to train into or manage the registry;

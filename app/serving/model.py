@@ -56,7 +56,7 @@ class LoadedModel:
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (rows, classes)."""
-        return model_checks.class_probabilities(self.session, rows)
+        return self.session.class_probabilities(rows)
 
 
 @dataclass(frozen=True)

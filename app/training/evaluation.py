@@ -110,10 +110,8 @@ def score(
     session = model_checks.open_session(
         artifact, meta, f"{meta.model_name} version {meta.version}", "it cannot be evaluated"
     )
-    logits = np.asarray(
-        session.run([model_checks.OUTPUT], {model_checks.INPUT: features.astype(np.float32)})[0]
-    )
-    chosen = cast(list[int], logits.argmax(axis=1).tolist())
+    probabilities = session.class_probabilities(features.astype(np.float32))
+    chosen = cast(list[int], probabilities.argmax(axis=1).tolist())
     predicted_names = [meta.class_names[i] for i in chosen]
     index = {name: i for i, name in enumerate(class_names)}
     # A prediction outside the dataset's classes counts as wrong for every class: -1.
