@@ -23,6 +23,11 @@ class InvalidInputError(AppError):
     status_code = 422
     code = "invalid_input"
 
+    def __init__(self, message: str, loc: str | None = None) -> None:
+        super().__init__(message)
+        self.loc = loc
+        """The request field at fault, as a 422's details name it (e.g. body.features.x)."""
+
 
 class DatasetError(AppError):
     """The training data is missing or malformed."""

@@ -21,6 +21,7 @@ from app.serving.feedback import ClassCatalog, FeedbackRecorder
 from app.serving.http_errors import install_error_handlers
 from app.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from app.serving.model import ModelHolder
+from app.serving.openapi import follow_the_signature
 from app.serving.prediction_ids import PredictionIds
 from app.serving.routes import operations, predictions
 from app.serving.state import ServingState
@@ -99,4 +100,6 @@ def create_app(
     install_error_handlers(api)
     api.include_router(predictions.router)
     api.include_router(operations.router)
+    # The request and response schemas of the version being served (its signature).
+    api.openapi = follow_the_signature(api)
     return api

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import AppError, AuthenticationError
-from app.serving.schemas import ErrorBody, ErrorDetail, ErrorResponse
+from app.errors import AppError, AuthenticationError, InvalidInputError
+from app.serving.schemas import ROW_SHAPES, ErrorBody, ErrorDetail, ErrorResponse
 
 MAX_DETAILS = 20
 """Validation problems listed in a 422's details; the message counts the rest."""
@@ -36,7 +36,12 @@ def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-        return error_response(exc.status_code, exc.code, str(exc), headers=headers)
+        details = (
+            [ErrorDetail(loc=exc.loc, message=str(exc))]
+            if isinstance(exc, InvalidInputError) and exc.loc
+            else None
+        )
+        return error_response(exc.status_code, exc.code, str(exc), details, headers=headers)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -44,7 +49,7 @@ def install_error_handlers(api: FastAPI) -> None:
         # At most MAX_DETAILS: a body of thousands of bad values must not get an answer many
         # times its size (nor the loop the time to build it).
         details = [
-            ErrorDetail(loc=".".join(str(p) for p in err.get("loc", ())), message=err["msg"])
+            ErrorDetail(loc=_location(err.get("loc", ())), message=err["msg"])
             for err in errors[:MAX_DETAILS]
         ]
         if any(err.get("type") == "json_invalid" for err in errors[:MAX_DETAILS]):
@@ -60,3 +65,18 @@ def install_error_handlers(api: FastAPI) -> None:
         # exc.headers carries e.g. `Allow` on 405, which RFC 9110 requires.
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, "http_error", str(exc.detail), headers=headers)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """`body.features.named.petal_width` as the client wrote it: `body.features.petal_width`
+    (the row's shape tag is pydantic's, not a field of the request)."""
+    kept = [
+        str(part)
+        for i, part in enumerate(loc)
+        if not (
+            part in ROW_SHAPES
+            and i > 0
+            and (loc[i - 1] == "features" or isinstance(loc[i - 1], int))
+        )
+    ]
+    return ".".join(kept)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from app.serving.prediction_ids import MAX_ID_CHARS
 
@@ -15,6 +15,26 @@ MAX_FEATURES = 1_000
 MAX_INSTANCES = 10_000
 
 
+POSITIONAL, NAMED = "positional", "named"
+"""The two shapes of a row; pydantic puts the shape's tag in an error's location, and the
+error handler takes it out again (`ROW_SHAPES`)."""
+ROW_SHAPES = frozenset({POSITIONAL, NAMED})
+
+
+def _row_shape(value: Any) -> str:
+    return NAMED if isinstance(value, dict) else POSITIONAL
+
+
+# One input: values in the signature's feature order, or an object keyed by feature name.
+# Which names and how many the served model's signature says (app.serving.inputs, and the
+# OpenAPI document, app.serving.openapi); here only the JSON shape is checked.
+Row = Annotated[
+    Annotated[list[Feature], Field(max_length=MAX_FEATURES), Tag(POSITIONAL)]
+    | Annotated[dict[str, Feature], Field(max_length=MAX_FEATURES), Tag(NAMED)],
+    Discriminator(_row_shape),
+]
+
+
 class PredictRequest(BaseModel):
     """Either `features` (one input) or `instances` (a batch)."""
 
@@ -23,10 +43,8 @@ class PredictRequest(BaseModel):
         json_schema_extra={"examples": [{"features": [5.1, 3.5, 1.4, 0.2]}]},
     )
 
-    features: list[Feature] | None = Field(default=None, max_length=MAX_FEATURES)
-    instances: list[Annotated[list[Feature], Field(max_length=MAX_FEATURES)]] | None = Field(
-        default=None, min_length=1, max_length=MAX_INSTANCES
-    )
+    features: Row | None = None
+    instances: list[Row] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES)
     model_version: str | None = Field(default=None, max_length=64)
     """Optional: fail with 404 unless this exact version is being served."""
 
@@ -36,8 +54,11 @@ class PredictRequest(BaseModel):
             raise ValueError("send exactly one of `features` (one input) or `instances` (a batch)")
         return self
 
-    def rows(self) -> list[list[float]]:
-        return [self.features] if self.features is not None else list(self.instances or [])
+    def rows(self) -> tuple[list[list[float] | dict[str, float]], str]:
+        """The rows, and the field they came in (for error locations)."""
+        if self.features is not None:
+            return [self.features], "features"
+        return list(self.instances or []), "instances"
 
 
 class Prediction(BaseModel):

@@ -39,8 +39,8 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
             f"version {model.version} (omit model_version to use it)"
         )
     state = serving_state(request.app)
-    rows = body.rows()
-    x = feature_matrix(rows, model.meta.feature_names, state.max_batch_size)
+    given, field = body.rows()
+    rows, x = feature_matrix(given, model.meta.feature_names, state.max_batch_size, field)
     probabilities = model.predict(x)
     model.drift.observe(x)
     now = time.time()
