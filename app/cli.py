@@ -150,7 +150,11 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
 def _policy(settings: Settings) -> PromotionPolicy:
     from app.training.evaluation import PromotionPolicy
 
-    return PromotionPolicy(settings.promotion_margin, settings.class_f1_tolerance)
+    return PromotionPolicy(
+        settings.promotion_margin,
+        settings.class_f1_tolerance,
+        shadow=settings.rollout_mode == "shadow",
+    )
 
 
 def _run_pipeline(
@@ -249,6 +253,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    if args.models_command == "rollout":
+        from app import rollout_command
+
+        verdict = rollout_command.run(args, settings)
+        _print({"action": verdict.action, "version": verdict.version, "reason": verdict.reason})
+        return 0
     registry = _tracked_registry(settings)
     alias = getattr(args, "alias", None) or settings.model_alias
     if args.models_command == "list":
@@ -261,6 +271,8 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     elif args.models_command == "promote":
         record = registry.promote(args.version, alias, force=args.force)
         _print(record.model_dump(mode="json"))
+    elif args.models_command == "shadow":
+        _print(registry.start_shadow(args.version, alias).model_dump(mode="json"))
     else:
         _print(registry.rollback(alias).model_dump(mode="json"))
     return 0
@@ -577,6 +589,20 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--force", action="store_true", help="promote even if it is worse")
     rollback = models_commands.add_parser("rollback", help="restore the alias's previous version")
     rollback.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
+    shadow = models_commands.add_parser(
+        "shadow", help="roll a version out in shadow: scored on live requests, answering none"
+    )
+    shadow.add_argument("version", help="version number")
+    shadow.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
+    rollout = models_commands.add_parser(
+        "rollout", help="judge the alias's shadow rollout once: promote it, end it, or hold"
+    )
+    rollout.add_argument("--alias", type=_alias, help="alias (default MLOPS_MODEL_ALIAS)")
+    rollout.add_argument(
+        "--metrics-url",
+        action="append",
+        help="a model server's /metrics (repeat per server) instead of MLOPS_PROMETHEUS_URL",
+    )
     models.set_defaults(handler=cmd_models)
 
     score = commands.add_parser(

@@ -117,3 +117,24 @@ TRAINING_DURATION = Gauge(
 TRAINING_RUNS = Counter(
     "mlops_training_runs_total", "Training runs by status.", ["status"], registry=REGISTRY
 )
+
+# Shadow rollouts (app.serving.shadow): the candidate version's live answers beside the served
+# version's, which `models rollout` judges.
+SHADOW_COMPARISONS = Counter(
+    "mlops_shadow_comparisons_total",
+    "Live rows scored by the shadow version, by whether it predicted the served version's class.",
+    ["model_version", "served_version", "outcome"],
+    registry=REGISTRY,
+)
+SHADOW_ERRORS = Counter(
+    "mlops_shadow_errors_total",
+    "Shadow version failures (stage: load or predict); any one rolls the rollout back.",
+    ["model_version", "stage"],
+    registry=REGISTRY,
+)
+SHADOW_VERSION = Gauge(
+    "mlops_shadow_version_info",
+    "1 for the version being scored in shadow on this pod.",
+    ["model_version"],
+    registry=REGISTRY,
+)

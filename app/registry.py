@@ -87,12 +87,22 @@ class ModelMetadata(BaseModel):
     """How the graph is called and read (absent in versions registered before: the MLP's)."""
 
 
+class ShadowRollout(BaseModel):
+    """A version servers score live requests with beside the alias's, answering nothing, until
+    `models rollout` promotes it (its answers held) or ends it (they did not)."""
+
+    version: str
+    started_at: datetime
+
+
 class AliasRecord(BaseModel):
     alias: str
     version: str
     history: list[str] = Field(default_factory=list)
     """Earlier versions of this alias, most recent first (what rollback restores)."""
     updated_at: datetime
+    shadow: ShadowRollout | None = None
+    """The rollout in progress, if any. Any move of the alias (promote, rollback) ends it."""
 
 
 @dataclass(frozen=True)
@@ -303,12 +313,20 @@ class S3ModelRegistry:
             )
         return meta
 
-    def set_alias(self, alias: str, version: str, history: list[str], etag: str | None) -> None:
+    def set_alias(
+        self,
+        alias: str,
+        version: str,
+        history: list[str],
+        etag: str | None,
+        shadow: ShadowRollout | None = None,
+    ) -> None:
         record = AliasRecord(
             alias=alias,
             version=version,
             history=history[:ALIAS_HISTORY_LIMIT],
             updated_at=datetime.now(UTC),
+            shadow=shadow,
         )
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
         body = record.model_dump_json(indent=2).encode()
@@ -384,6 +402,45 @@ class S3ModelRegistry:
         previous, *rest = current.history
         self.verify(previous)
         self.set_alias(alias, previous, rest, etag)
+        return self.alias(alias)[0]
+
+    # -- shadow rollouts --------------------------------------------------------------------
+    def shadow_from(
+        self, version: str, alias: str, seen: AliasRecord, etag: str | None
+    ) -> AliasRecord:
+        """Start scoring `version` (verified) in shadow of the alias's version, if the alias is
+        still what was `seen`; a rollout already running is replaced. AliasConflictError when
+        the alias moved meanwhile."""
+        self.verify(version)
+        if version == seen.version:
+            raise PromotionRefusedError(
+                f"version {version} is what alias {alias!r} serves already; nothing to roll out"
+            )
+        started = ShadowRollout(version=version, started_at=datetime.now(UTC))
+        self.set_alias(alias, seen.version, seen.history, etag, shadow=started)
+        if seen.shadow is not None and seen.shadow.version != version:
+            log.info(
+                "shadow rollout replaced",
+                extra={"alias": alias, "replaced": seen.shadow.version, "version": version},
+            )
+        return self.alias(alias)[0]
+
+    def end_shadow(self, alias: str, version: str, promote: bool) -> AliasRecord:
+        """End the rollout of `version`: the alias moves to it (`promote`) or stays. Refused
+        (AliasConflictError) when that rollout is no longer the one running."""
+        current, etag = self.alias(alias)
+        if current.shadow is None or current.shadow.version != version:
+            running = current.shadow.version if current.shadow else "none"
+            raise AliasConflictError(
+                f"the rollout of version {version} on alias {alias!r} of {self.model_name} is "
+                f"no longer running (running: {running}; the alias was moved since?); nothing "
+                "was changed"
+            )
+        if not promote:
+            self.set_alias(alias, current.version, current.history, etag)
+        else:
+            self.verify(version)
+            self.set_alias(alias, version, [current.version, *current.history], etag)
         return self.alias(alias)[0]
 
 

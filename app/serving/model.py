@@ -27,6 +27,7 @@ from app.errors import (
 )
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.schemas import Readiness
+from app.serving.shadow import ShadowScorer
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,15 @@ NO_MODEL_PROMOTED = "no_model_promoted"
 
 
 class LoadedModel:
-    def __init__(self, artifact: bytes, meta: ModelMetadata, drift_window: int) -> None:
+    def __init__(
+        self,
+        artifact: bytes,
+        meta: ModelMetadata,
+        drift_window: int,
+        count_predictions: bool = True,
+    ) -> None:
+        """`count_predictions=False` for a shadow version: its answers are counted as
+        comparisons (app.serving.shadow), never as served predictions."""
         self.session = model_checks.open_session(
             artifact,
             meta,
@@ -49,9 +58,13 @@ class LoadedModel:
         self.drift = DriftMonitor(meta.reference, drift_window)
         # The labelled children, resolved once: `labels()` per prediction takes a lock and
         # formats the label values every time.
-        self.prediction_counters = tuple(
-            metrics.PREDICTIONS.labels(model_version=meta.version, predicted_class=name)
-            for name in self.class_names
+        self.prediction_counters = (
+            tuple(
+                metrics.PREDICTIONS.labels(model_version=meta.version, predicted_class=name)
+                for name in self.class_names
+            )
+            if count_predictions
+            else ()
         )
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
@@ -75,25 +88,33 @@ class ModelHolder:
         self.alias = alias
         self.drift_window = drift_window
         self.current: LoadedModel | None = None
+        self.shadow: ShadowScorer | None = None
+        """The rollout candidate scored beside `current`, if the alias has one."""
         self.problem: LoadProblem | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def refresh(self) -> bool:
-        """Load the alias's version if it changed; True when a new model is now served."""
+        """Load the alias's version if it changed; True when a new model is now served. Then
+        follow the alias's shadow rollout, if any (app.serving.shadow)."""
         try:
             record, _ = self.registry.alias(self.alias)
-            if self.current is not None and self.current.version == record.version:
-                self._serving_the_alias()
-                return False
-            artifact, meta = self.registry.artifact(record.version)
-            loaded = LoadedModel(artifact, meta, self.drift_window)
+            changed = self._serve(record.version)
         except AppError as exc:
             self._failed(_reason(exc), str(exc))
             return False
         except Exception as exc:  # a defect, not bad content: keep serving, say what happened
             self._failed("load_error", f"{type(exc).__name__}: {exc}")
             return False
+        self._follow_shadow(record.shadow.version if record.shadow else None)
+        return changed
+
+    def _serve(self, version: str) -> bool:
+        if self.current is not None and self.current.version == version:
+            self._serving_the_alias()
+            return False
+        artifact, meta = self.registry.artifact(version)
+        loaded = LoadedModel(artifact, meta, self.drift_window)
         previous, self.current = self.current, loaded
         self._serving_the_alias()
         metrics.MODEL_INFO.clear()
@@ -110,6 +131,36 @@ class ModelHolder:
             },
         )
         return True
+
+    def _follow_shadow(self, version: str | None) -> None:
+        served, shadow = self.current, self.shadow
+        if version is None or served is None:
+            if shadow is not None:
+                log.info("shadow rollout ended", extra={"model_version": shadow.version})
+            self.shadow = None
+            metrics.SHADOW_VERSION.clear()
+            return
+        if shadow is not None and shadow.version == version and shadow.served is served:
+            return
+        try:
+            artifact, meta = self.registry.artifact(version)
+            candidate = LoadedModel(artifact, meta, self.drift_window, count_predictions=False)
+        except Exception as exc:  # any failure: counted, and the rollout is rolled back
+            metrics.SHADOW_ERRORS.labels(model_version=version, stage="load").inc()
+            log.error(
+                "shadow version cannot be loaded",
+                extra={"model_version": version, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            self.shadow = None
+            metrics.SHADOW_VERSION.clear()
+            return
+        self.shadow = ShadowScorer(candidate, served)
+        metrics.SHADOW_VERSION.clear()
+        metrics.SHADOW_VERSION.labels(model_version=version).set(1)
+        log.info(
+            "shadow rollout scoring",
+            extra={"model_version": version, "served_version": served.version},
+        )
 
     def require(self) -> LoadedModel:
         """The served model, or ModelNotReadyError saying why there is none."""

@@ -175,6 +175,30 @@ class TrackedModelRegistry:
         self._mirror(alias, record.version)
         return record
 
+    def shadow_over(
+        self, version: str, alias: str, seen: AliasRecord, etag: str | None
+    ) -> AliasRecord:
+        """Publish `version` and start its shadow rollout on `alias`, if the alias still
+        serves what was `seen`; MLflow's alias stays on the served version until it ends."""
+        artifact, meta = self._download(self.version(version))
+        self.store.publish(version, artifact, meta)
+        return self.store.shadow_from(version, alias, seen, etag)
+
+    def find_alias(self, alias: str) -> tuple[AliasRecord | None, str | None]:
+        """The bucket's alias record (what servers follow) and its ETag; (None, None) if unset."""
+        return self.store.find_alias(alias)
+
+    def start_shadow(self, version: str, alias: str) -> AliasRecord:
+        """`models shadow VERSION`: roll `version` out in shadow of whatever `alias` serves."""
+        seen, etag = self.store.alias(alias)
+        return self.shadow_over(version, alias, seen, etag)
+
+    def end_shadow(self, alias: str, version: str, promote: bool) -> AliasRecord:
+        """End the rollout of `version` (promoted or not), and mirror the alias."""
+        record = self.store.end_shadow(alias, version, promote)
+        self._mirror(alias, record.version)
+        return record
+
     def rollback(self, alias: str) -> AliasRecord:
         """Point `alias` back at its previous version (verified in the bucket), and mirror."""
         record = self.store.rollback(alias)

@@ -87,12 +87,17 @@ class PromotionPolicy:
     """How much higher the challenger's primary metric must be (0.01 = one point)."""
     f1_tolerance: float
     """How much lower any class's F1 may be than the champion's."""
+    shadow: bool = False
+    """A better challenger starts a shadow rollout instead of taking the alias at once (a
+    first version, with no champion, is promoted directly)."""
 
 
 @dataclass(frozen=True)
 class Decision:
     promote: bool
     reason: str
+    shadow: bool = False
+    """Promoted into a shadow rollout, not onto the alias yet."""
 
 
 def score(

@@ -81,7 +81,16 @@ def challenge(
     else:
         decision = decide(new, old, meta.primary_metric, policy)
     _record(registry, run, meta, champion, (new, old), decision, holdout)
-    if decision.promote:
+    if decision.promote and policy.shadow and served.record is not None:
+        # Better on the held-out rows; live traffic decides the rest (`models rollout`).
+        registry.shadow_over(meta.version, alias, served.record, served.etag)
+        decision = Decision(
+            True,
+            f"{decision.reason}; rolled out in shadow of version {served.record.version}: "
+            "`python -m app models rollout` promotes it once it holds on live traffic",
+            shadow=True,
+        )
+    elif decision.promote:
         # The comparison above replaces the metadata gate, which compares cross-validated
         # metrics measured on different data; checksum and graph are still verified.
         registry.promote_over(meta.version, alias, served.record, served.etag)
@@ -94,8 +103,9 @@ def mark_decided(registry: TrackedModelRegistry, run: LoggedRun, decision: Decis
     """The run's final word, set once it holds: a retraining on the same data is skipped only
     after a run got this far."""
     with tracking_errors(registry.tracking_uri, f"tagging run {run.run_id}"):
+        outcome = "promoted" if decision.promote else "kept_champion"
         registry.client.set_tag(
-            run.run_id, DECISION_TAG, "promoted" if decision.promote else "kept_champion"
+            run.run_id, DECISION_TAG, "shadow_rollout" if decision.shadow else outcome
         )
 
 

@@ -44,8 +44,12 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
     probabilities = model.predict(x)
     model.drift.observe(x)
     now = time.time()
+    choice = probabilities.argmax(axis=1)
+    shadow = state.holder.shadow
+    if shadow is not None and shadow.served is model:
+        shadow.compare(x, choice)
     # tolist() is typed as Any: name what it holds (a cast costs nothing at run time).
-    predicted = cast(list[int], probabilities.argmax(axis=1).tolist())
+    predicted = cast(list[int], choice.tolist())
     answers = cast(list[list[float]], probabilities.tolist())
     issue = state.prediction_ids.issue
     ids = [issue(model.version, cls, now) for cls in predicted]
