@@ -58,8 +58,8 @@ class _Prometheus(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        del args
+    def log_message(self, format: str, *args: object) -> None:  # quiet: no request lines
+        del format, args
 
 
 @pytest.fixture
