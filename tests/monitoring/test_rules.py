@@ -26,6 +26,8 @@ REQUIRED_ALERTS = {
     "NoModelPromoted",
     "CaptureRecordsDropped",
     "TrackingServerDown",
+    "ShadowRolloutDisagrees",
+    "ShadowVersionFailing",
 }
 
 
