@@ -1,7 +1,19 @@
 """The training data: a CSV of numeric features and a final label column.
 
-The package ships the Iris data set (Fisher 1936, UCI; public domain), so training needs no
-download; `python -m app data upload` seeds the bucket's `datasets/` from it.
+The package ships two data sets, so training needs no download; `python -m app data upload`
+seeds the bucket's `datasets/` from the one MLOPS_PACKAGED_DATASET names (default `iris`):
+- `iris`: Fisher's Iris (1936, UCI Machine Learning Repository; public domain): 150 rows,
+  4 measurements in cm, 3 species.
+- `wine`: the UCI Wine data (Forina et al., PARVUS, 1988; UCI Machine Learning Repository,
+  https://archive.ics.uci.edu/dataset/109/wine; public domain): 178 wines from one region
+  of Italy, 13 chemical measurements, 3 cultivars. Written out once from scikit-learn's copy
+  (`sklearn.datasets.load_wine`, values unchanged) with readable column names (`od280/od315_
+  of_diluted_wines` as `od280_od315_of_diluted_wines`) and labels `cultivar_1..3` (the UCI
+  class numbers).
+
+Each comes with `<name>.schema.json` (`app.validation.DatasetSchema`). Its ranges are loose
+plausibility bounds (non-negative, a few times the largest value seen), there to catch a
+unit or column mix-up, not to fence in new data.
 """
 
 from __future__ import annotations
@@ -15,8 +27,8 @@ from importlib import resources
 
 import numpy as np
 
-PACKAGED_DATASET = "iris.csv"
-PACKAGED_SCHEMA = "iris.schema.json"
+PACKAGED_DATASETS = ("iris", "wine")
+"""The data sets under `app/datasets/` (MLOPS_PACKAGED_DATASET picks one)."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +68,25 @@ class DatasetVersion:
     when its bucket keeps no versions."""
 
 
-def packaged_dataset_bytes() -> bytes:
-    return resources.files("app.datasets").joinpath(PACKAGED_DATASET).read_bytes()
+def packaged_dataset_bytes(name: str = "iris") -> bytes:
+    """The CSV of a packaged data set (`iris` or `wine`)."""
+    return _packaged_file(name, f"{name}.csv")
 
 
-def packaged_schema_bytes() -> bytes:
-    """The packaged dataset's validation schema (`app.validation.DatasetSchema`)."""
-    return resources.files("app.datasets").joinpath(PACKAGED_SCHEMA).read_bytes()
+def packaged_schema_bytes(name: str = "iris") -> bytes:
+    """A packaged data set's validation schema (`app.validation.DatasetSchema`)."""
+    return _packaged_file(name, f"{name}.schema.json")
+
+
+def _packaged_file(name: str, file: str) -> bytes:
+    from app.errors import DatasetError
+
+    if name not in PACKAGED_DATASETS:
+        raise DatasetError(
+            f"no packaged data set {name!r}; the package ships {', '.join(PACKAGED_DATASETS)} "
+            "(set MLOPS_PACKAGED_DATASET to one of them)"
+        )
+    return resources.files("app.datasets").joinpath(file).read_bytes()
 
 
 def parse_csv(raw: bytes, source: str = "dataset") -> Dataset:
