@@ -53,40 +53,37 @@ def binned_ks(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 class DriftMonitor:
-    """Sliding-window drift of every feature; thread-safe, bounded memory."""
+    """Sliding-window drift of every feature; thread-safe, bounded memory.
+
+    A prediction only copies its rows into a ring buffer of the last `window` inputs (a
+    constant cost per request, whatever the number of features or bins); the rows are binned
+    when statistics are asked for, at scrape time, every 15 s or so rather than on every
+    request. The statistics are the same as binning each row on arrival: the window holds the
+    same rows either way.
+    """
 
     def __init__(self, references: dict[str, FeatureReference], window: int) -> None:
         self.feature_names = tuple(references)
         self._edges = [np.asarray(references[f].edges) for f in self.feature_names]
         self._expected = [np.asarray(references[f].fractions) for f in self.feature_names]
         self._window = window
-        # Ring buffer of bin indices, one row per input, and running counts per bin.
-        self._ring = np.zeros((window, len(self.feature_names)), dtype=np.int32)
-        self._counts = [np.zeros(len(e), dtype=np.int64) for e in self._expected]
+        self._ring = np.zeros((window, len(self.feature_names)), dtype=np.float32)
         self._next = 0
         self._filled = 0
         self._lock = threading.Lock()
 
     def observe(self, rows: np.ndarray) -> None:
         """Add a batch of inputs (rows x features); the oldest beyond the window fall out."""
-        bins = np.stack(
-            [
-                np.searchsorted(edges, rows[:, i], side="left")
-                for i, edges in enumerate(self._edges)
-            ],
-            axis=1,
-        )
+        rows = rows[-self._window :]
+        count = len(rows)
         with self._lock:
-            for row in bins[-self._window :]:
-                if self._filled == self._window:
-                    for i, old in enumerate(self._ring[self._next]):
-                        self._counts[i][old] -= 1
-                else:
-                    self._filled += 1
-                self._ring[self._next] = row
-                for i, new in enumerate(row):
-                    self._counts[i][new] += 1
-                self._next = (self._next + 1) % self._window
+            start = self._next
+            first = min(count, self._window - start)
+            self._ring[start : start + first] = rows[:first]
+            if first < count:  # wraps around: the rest goes to the front
+                self._ring[: count - first] = rows[first:]
+            self._next = (start + count) % self._window
+            self._filled = min(self._window, self._filled + count)
 
     @property
     def size(self) -> int:
@@ -95,11 +92,14 @@ class DriftMonitor:
     def statistics(self) -> dict[str, tuple[float, float]]:
         """(PSI, KS) per feature over the current window; NaN before the first input."""
         with self._lock:
-            counts = [c.copy() for c in self._counts]
             filled = self._filled
+            window = self._ring[:filled].copy()
         if filled == 0:
             return {name: (math.nan, math.nan) for name in self.feature_names}
-        return {
-            name: (psi(expected, c / filled), binned_ks(expected, c / filled))
-            for name, expected, c in zip(self.feature_names, self._expected, counts, strict=True)
-        }
+        statistics: dict[str, tuple[float, float]] = {}
+        for i, name in enumerate(self.feature_names):
+            edges, expected = self._edges[i], self._expected[i]
+            bins = np.searchsorted(edges, window[:, i], side="left")
+            actual = np.bincount(bins, minlength=len(expected)) / filled
+            statistics[name] = (psi(expected, actual), binned_ks(expected, actual))
+        return statistics

@@ -10,8 +10,12 @@ predicted class from the id itself. A client cannot make up an id, change the cl
 names, or bring one from another model: the tag would not match. Rotating the key makes the
 ids signed with the old one unverifiable.
 
-The random part makes ids unique (captures and labels are joined by id); the time says when
-the prediction was made.
+The unique part makes ids unique (captures and labels are joined by id); the time says when
+the prediction was made. It is a random 32-bit prefix drawn per process (again after 2^32
+ids) and a counter: unique within the process by construction, and across replicas unless
+two draw the same prefix and issue the same count in the same millisecond. It need not be
+unpredictable (the tag is what a client cannot forge), so it costs no system call per id, as
+drawing 8 random bytes per id did (one getrandom call each: a quarter of a batch's time).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import secrets
 from dataclasses import dataclass
 
@@ -48,9 +53,19 @@ class PredictionIds:
         # The model name is signed but not written into the id: an id of another model
         # (under the same key) fails verification instead of counting against this one.
         self._mac = hmac.new(key, model_name.encode() + b"\n", hashlib.sha256)
+        self._new_prefix()
+
+    def _new_prefix(self) -> None:
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count()
 
     def issue(self, model_version: str, class_index: int, at: float) -> str:
-        body = f"{FORMAT}.{model_version}.{class_index}.{int(at * 1000):x}.{secrets.token_hex(8)}"
+        count = next(self._counter)
+        if count > 0xFFFFFFFF:
+            self._new_prefix()
+            count = next(self._counter)
+        unique = f"{self._prefix}{count:08x}"
+        body = f"{FORMAT}.{model_version}.{class_index}.{int(at * 1000):x}.{unique}"
         return f"{body}.{self._tag(body)}"
 
     def verify(self, prediction_id: str) -> IssuedPrediction:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
-from app.drift import DriftMonitor, FeatureReference, build_reference, psi
+from app.drift import DriftMonitor, FeatureReference, binned_ks, build_reference, psi
 
 
 def _ks(a: np.ndarray, b: np.ndarray) -> float:
@@ -72,3 +72,29 @@ def test_window_forgets_old_inputs() -> None:
 def test_no_inputs_yet_is_nan_not_zero() -> None:
     monitor = DriftMonitor({"x": FeatureReference(edges=[0.0], fractions=[0.5, 0.5])}, window=10)
     assert all(math.isnan(v) for v in monitor.statistics()["x"])
+
+
+def test_the_window_holds_exactly_the_last_inputs_across_wraparounds() -> None:
+    # Batches of uneven sizes, some larger than the window: the statistics must be those of
+    # the last `window` rows, binned afresh.
+    rng = np.random.default_rng(7)
+    training = rng.normal(size=(500, 2))
+    references = {
+        name: build_reference(training[:, i]) for i, name in enumerate(("left", "right"))
+    }
+    monitor = DriftMonitor(references, window=37)
+    seen: list[np.ndarray] = []
+    for size in (5, 30, 1, 80, 36, 37, 3):
+        batch = rng.normal(loc=0.5, size=(size, 2)).astype(np.float32)
+        monitor.observe(batch)
+        seen.append(batch)
+        last = np.concatenate(seen)[-37:]
+        assert monitor.size == len(last)
+        for i, name in enumerate(("left", "right")):
+            reference = references[name]
+            bins = np.searchsorted(np.asarray(reference.edges), last[:, i], side="left")
+            actual = np.bincount(bins, minlength=len(reference.fractions)) / len(last)
+            expected = np.asarray(reference.fractions)
+            assert monitor.statistics()[name] == pytest.approx(
+                (psi(expected, actual), binned_ks(expected, actual))
+            )

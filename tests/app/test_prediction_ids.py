@@ -3,6 +3,8 @@ signed them."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from app.errors import InvalidPredictionIdError
@@ -28,6 +30,23 @@ def test_ids_are_unique_and_fit_the_request_field() -> None:
     issued = [ids.issue("123456", 0, 1_764_549_325.0) for _ in range(1000)]
     assert len(set(issued)) == 1000
     assert max(map(len, issued)) <= MAX_ID_CHARS
+
+
+def test_replicas_issue_different_ids_in_the_same_millisecond() -> None:
+    # Two pods behind one Service: the same version, class and time must still give two ids.
+    replicas = [PredictionIds(KEY, "iris-classifier") for _ in range(50)]
+    issued = {ids.issue("3", 1, 1_764_549_325.0) for ids in replicas}
+    assert len(issued) == 50
+
+
+def test_an_exhausted_counter_draws_a_new_prefix_instead_of_repeating() -> None:
+    ids = PredictionIds(KEY, "iris-classifier")
+    ids._counter = itertools.count(0xFFFFFFFF)  # as after 2^32 - 1 ids
+    last, wrapped = ids.issue("1", 0, 0.0), ids.issue("1", 0, 0.0)
+    assert last != wrapped
+    # Sixteen hex digits, as every id has: the count started again under a new prefix.
+    assert [len(pid.split(".")[-2]) for pid in (last, wrapped)] == [16, 16]
+    assert ids.verify(wrapped).model_version == "1"
 
 
 @pytest.mark.parametrize(

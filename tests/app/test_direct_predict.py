@@ -1,0 +1,100 @@
+"""POST /v1/predict's direct path (a JSON body parsed and validated in one step, no dependency
+solving) answers exactly as the declared FastAPI route does, for good and bad bodies alike.
+
+A body sent as `application/json; charset=utf-8` takes the declared route; the same bytes as
+`application/json` take the direct one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.serving.schemas import PredictRequest
+
+SETOSA = [5.1, 3.5, 1.4, 0.2]
+NAMED = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+BODIES: list[bytes] = [
+    json.dumps(body).encode()
+    for body in (
+        {"features": SETOSA},
+        {"features": NAMED},
+        {"instances": [SETOSA, NAMED, [6.3, 3.3, 6.0, 2.5]]},
+        {"features": [5, 3, 1, 0]},
+        {"features": SETOSA, "model_version": "1"},
+        {"features": SETOSA, "model_version": "7"},
+        {"features": [1.0, 2.0, 3.0]},
+        {"features": ["5.1", 3.5, 1.4, 0.2]},
+        {"features": [True, 3.5, 1.4, 0.2]},
+        {"features": [1e39, 3.5, 1.4, 0.2]},
+        {"features": {**NAMED, "colour": 1.0}},
+        {"features": {"sepal_length": 5.1}},
+        {"features": SETOSA, "instances": [SETOSA]},
+        {},
+        {"instances": []},
+        {"instances": [SETOSA] * 9},
+        {"features": SETOSA, "colour": "red"},
+        {"features": "5.1,3.5"},
+        {"features": None},
+        [SETOSA],
+        "features",
+    )
+] + [
+    b'{"features": [NaN, 3.5, 1.4, 0.2]}',
+    b'{"features": [5.1,',
+    b'{"features": [1e400, 1, 1, 1]}',
+    b'{"features": [5.1, 3.5, 1.4, 0.2], "features": [1, 2, 3, 4]}',
+    b"",
+    b"\xff\xfe",
+    b"null",
+]
+ID = re.compile(r"p1\.[^\"]+")
+
+
+def _normalized(text: str) -> Any:
+    return json.loads(ID.sub("<id>", text))
+
+
+@pytest.mark.parametrize("body", BODIES, ids=lambda body: body[:40].decode("latin-1"))
+def test_the_direct_path_answers_as_the_declared_route(client: TestClient, body: bytes) -> None:
+    direct = client.post("/v1/predict", content=body, headers={"Content-Type": "application/json"})
+    declared = client.post(
+        "/v1/predict", content=body, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert direct.status_code == declared.status_code, (direct.text, declared.text)
+    assert _normalized(direct.text) == _normalized(declared.text)
+    assert direct.headers["content-type"] == declared.headers["content-type"]
+
+
+def test_the_direct_path_is_taken_for_a_json_body(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[bytes] = []
+    original = PredictRequest.model_validate_json
+
+    def spy(data: bytes, **kwargs: Any) -> PredictRequest:
+        parsed.append(data)
+        return original(data, **kwargs)
+
+    monkeypatch.setattr(PredictRequest, "model_validate_json", spy)
+    body = json.dumps({"features": SETOSA}).encode()
+    response = client.post(
+        "/v1/predict", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert parsed == [body]
+
+
+def test_the_direct_path_still_needs_the_api_key(client: TestClient) -> None:
+    client.headers.pop("Authorization")
+    response = client.post(
+        "/v1/predict",
+        content=json.dumps({"features": SETOSA}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
