@@ -101,9 +101,10 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
     if getattr(args, "output", None) and not getattr(args, "data", None):
         raise ConfigError("--output writes a model trained on --data: pass --data PATH|packaged")
     from app.training import pipeline
-    from app.training.train import DEFAULT_GRID, TrainConfig, distributed_from_env
+    from app.training.candidates import TrainConfig, distributed_from_env
 
-    config = TrainConfig(epochs=args.epochs, grid=args.grid or DEFAULT_GRID, seed=args.seed)
+    family = settings.model_family  # an empty grid is the family's default
+    config = TrainConfig(epochs=args.epochs, grid=args.grid or (), seed=args.seed, family=family)
     local = getattr(args, "output", None)
     # The tracking server is checked before any data is read or any epoch is trained.
     registry = None if local else _tracked_registry(settings)
@@ -216,12 +217,13 @@ def _training_data(
 ) -> tuple[Dataset, DatasetVersion, dict[str, object] | None]:
     """The rows to train on, what they are, and (from the bucket) their validation report."""
     from app.dataset import packaged_dataset_bytes, parse_csv
-    from app.training import pipeline
+    from app.training import pipeline, steps
 
     source = getattr(args, "data", None)
     if source == "packaged":
-        data = parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
-        return data, pipeline.local_dataset(data, "packaged:iris.csv"), None
+        name = settings.packaged_dataset
+        data = parse_csv(packaged_dataset_bytes(name), source=f"packaged {name}.csv")
+        return data, pipeline.local_dataset(data, steps.packaged_uri(name)), None
     if source:
         path = Path(source)
         if not path.is_file():
@@ -338,25 +340,26 @@ def cmd_data_upload(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.file and not Path(args.file).is_file():
         raise ConfigError(f"--file {args.file} is not a file; pass a CSV path or omit --file")
-    raw = Path(args.file).read_bytes() if args.file else packaged_dataset_bytes()
+    packaged = settings.packaged_dataset
+    raw = Path(args.file).read_bytes() if args.file else packaged_dataset_bytes(packaged)
+    source = args.file or f"packaged {packaged}.csv"
     # New data is a new object: a file goes in beside the others under its own name.
     default = f"{settings.dataset_prefix}{Path(args.file).name}" if args.file else None
     key = args.key or default or settings.dataset_key
     bucket = settings.require_bucket()
     s3 = s3_client(settings)
     if key.startswith(settings.dataset_prefix):  # never upload rows training would refuse
-        data_versions.check_upload(
-            s3, bucket, settings.dataset_prefix, raw, args.file or "packaged iris.csv"
-        )
+        data_versions.check_upload(s3, bucket, settings.dataset_prefix, raw, source)
     else:
-        parse_csv(raw, source=args.file or "packaged iris.csv")
+        parse_csv(raw, source=source)
     _refuse_overwrite(s3, bucket, key, raw, args.replace)
     s3.put_object(Bucket=bucket, Key=key, Body=raw)
     answer: dict[str, object] = {"uploaded": f"s3://{bucket}/{key}", "bytes": len(raw)}
     if not args.file:
         # The packaged data comes with its schema; an existing one is the team's, kept.
         schema_key = f"{settings.dataset_prefix}schema.json"
-        if s3_objects.put(s3, bucket, schema_key, packaged_schema_bytes(), {"IfNoneMatch": "*"}):
+        schema = packaged_schema_bytes(packaged)
+        if s3_objects.put(s3, bucket, schema_key, schema, {"IfNoneMatch": "*"}):
             answer["schema"] = f"s3://{bucket}/{schema_key}"
     _print(answer)
     return 0
@@ -519,9 +522,19 @@ def cmd_data_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _training_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--epochs", type=_positive_int, default=300, help="epochs per candidate")
     parser.add_argument(
-        "--grid", type=_grid, default=None, help="candidates HIDDEN:LR,... (default 16:0.01,...)"
+        "--epochs",
+        type=_positive_int,
+        default=300,
+        help="epochs per candidate (gradient_boosting: boosting stages); default 300",
+    )
+    parser.add_argument(
+        "--grid",
+        type=_grid,
+        default=None,
+        help="candidates HIDDEN:LR,... (gradient_boosting reads HIDDEN as max leaf nodes); "
+        "default per MLOPS_MODEL_FAMILY: mlp 16:0.01,32:0.01,32:0.003; "
+        "gradient_boosting 4:0.05,8:0.05,8:0.02",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
@@ -625,8 +638,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="manage training data in the bucket")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    upload = data_commands.add_parser("upload", help="upload a CSV (default: the packaged Iris)")
-    upload.add_argument("--file", help="CSV to upload (default: the packaged dataset)")
+    upload = data_commands.add_parser(
+        "upload", help="upload a CSV (default: the packaged MLOPS_PACKAGED_DATASET, iris)"
+    )
+    upload.add_argument(
+        "--file", help="CSV to upload (default: the packaged data set and its schema)"
+    )
     upload.add_argument(
         "--key",
         help="object key (default: the file's name under MLOPS_DATASET_PREFIX; the packaged "

@@ -40,6 +40,7 @@ from app.tracking.runs import (
     history_metrics,
     tracked_dataset_input,
 )
+from app.training.candidates import candidate_label
 
 DATASET_URI_TAG = "dataset_uri"
 DATASET_NAME_TAG = "dataset_name"
@@ -158,9 +159,10 @@ def log_candidate(
     with tracking_errors(uri, f"logging a candidate of run {parent.run_id}"):
         child = client.create_run(
             parent.experiment_id,
-            run_name=f"candidate-h{candidate.hidden}-lr{candidate.learning_rate:g}",
+            run_name=f"candidate-{candidate_label(score.family, candidate)}",
             tags={
                 MLFLOW_PARENT_RUN_ID: parent.run_id,
+                # As `--candidate` takes it, whatever the family.
                 CANDIDATE_TAG: f"{candidate.hidden}:{candidate.learning_rate:g}",
                 SHA256_TAG: record.artifact_sha256,
                 CODE_VERSION_TAG: record.code_version,

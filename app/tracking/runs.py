@@ -5,7 +5,7 @@ One parent run per training, one child run per candidate of the grid:
   loss per epoch (averaged over the folds);
 - parent: the chosen candidate's parameters, the final metrics and the exported model's loss
   per epoch, the dataset it read (digest and S3 object version ids, as an MLflow dataset
-  input), the code version, the environment (Python, PyTorch, CUDA, the device), and the
+  input), the code version, the environment (Python, the family's libraries, the device), and the
   artifacts `model/model.onnx` and `model/metadata.json` with the ONNX file's sha256.
 
 Everything is written after training, in a few batched calls; a failure marks the parent run
@@ -32,10 +32,11 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from app.dataset import Dataset, DatasetVersion
 from app.tracking.connection import tracking_errors
+from app.training.candidates import candidate_label, candidate_params
 
 if TYPE_CHECKING:
     from app.registry import ModelMetadata
-    from app.training.train import CandidateScore, TrainResult
+    from app.training.candidates import CandidateScore, TrainResult
 
 MODEL_DIR = "model"
 """Artifact folder of the parent run holding model.onnx and metadata.json."""
@@ -175,18 +176,17 @@ def _run_tags(record: TrainingRecord) -> dict[str, str]:
 def _log_candidate(
     client: MlflowClient, experiment_id: str, parent_id: str, score: CandidateScore
 ) -> None:
-    candidate = score.candidate
     child = client.create_run(
         experiment_id,
-        run_name=f"candidate-h{candidate.hidden}-lr{candidate.learning_rate:g}",
+        run_name=f"candidate-{candidate_label(score.family, score.candidate)}",
         tags={MLFLOW_PARENT_RUN_ID: parent_id},
     )
     now = _millis()
     client.log_batch(
         child.info.run_id,
         params=[
-            Param("hidden", str(candidate.hidden)),
-            Param("learning_rate", str(candidate.learning_rate)),
+            Param(name, str(value))
+            for name, value in candidate_params(score.family, score.candidate).items()
         ],
         metrics=[
             Metric("holdout_accuracy", score.holdout_accuracy, now, 0),
@@ -297,8 +297,20 @@ def _millis() -> int:
     return int(time.time() * 1000)
 
 
-def training_environment() -> dict[str, str]:
-    """Python, PyTorch and CUDA versions and the device training ran on."""
+def training_environment(family: str = "mlp") -> dict[str, str]:
+    """Python and the family's library versions, and the device training ran on: PyTorch and
+    CUDA for the MLP, scikit-learn and skl2onnx for the trees (which train on the CPU)."""
+    if family == "gradient_boosting":
+        from importlib.metadata import version
+
+        return {
+            "python": platform.python_version(),
+            "scikit-learn": version("scikit-learn"),
+            "skl2onnx": version("skl2onnx"),
+            "device": "cpu",
+            "gpu_count": "0",
+            "platform": platform.platform(terse=True),
+        }
     import torch
 
     cuda = torch.version.cuda or "none"  # pyright: ignore[reportAttributeAccessIssue]

@@ -11,6 +11,13 @@ import warnings
 import torch
 from torch import nn
 
+from app.registry import ModelSignature
+
+SIGNATURE = ModelSignature(
+    family="mlp", input_tensor="input", output_tensor="logits", output_kind="logits"
+)
+"""How `export_onnx`'s graph is called and read: the server applies the softmax."""
+
 
 class Standardize(nn.Module):
     """(x - mean) / std with the training statistics, so the exported model takes raw inputs."""

@@ -16,7 +16,7 @@ from app.data_versions import LoadedDataset
 from app.dataset import Dataset, DatasetVersion
 from app.drift import build_reference
 from app.errors import InvalidModelError, PromotionRefusedError
-from app.registry import ModelMetadata, S3ModelRegistry, new_metadata
+from app.registry import ModelMetadata, ModelSignature, S3ModelRegistry, new_metadata
 from app.tracking.runs import (
     TrainingRecord,
     find_run_on_data,
@@ -24,16 +24,16 @@ from app.tracking.runs import (
     mark_refused,
     training_environment,
 )
-from app.training.evaluation import PromotionPolicy, split_holdout
-from app.training.model import export_onnx
-from app.training.promotion import challenge
-from app.training.train import (
+from app.training import families
+from app.training.candidates import (
     TrainConfig,
     TrainResult,
+    candidate_params,
     distributed_from_env,
     reference_inputs,
-    train_candidates,
 )
+from app.training.evaluation import PromotionPolicy, split_holdout
+from app.training.promotion import challenge
 
 if TYPE_CHECKING:
     from app.tracking.registry import TrackedModelRegistry
@@ -94,7 +94,12 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def build_metadata(
-    data: Dataset, config: TrainConfig, result: TrainResult, code_version: str, model_name: str
+    data: Dataset,
+    config: TrainConfig,
+    result: TrainResult,
+    code_version: str,
+    model_name: str,
+    signature: ModelSignature,
 ) -> ModelMetadata:
     reference = reference_inputs(data, config)
     return new_metadata(
@@ -102,8 +107,9 @@ def build_metadata(
         dataset_sha256=data.sha256,
         code_version=code_version,
         params={
-            "hidden": result.candidate.hidden,
-            "learning_rate": result.candidate.learning_rate,
+            "family": result.family,
+            **candidate_params(result.family, result.candidate),
+            # Boosting stages, for the trees (candidates.py has the mapping).
             "epochs": config.epochs,
             "seed": config.seed,
             "folds": config.folds,
@@ -117,13 +123,14 @@ def build_metadata(
         reference={
             name: build_reference(reference[:, i]) for i, name in enumerate(data.feature_names)
         },
+        signature=signature,
     )
 
 
 def train(data: Dataset, config: TrainConfig) -> TrainResult | None:
     """Train the grid; None on every rank but the primary one under torchrun."""
     try:
-        result = train_candidates(data, config)
+        result = families.train_candidates(data, config)
     except Exception:
         metrics.TRAINING_RUNS.labels(status="failed").inc()
         raise
@@ -235,15 +242,15 @@ def train_to_record(
     result = train(data, config)
     if result is None:
         return None
-    artifact = export_onnx(result.model, len(data.feature_names))
+    artifact, signature = families.export(result, len(data.feature_names))
     return TrainingRecord(
         result=result,
-        metadata=build_metadata(data, config, result, code_version, model_name),
+        metadata=build_metadata(data, config, result, code_version, model_name, signature),
         artifact=artifact,
         artifact_sha256=hashlib.sha256(artifact).hexdigest(),
         dataset=dataset,
         code_version=code_version,
-        environment=training_environment(),
+        environment=training_environment(result.family),
         holdout=holdout,
         validation=validation,
     )

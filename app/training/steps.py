@@ -26,14 +26,19 @@ from app.tracking.pipeline_runs import ParentRun
 from app.tracking.registry import TrackedModelRegistry
 from app.tracking.runs import LoggedRun, feature_schema_json, mark_refused
 from app.training import pipeline
+from app.training.candidates import Candidate, Family, TrainConfig
 from app.training.evaluation import Decision, PromotionPolicy, split_holdout
 from app.training.pipeline import Outcome
 from app.training.promotion import challenge, mark_decided
-from app.training.train import Candidate, TrainConfig
 
 log = logging.getLogger(__name__)
 
-PACKAGED_URI = "packaged:iris.csv"
+PACKAGED_SCHEME = "packaged:"
+
+
+def packaged_uri(name: str) -> str:
+    """How a run records a packaged data set: `packaged:wine.csv` (MLOPS_PACKAGED_DATASET)."""
+    return f"{PACKAGED_SCHEME}{name}.csv"
 
 
 def prepare(
@@ -60,9 +65,12 @@ def prepare(
 
 
 def recorded_data(registry: TrackedModelRegistry, dataset: DatasetVersion) -> Dataset:
-    """The rows a parent run recorded: its S3 objects at their versions, or its local file."""
-    if dataset.uri == PACKAGED_URI:
-        return parse_csv(packaged_dataset_bytes(), source="packaged iris.csv")
+    """The rows a parent run recorded: its S3 objects at their versions, its local file, or
+    the packaged data set it names (whatever MLOPS_PACKAGED_DATASET says now)."""
+    if dataset.uri.startswith(PACKAGED_SCHEME):
+        file = dataset.uri.removeprefix(PACKAGED_SCHEME)
+        raw = packaged_dataset_bytes(file.removesuffix(".csv"))
+        return _same_rows(parse_csv(raw, source=f"packaged {file}"), dataset)
     if dataset.uri.startswith("s3://"):
         bucket, _, prefix = dataset.uri.removeprefix("s3://").partition("/")
         store = registry.store
@@ -96,11 +104,17 @@ def candidate(
     chosen: Candidate,
     epochs: int,
     folds: int,
+    family: Family | None = None,
 ) -> LoggedRun | None:
-    """Train one candidate on the parent's rows (minus the held-out ones) and log it as a
-    child run; None on every rank but the primary one under torchrun."""
+    """Train one candidate of `family` (default: MLOPS_MODEL_FAMILY, as a workflow step's
+    pod has it) on the parent's rows (minus the held-out ones) and log it as a child run;
+    None on every rank but the primary one under torchrun."""
+    family = family or load_settings().model_family
+    # Before the data is read: a candidate the family cannot train fails at once.
+    single = TrainConfig(
+        epochs=epochs, grid=(chosen,), seed=parent.seed, folds=folds, family=family
+    )
     data = recorded_data(registry, parent.dataset)
-    single = TrainConfig(epochs=epochs, grid=(chosen,), seed=parent.seed, folds=folds)
     record = pipeline.train_to_record(
         data,
         parent.dataset,
@@ -243,8 +257,7 @@ def _candidate_process(job: CandidateJob) -> str:
     settings = load_settings()
     registry = registry_from_settings(settings)
     parent = pipeline_runs.read_parent(registry.client, registry.tracking_uri, job.parent_run_id)
-    logged = candidate(
-        registry, parent, Candidate(job.hidden, job.learning_rate), job.epochs, job.folds
-    )
+    chosen = Candidate(job.hidden, job.learning_rate)
+    logged = candidate(registry, parent, chosen, job.epochs, job.folds, settings.model_family)
     assert logged is not None, "a candidate process is a single process, hence the primary"
     return logged.run_id

@@ -1,4 +1,5 @@
-"""Train candidates on one device or many (torchrun), keep the best by cross-validation.
+"""The MLP family: train candidates on one device or many (torchrun), keep the best by
+cross-validation.
 
 Selection and the reported accuracy come from stratified k-fold cross-validation: every row
 is held out exactly once. A single 20 % split of Iris holds out 30 rows, so one row is 3.3
@@ -16,9 +17,7 @@ averages the gradients, so every rank ends each step with the same weights.
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,84 +26,34 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from app.dataset import Dataset
+from app.training.candidates import (
+    DEFAULT_GRID,
+    Candidate,
+    CandidateScore,
+    Distributed,
+    TrainConfig,
+    TrainResult,
+    best_score,
+    distributed_from_env,
+    reference_inputs,
+    stratified_folds,
+)
 from app.training.model import build_classifier
 
-
-@dataclass(frozen=True)
-class Candidate:
-    hidden: int
-    learning_rate: float
-
-
-DEFAULT_GRID = (
-    Candidate(hidden=16, learning_rate=0.01),
-    Candidate(hidden=32, learning_rate=0.01),
-    Candidate(hidden=32, learning_rate=0.003),
-)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 300
-    """Full-batch epochs per candidate (Iris has 150 rows)."""
-    grid: tuple[Candidate, ...] = DEFAULT_GRID
-    seed: int = 0
-    folds: int = 5
-    """Stratified cross-validation folds (each class needs at least this many rows)."""
-
-
-@dataclass(frozen=True)
-class CandidateScore:
-    """One candidate's cross-validation: what selection compared, and how its loss fell."""
-
-    candidate: Candidate
-    holdout_accuracy: float
-    holdout_loss: float
-    loss_history: list[float]
-    """Training loss per epoch, averaged over the folds (weighted by their training rows)."""
-
-    def summary(self) -> dict[str, float]:
-        return {
-            "hidden": self.candidate.hidden,
-            "learning_rate": self.candidate.learning_rate,
-            "holdout_accuracy": self.holdout_accuracy,
-            "holdout_loss": self.holdout_loss,
-        }
-
-
-@dataclass
-class TrainResult:
-    model: nn.Module
-    candidate: Candidate
-    metrics: dict[str, float]
-    scores: list[CandidateScore] = field(default_factory=list)
-    """Every candidate's cross-validation, in grid order."""
-    loss_history: list[float] = field(default_factory=list)
-    """Training loss per epoch of the exported model (trained on every row)."""
-    samples_per_second: float = 0.0
-    duration_seconds: float = 0.0
-    device: str = "cpu"
-    world_size: int = 1
-
-
-@dataclass(frozen=True)
-class Distributed:
-    rank: int
-    local_rank: int
-    world_size: int
-
-    @property
-    def is_primary(self) -> bool:
-        return self.rank == 0
-
-
-def distributed_from_env() -> Distributed:
-    """Rank and world size as torchrun sets them; a single process otherwise."""
-    return Distributed(
-        rank=int(os.environ.get("RANK", "0")),
-        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
-        world_size=int(os.environ.get("WORLD_SIZE", "1")),
-    )
+# The shared types were defined here before the tree family arrived; importers of
+# `app.training.train` keep working.
+__all__ = [
+    "DEFAULT_GRID",
+    "Candidate",
+    "CandidateScore",
+    "Distributed",
+    "TrainConfig",
+    "TrainResult",
+    "distributed_from_env",
+    "reference_inputs",
+    "stratified_folds",
+    "train_candidates",
+]
 
 
 def _device(env: Distributed) -> torch.device:
@@ -153,24 +102,6 @@ def _train_one(
     return model.eval(), history
 
 
-def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
-    """Row indices of each fold; every class spread over the folds in its own proportion."""
-    if folds < 2:
-        raise ValueError(f"folds={folds} must be >= 2 for cross-validation")
-    smallest = int(np.bincount(labels).min())
-    if smallest < folds:
-        raise ValueError(
-            f"folds={folds} needs at least {folds} rows of every class; the smallest class "
-            f"has {smallest}: use fewer folds or more data"
-        )
-    rng = np.random.default_rng(seed)
-    assignment = np.empty(len(labels), dtype=np.int64)
-    for cls in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == cls))
-        assignment[rows] = np.arange(len(rows)) % folds
-    return [np.flatnonzero(assignment == fold) for fold in range(folds)]
-
-
 def _cross_validate(
     candidate: Candidate,
     config: TrainConfig,
@@ -199,6 +130,7 @@ def _cross_validate(
         history += np.asarray(losses) * (len(y) - len(fold))
     trained_rows = len(y) * (len(folds) - 1)
     return CandidateScore(
+        family="mlp",
         candidate=candidate,
         holdout_accuracy=correct / len(y),
         holdout_loss=loss_sum / len(y),
@@ -207,7 +139,8 @@ def _cross_validate(
 
 
 def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
-    """Cross-validate every candidate, then train the best (accuracy, then loss) on all rows."""
+    """Cross-validate every MLP candidate, then train the best (accuracy, then loss) on all
+    rows."""
     env = distributed_from_env()
     device = _device(env)
     if env.world_size > 1 and not dist.is_initialized():
@@ -223,14 +156,14 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
 
     start = time.perf_counter()
     scores = [_cross_validate(c, config, (x, y), folds, env, device) for c in config.grid]
-    assert scores, "the grid has at least one candidate (checked by the CLI)"
-    best = max(scores, key=lambda score: (score.holdout_accuracy, -score.holdout_loss))
+    best = best_score(scores)
     accuracy, holdout_loss, candidate = best.holdout_accuracy, best.holdout_loss, best.candidate
     stats = (x.mean(dim=0), x.std(dim=0))
     model, losses = _train_one(candidate, config, (x, y), stats, len(data.class_names), env, device)
     duration = time.perf_counter() - start
     samples = len(y) * config.epochs * (len(config.grid) * (config.folds - 1) / config.folds + 1)
     return TrainResult(
+        family="mlp",
         model=model,
         candidate=candidate,
         metrics={
@@ -250,9 +183,3 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
         device=str(device),
         world_size=env.world_size,
     )
-
-
-def reference_inputs(data: Dataset, config: TrainConfig) -> np.ndarray:
-    """The rows the exported model was trained on (all of them): the baseline for drift."""
-    del config  # kept in the signature: a split-based training would select rows here
-    return data.features
