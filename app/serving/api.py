@@ -10,6 +10,8 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp
 
 import app
 from app import metrics
@@ -19,6 +21,7 @@ from app.registry import S3ModelRegistry
 from app.serving.auth import ApiKeyGate
 from app.serving.feedback import ClassCatalog, FeedbackRecorder
 from app.serving.http_errors import install_error_handlers
+from app.serving.lane import PredictLane
 from app.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from app.serving.model import ModelHolder
 from app.serving.openapi import follow_the_signature
@@ -28,11 +31,32 @@ from app.serving.state import ServingState
 from app.settings import Settings, get_settings
 
 
+class ServingAPI(FastAPI):
+    """FastAPI with the app's own middleware outermost, and the predict lane inside it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        framework = super().build_middleware_stack()
+        declared = next(
+            route
+            for route in predictions.router.routes
+            if isinstance(route, APIRoute) and route.path == predictions.PREDICT_PATH
+        )
+        # Outermost first: metrics and request logs see every answer (the 401s, 413s and
+        # 408s too); the key is checked before the body is read (an unauthenticated client
+        # gets 401 for nothing but its headers); then the body is read within its limits.
+        return MetricsMiddleware(
+            ApiKeyGate(
+                BodyLimitMiddleware(PredictLane(framework, declared)),
+                paths=predictions.PROTECTED_PATHS,
+            )
+        )
+
+
 def create_app(
     registry: S3ModelRegistry | None = None,
     settings: Settings | None = None,
     capture_writer: CaptureWriter | None = None,
-) -> FastAPI:
+) -> ServingAPI:
     """The ASGI app. `registry` and `capture_writer` default to ones on the model bucket
     built from settings (tests pass their own); `settings` defaults to `get_settings()`,
     read when the app starts."""
@@ -81,7 +105,7 @@ def create_app(
             # After the last request: uploads what is still held (within its time bound).
             capture.close()
 
-    api = FastAPI(
+    api = ServingAPI(
         title="mlops-platform model API",
         version=app.__version__,
         description="Predictions from the model registry's production alias.",
@@ -91,12 +115,6 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    # The last added runs outermost: metrics and request logs see every answer, the 413s and
-    # 408s of the body limit too.
-    api.add_middleware(BodyLimitMiddleware)
-    # Before the body is read: an unauthenticated client gets 401 for nothing but its headers.
-    api.add_middleware(ApiKeyGate, paths=predictions.PROTECTED_PATHS)
-    api.add_middleware(MetricsMiddleware)
     install_error_handlers(api)
     api.include_router(predictions.router)
     api.include_router(operations.router)

@@ -4,13 +4,13 @@ feedback and capture modules."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
-from pydantic import ValidationError
 
 from app.capture.writer import PredictionBatch
 from app.errors import ModelNotFoundError
@@ -25,7 +25,7 @@ from app.serving.schemas import (
     PredictRequest,
     PredictResponse,
 )
-from app.serving.state import serving_state
+from app.serving.state import ServingState, serving_state
 
 PREDICT_PATH = "/v1/predict"
 FEEDBACK_PATH = "/v1/feedback"
@@ -35,57 +35,45 @@ PROTECTED_PATHS = frozenset({PREDICT_PATH, FEEDBACK_PATH})
 router = APIRouter(dependencies=[Authorized], responses=ERROR_RESPONSES)
 
 
-class DirectPredictRoute(APIRoute):
-    """POST /v1/predict without FastAPI's request machinery on the common path.
-
-    FastAPI decodes the JSON, validates the Python objects and solves the route's
-    dependencies on every request: about half of what a prediction cost. Here a body sent as
-    `application/json` is parsed and validated in one step by pydantic's JSON parser and the
-    model read straight from the state; the API key was checked before the body was read
-    (ApiKeyGate, every path in PROTECTED_PATHS). Anything else, and any body that does not
-    validate, takes the declared route, so every error answer is the one FastAPI gives, and
-    the OpenAPI document, which describes the declared route, is unchanged.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        declared = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            if request.headers.get("content-type") != "application/json":
-                return await declared(request)
-            try:
-                body = PredictRequest.model_validate_json(await request.body())
-            except ValidationError:
-                return await declared(request)
-            return answer(body, request, serving_state(request.app).holder.require())
-
-        return handler
-
-
+@router.post(PREDICT_PATH, response_model=PredictResponse)
 async def predict(body: PredictRequest, request: Request, model: ServedModel) -> Response:
-    """The declared route: the OpenAPI document's, and every request the direct path passes on."""
-    return answer(body, request, model)
+    """Every request the predict lane (app.serving.lane) passes on: a body that is not
+    `application/json`, or one that fails a check, whose error answer is FastAPI's."""
+    state = serving_state(request.app)
+    check = checked_rows(body, model, state.max_batch_size)
+    # The request log line (app.serving.middleware) reads what was served from here.
+    record: dict[str, object] = request.scope.setdefault("state", {})
+    return Response(answer(check, state, model, record), media_type="application/json")
 
 
-router.add_api_route(
-    PREDICT_PATH,
-    predict,
-    methods=["POST"],
-    response_model=PredictResponse,
-    route_class_override=DirectPredictRoute,
-)
+@dataclass(frozen=True)
+class CheckedRows:
+    """A request's rows, in feature order and as the model's float32 input."""
+
+    rows: list[Sequence[float]]
+    x: np.ndarray
 
 
-def answer(body: PredictRequest, request: Request, model: LoadedModel) -> Response:
-    """Predictions of `model` for a validated body."""
+def checked_rows(body: PredictRequest, model: LoadedModel, max_rows: int) -> CheckedRows:
+    """The body's rows for `model`, or the AppError a client gets (nothing has happened yet:
+    the predict lane hands such a request to the declared route, which raises it again)."""
     if body.model_version is not None and body.model_version != model.version:
         raise ModelNotFoundError(
             f"model_version {body.model_version!r} is not served here; this server serves "
             f"version {model.version} (omit model_version to use it)"
         )
-    state = serving_state(request.app)
     given, field = body.rows()
-    rows, x = feature_matrix(given, model.meta.feature_names, state.max_batch_size, field)
+    rows, x = feature_matrix(given, model.meta.feature_names, max_rows, field)
+    return CheckedRows(rows, x)
+
+
+def answer(
+    checked: CheckedRows, state: ServingState, model: LoadedModel, record: dict[str, object]
+) -> bytes:
+    """The predictions of `model` for checked rows, as the response's JSON body; counted,
+    observed for drift, scored in shadow and queued for capture. `record` gets what the
+    request log line says was served."""
+    rows, x = checked.rows, checked.x
     probabilities = model.predict(x)
     model.drift.observe(x)
     now = time.time()
@@ -124,14 +112,14 @@ def answer(body: PredictRequest, request: Request, model: LoadedModel) -> Respon
         )
     )
     # For the request log line (app.serving.middleware): what was served, never inputs.
-    request.state.model_version = model.version
-    request.state.prediction_ids = ids
+    record["model_version"] = model.version
+    record["prediction_ids"] = ids
     response = PredictResponse.model_construct(
         model_name=model.meta.model_name, model_version=model.version, predictions=predictions
     )
     # Serialized once, here; returning the model would make FastAPI validate it again
     # against response_model and then serialize it.
-    return Response(response.model_dump_json(), media_type="application/json")
+    return response.model_dump_json().encode()
 
 
 # A plain `def`: a label for a version no longer served reads that version's classes from
