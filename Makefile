@@ -108,7 +108,7 @@ clean: ## remove build output (keeps the venvs and LocalStack cache)
 	rm -rf build
 
 .PHONY: bench
-bench: venv ## load-test POST /v1/predict (the model server in a second process); figures in docs/app.md
+bench: venv ## serving benchmark: the model server and a reference server, three runs; figures in README
 	$(PY) -m bench.loadgen
 
 .PHONY: bench-synth

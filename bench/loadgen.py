@@ -1,17 +1,17 @@
 """Load test of POST /v1/predict: the model server in a second process, 32 keep-alive clients.
 
-    .venv/bin/python -m bench.loadgen [--rate R ...] [--requests 20000] [--seconds 20]
-                                      [--open-seconds 10] [--concurrency 32]
+    .venv/bin/python -m bench.loadgen [--runs 3] [--rate R ...] [--seconds 15]
+                                      [--predictions 1000000] [--no-reference] [--json F]
 
-Trains a tiny model into a temp directory if --model-dir is not given, starts bench.server,
-measures the time until /readyz answers, then runs two kinds of phase, each bounded by a
-request count and a time limit:
+`make bench` runs it (bench.serving_runs has the runs; bench.reference the side-by-side
+server; bench.profile the profile). This module is the load generator, two kinds of phase,
+each bounded by a request count and a time limit:
 
-- open loop (one per --rate, default 250 500 1000 1500 2000 req/s, single input): requests
-  are sent on a fixed schedule, R per second spread evenly over the connections, whatever the
-  server does. Latency is measured from each request's scheduled send time, so a request
-  that waits for a busy connection counts its wait (no coordinated omission). This is the
-  latency a client sees at that offered load.
+- open loop (one per --rate, default 1000 2000 3000 req/s, single input): requests are sent
+  on a fixed schedule, R per second spread evenly over the connections, whatever the server
+  does. Latency is measured from each request's scheduled send time, so a request that waits
+  for a busy connection counts its wait (no coordinated omission). This is the latency a
+  client sees at that offered load.
 - closed loop (single input, then a batch of --batch rows): every client sends its next
   request as soon as the previous answer arrives, so the server is saturated and latency is
   about concurrency / throughput.
@@ -25,36 +25,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import secrets
 import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-import uvloop
-
-from app.capture import layout
-
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_RATES = (250, 500, 1000, 1500, 2000)
+DEFAULT_RATES = (1000, 2000, 3000)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _request(port: int, key: str, body: bytes) -> bytes:
+def request(port: int, key: str | None, body: bytes, path: str = "/v1/predict") -> bytes:
+    """One pre-encoded POST of a JSON body (with a bearer key when `key` is given)."""
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
     return (
-        f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
 
@@ -110,7 +100,7 @@ def _stats(latencies: list[float], errors: list[str], elapsed: float) -> dict[st
     }
 
 
-async def _phase(port: int, request: bytes, args: argparse.Namespace) -> dict[str, float]:
+async def closed_phase(port: int, request: bytes, args: argparse.Namespace) -> dict[str, float]:
     """Closed loop: each client sends again as soon as its answer arrives (saturation)."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -159,7 +149,7 @@ async def _scheduled_client(
         writer.close()
 
 
-async def _open_phase(
+async def open_phase(
     port: int, request: bytes, rate: float, args: argparse.Namespace
 ) -> dict[str, float]:
     """Open loop: `rate` requests/s on a fixed schedule, request n on connection n % C."""
@@ -193,25 +183,15 @@ async def _open_phase(
     }
 
 
-def _wait_ready(port: int, timeout: float) -> float:
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return time.perf_counter() - start
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server not ready within {timeout} s")
-
-
 def main() -> None:
+    from bench import serving_runs
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--model-dir", type=Path)
-    parser.add_argument("--requests", type=int, default=20_000, help="per phase")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
+    parser.add_argument("--requests", type=int, default=60_000, help="per phase")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=32, help="rows per batched request")
     parser.add_argument(
@@ -225,6 +205,24 @@ def main() -> None:
         "--open-seconds", type=float, default=10.0, help="schedule length per open-loop phase"
     )
     parser.add_argument(
+        "--runs", type=int, default=3, help="whole runs (a fresh server each); medians shown"
+    )
+    parser.add_argument(
+        "--predictions",
+        type=int,
+        default=1_000_000,
+        help="predictions (in batches) over which the server's memory is followed; 0: skip",
+    )
+    parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=8.0,
+        help="length of the profiled phases (single input and batch); 0: no profile",
+    )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the reference server's phases"
+    )
+    parser.add_argument(
         "--request-log-sample-rate",
         type=float,
         default=1.0,
@@ -236,6 +234,7 @@ def main() -> None:
         default=1.0,
         help="share of predictions the server captures (default 1, a pod's default)",
     )
+    parser.add_argument("--json", type=Path, help="also write every run's figures here")
     args = parser.parse_args()
     for name in ("request_log_sample_rate", "capture_sample_rate"):
         if not 0 <= getattr(args, name) <= 1:
@@ -245,89 +244,15 @@ def main() -> None:
     if any(rate <= 0 for rate in args.rate):
         parser.error(f"--rate {args.rate}: every rate must be > 0 requests/s; e.g. --rate 500")
     if (
-        min(args.requests, args.concurrency, args.batch) < 1
+        min(args.requests, args.concurrency, args.batch, args.runs) < 1
         or min(args.seconds, args.open_seconds) <= 0
+        or min(args.predictions, args.profile_seconds) < 0
     ):
-        parser.error("--requests, --concurrency, --batch, --seconds and --open-seconds must be > 0")
-
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    model_dir = args.model_dir or workdir / "model"
-    if args.model_dir is None:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "train",
-                "--data",
-                "packaged",
-                "--output",
-                str(model_dir),
-                "--epochs",
-                "100",
-            ],
-            check=True,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
+        parser.error(
+            "--requests, --concurrency, --batch, --runs, --seconds and --open-seconds must be "
+            "> 0; --predictions and --profile-seconds >= 0"
         )
-    key, port = secrets.token_urlsafe(24), _free_port()
-    server_log = (workdir / "server.log").open("wb")
-    spawned = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.server",
-            "--model-dir",
-            str(model_dir),
-            "--port",
-            str(port),
-            "--api-key",
-            key,
-            "--request-log-sample-rate",
-            str(args.request_log_sample_rate),
-            "--capture-sample-rate",
-            str(args.capture_sample_rate),
-            "--capture-dir",
-            str(workdir / "captures"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        # The server's JSON log lines go to a file, as a pod's go to its log file.
-        stderr=server_log,
-    )
-    try:
-        _wait_ready(port, 30)
-        results: dict[str, object] = {"server_ready_s": round(time.perf_counter() - spawned, 2)}
-        single = json.dumps({"features": [5.1, 3.5, 1.4, 0.2]}).encode()
-        batch = json.dumps({"instances": [[6.1, 2.8, 4.7, 1.2]] * args.batch}).encode()
-        uvloop.run(
-            _phase(
-                port,
-                _request(port, key, single),
-                argparse.Namespace(requests=500, seconds=5, concurrency=args.concurrency),
-            )
-        )  # warm-up
-        for rate in args.rate:
-            results[f"open_{rate:g}"] = uvloop.run(
-                _open_phase(port, _request(port, key, single), rate, args)
-            )
-        results["single"] = uvloop.run(_phase(port, _request(port, key, single), args))
-        results[f"batch_{args.batch}"] = uvloop.run(_phase(port, _request(port, key, batch), args))
-        results["concurrency"] = args.concurrency
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server_log.close()
-    # Counted after the server stopped: its shutdown uploads what its capture writer held.
-    results["captured_records"] = _captured_records(workdir / "captures")
-    print(json.dumps(results, indent=2))
-
-
-def _captured_records(root: Path) -> int:
-    return sum(
-        sum(1 for _ in layout.decode(path.read_bytes())) for path in root.rglob("*.jsonl.gz")
-    )
+    serving_runs.main(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,128 @@
+"""The reference server for the side-by-side phase: MLflow's model server (`mlflow models
+serve`, its own FastAPI/uvicorn stack, one worker) on the same ONNX model, from the
+benchmark's own environment (`make bench-venv`: bench/reference/requirements.txt).
+
+Its API differs: POST /invocations with `{"inputs": [[...], ...]}`, no authentication,
+no validation of feature names, no drift, capture or prediction ids; it answers the graph's
+raw logits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_VENV = ROOT / ".cache" / "bench" / "venv"
+_SAVE_MODEL = (
+    "import sys, onnx, mlflow.onnx; mlflow.onnx.save_model(onnx.load(sys.argv[1]), sys.argv[2])"
+)
+
+
+def bench_tool(name: str) -> Path:
+    """A program of the benchmark's environment; SystemExit saying how to install it."""
+    path = BENCH_VENV / "bin" / name
+    if not path.exists():
+        raise SystemExit(
+            f"{path} is missing: the benchmark's reference server and profiler live in their "
+            "own environment; install it with `make bench-venv`"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class ReferenceServer:
+    port: int
+    pid: int
+    """The process that serves (uvicorn), whose CPU is measured."""
+    ready_s: float
+
+
+@contextmanager
+def mlflow_model_server(
+    model_onnx: Path, workdir: Path, port: int, timeout: float = 120
+) -> Iterator[ReferenceServer]:
+    """MLflow's model server on `model_onnx`, ready, until the block ends."""
+    python = bench_tool("python")
+    model_dir = workdir / "mlflow-model"
+    subprocess.run(
+        [str(python), "-c", _SAVE_MODEL, str(model_onnx), str(model_dir)],
+        check=True,
+        capture_output=True,
+    )
+    log = (workdir / "reference-server.log").open("wb")
+    spawned = time.perf_counter()
+    server = subprocess.Popen(
+        [
+            str(bench_tool("mlflow")),
+            "models",
+            "serve",
+            "--model-uri",
+            str(model_dir),
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        # It starts `uvicorn` by name: the environment's bin first on PATH.
+        env={**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_ping(port, server, timeout)
+        ready = time.perf_counter() - spawned
+        yield ReferenceServer(port, _serving_process(server.pid), round(ready, 2))
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _wait_for_ping(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the reference server exited with {server.returncode}; see its log")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"the reference server was not ready within {timeout:.0f} s")
+
+
+def _serving_process(pid: int) -> int:
+    """The child that serves (mlflow execs uvicorn in a child), or `pid` itself."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            return int(stat.parent.name)
+    return pid
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    child = _serving_process(server.pid)
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    if child != server.pid:
+        with suppress(ProcessLookupError):
+            os.kill(child, signal.SIGTERM)
