@@ -9,6 +9,7 @@ Until the app imports this module, tests/infra/test_contracts.py holds its defau
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 SERVING_NAMESPACE: Final = "serving"
@@ -19,16 +20,28 @@ MONITORING_NAMESPACE: Final = "monitoring"
 """Prometheus, Alertmanager and Grafana: the only clients admitted to scrape and to retrain."""
 
 MODEL_SERVER: Final = "model-server"
-"""The model server's Deployment and Services, and the `app.kubernetes.io/name` monitors
-select."""
+"""The model servers' `app.kubernetes.io/name` (every model's), and the prefix of each model's
+Deployment and Services (`model_server(model)`)."""
+MODEL_LABEL: Final = "mlops-platform/model"
+"""Pod label naming the model a pod serves, trains, scores or rolls out; each model's objects
+select on it, and the monitors copy it into every scraped series as MODEL_METRIC_LABEL."""
+MODEL_METRIC_LABEL: Final = "model"
+"""Prometheus label of every series scraped from a model's pods: what rules and dashboards
+group by."""
 TRAINER: Final = "trainer"
 """The training pods' `app.kubernetes.io/name` and headless Service (torchrun's rendezvous)."""
 RETRAIN_CRONJOB: Final = "retrain"
-"""The retraining CronJob whose job template the trigger instantiates; MLOPS_TRIGGER_CRONJOB."""
+"""Prefix of each model's retraining CronJob (`retrain_cronjob(model)`), whose job template the
+model's trigger instantiates (MLOPS_TRIGGER_CRONJOB)."""
 HARVEST_CRONJOB: Final = "harvest"
-"""The daily CronJob turning labelled captures into training rows (training namespace)."""
+"""Prefix of each model's daily CronJob turning labelled captures into training rows."""
+BATCH_SCORE_CRONJOB: Final = "batch-score"
+"""Prefix of each model's suspended batch-scoring CronJob (a Job template)."""
+ROLLOUT_CRONJOB: Final = "rollout"
+"""Prefix of each shadow-rollout model's CronJob deciding its rollout every few minutes."""
 RETRAIN_TRIGGER: Final = "retrain-trigger"
-"""The retrain webhook's Deployment, Service and ServiceAccount (training namespace)."""
+"""The retrain triggers' ServiceAccount (every model's), and the prefix of each model's
+trigger Deployment and Service (training namespace)."""
 
 SERVING_SERVICE_ACCOUNT: Final = MODEL_SERVER
 """Assumes the serving IAM role (reads models/)."""
@@ -82,7 +95,11 @@ DATASETS_PREFIX: Final = "datasets/"
 """Model-bucket prefix of training data: objects created under it notify the dataset queue;
 the training role reads it."""
 DATASET_PREFIX: Final = f"{DATASETS_PREFIX}iris/"
-"""The dataset the platform trains on (MLOPS_DATASET_PREFIX, MLOPS_TRIGGER_DATASET_PREFIX)."""
+"""The app's default dataset: the one model of a stack that lists no `app.models` trains on it
+(MLOPS_DATASET_PREFIX, MLOPS_TRIGGER_DATASET_PREFIX)."""
+SCORING_PREFIX: Final = "scoring/"
+"""Model-bucket prefix of batch-scoring inputs and their predictions (`scoring/<model>/`):
+outside `datasets/`, so a file to score is never trained on and never starts a retraining."""
 HARVESTED_FOLDER: Final = "captured/"
 """Folder under a dataset prefix that `data harvest` writes labelled captures to."""
 CAPTURE_PREFIX: Final = "captures/"
@@ -92,11 +109,11 @@ PREDICTION_ID_KEY_FILE_NAME: Final = "prediction-id-key"
 (MLOPS_PREDICTION_ID_KEY_FILE)."""
 
 RETRAIN_PIPELINE: Final = "retrain-pipeline"
-"""The WorkflowTemplate (Argo Workflows, training namespace) a retraining is submitted from:
-`argo submit --from workflowtemplate/retrain-pipeline`, or a Workflow whose
-`spec.workflowTemplateRef.name` is this."""
-RETRAIN_SCHEDULE: Final = "retrain-pipeline-schedule"
-"""The CronWorkflow that submits the pipeline on the retraining schedule."""
+"""Prefix of each model's WorkflowTemplate (Argo Workflows, training namespace) a retraining is
+submitted from: `argo submit --from workflowtemplate/retrain-pipeline-<model>`, or a Workflow
+whose `spec.workflowTemplateRef.name` is that; also the pipeline pods' `app.kubernetes.io/name`."""
+RETRAIN_SCHEDULE: Final = "retrain-schedule"
+"""Prefix of each model's CronWorkflow that submits its pipeline on the retraining schedule."""
 PIPELINE_CANDIDATES_PARAMETER: Final = "candidates"
 """Its parameter listing the candidates as a JSON list of "HIDDEN:LR" strings."""
 PIPELINE_EPOCHS_PARAMETER: Final = "epochs"
@@ -109,3 +126,76 @@ WORKFLOW_TEMPLATE_LABEL: Final = "workflows.argoproj.io/workflow-template"
 how the trigger lists the runs of RETRAIN_PIPELINE."""
 WORKFLOWS_API_GROUP: Final = "argoproj.io"
 """API group of `workflows` (version v1alpha1) the trigger creates and lists."""
+
+PROMETHEUS_SERVICE: Final = "kube-prometheus-stack-prometheus"
+"""The monitoring stack's Prometheus Service (the chart's release is named after the chart)."""
+PROMETHEUS_PORT: Final = 9090
+"""Port of that Service and of the Prometheus pods."""
+PROMETHEUS_URL: Final = f"http://{PROMETHEUS_SERVICE}.{MONITORING_NAMESPACE}.svc:{PROMETHEUS_PORT}"
+"""Where a rollout decision queries the serving metrics (MLOPS_PROMETHEUS_URL)."""
+
+
+def model_server(model: str) -> str:
+    """A model's Deployment, Service, HPA, PodDisruptionBudget, NetworkPolicy, ServiceMonitor."""
+    return f"{MODEL_SERVER}-{model}"
+
+
+def model_load_balancer(model: str) -> str:
+    """A model's Service of type LoadBalancer (internal or public exposure)."""
+    return f"{model_server(model)}-nlb"
+
+
+def retrain_cronjob(model: str) -> str:
+    return f"{RETRAIN_CRONJOB}-{model}"
+
+
+def harvest_cronjob(model: str) -> str:
+    return f"{HARVEST_CRONJOB}-{model}"
+
+
+def batch_score_cronjob(model: str) -> str:
+    return f"{BATCH_SCORE_CRONJOB}-{model}"
+
+
+def rollout_cronjob(model: str) -> str:
+    return f"{ROLLOUT_CRONJOB}-{model}"
+
+
+def retrain_trigger(model: str) -> str:
+    """A model's trigger Deployment and Service (the ServiceAccount is RETRAIN_TRIGGER)."""
+    return f"{RETRAIN_TRIGGER}-{model}"
+
+
+def retrain_pipeline(model: str) -> str:
+    """A model's WorkflowTemplate, and the mutex its runs hold."""
+    return f"{RETRAIN_PIPELINE}-{model}"
+
+
+def retrain_schedule(model: str) -> str:
+    """A model's CronWorkflow."""
+    return f"{RETRAIN_SCHEDULE}-{model}"
+
+
+def model_dataset_prefix(model: str) -> str:
+    """Where a listed model's training data lies, unless its config names another prefix."""
+    return f"{DATASETS_PREFIX}{model}/"
+
+
+def scoring_input(model: str) -> str:
+    """The object a model's batch-scoring Job scores unless told another (MLOPS_SCORE_INPUT)."""
+    return f"{SCORING_PREFIX}{model}/to-score.csv"
+
+
+# The longest name each per-model object may have, and why. A CronJob's own name is limited
+# to 52 characters (its Jobs append 11); a CronWorkflow's likewise (its Workflows append a
+# 10-digit timestamp and stay within a 63-character label value); a Job or Workflow the
+# trigger creates appends `-drift-<7 digits>` or `-<7 digits>` and is a label value (63).
+MODEL_NAME_LIMITS: Final[tuple[tuple[str, Callable[[str], str], int], ...]] = (
+    ("Service", model_load_balancer, 63),
+    ("CronJob", batch_score_cronjob, 52),
+    ("CronWorkflow", retrain_schedule, 52),
+    ("Job from the retrain trigger", lambda model: f"{retrain_cronjob(model)}-drift-0000000", 63),
+    ("Workflow from the retrain trigger", lambda model: f"{retrain_pipeline(model)}-0000000", 63),
+    ("Deployment", retrain_trigger, 63),
+)
+"""(kind, the name derived from a model name, its limit), for the config to check."""

@@ -101,9 +101,12 @@ def _declare_cluster(stack: _Stack) -> _Cluster:
     pulumi.export("trainingRoleArn", training_role.role_arn)
     pulumi.export("gpuNodePoolName", capacity.gpu_pool_name)
     pulumi.export("containerLogGroup", stack.log_store.container_log_group.name)
-    # What the serving pods load; the deploy job seeds a first model under these names.
-    pulumi.export("modelName", config.app.model_name)
-    pulumi.export("modelAlias", config.app.model_alias)
+    # What the serving pods load: every model, and the first one alone under the names the
+    # deploy job reads to seed a first model (it seeds that one only).
+    first = config.app.models[0]
+    pulumi.export("models", [{"name": m.name, "alias": m.alias} for m in config.app.models])
+    pulumi.export("modelName", first.name)
+    pulumi.export("modelAlias", first.alias)
     return _Cluster(cluster, nodes, serving_role, training_role, trigger_role, logs)
 
 
@@ -178,8 +181,12 @@ def _export_storage(network: Network, store: ModelStore, log_store: LogStore | N
     pulumi.export("modelBucketName", store.bucket_name)
     pulumi.export("modelBucketArn", store.bucket_arn)
     pulumi.export("modelKeyArn", store.key_arn)
-    pulumi.export("datasetQueueUrl", store.dataset_queue_url)
-    pulumi.export("datasetDeadLetterQueueUrl", store.dataset_dead_letter_queue_url)
+    pulumi.export("datasetQueueUrls", store.dataset_queue_urls)
+    pulumi.export("datasetDeadLetterQueueUrls", store.dataset_dead_letter_queue_urls)
+    # The first model's, under the names `make up` and earlier tooling read.
+    first = next(iter(store.dataset_queue_urls))
+    pulumi.export("datasetQueueUrl", store.dataset_queue_urls[first])
+    pulumi.export("datasetDeadLetterQueueUrl", store.dataset_dead_letter_queue_urls[first])
     if store.repository_url is not None:
         pulumi.export("ecrRepositoryUrl", store.repository_url)
     if log_store is not None:

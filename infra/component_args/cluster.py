@@ -120,8 +120,8 @@ def retrain_trigger_role(cluster: EksCluster, store: ModelStore) -> ServiceAccou
         oidc=cluster.oidc,
         namespace=TRAINING_NAMESPACE,
         service_account=RETRAIN_TRIGGER,
-        policy=store.dataset_queue_arn.apply(
-            lambda arn: iam.policy_document(iam.dataset_events_statements(arn))
+        policy=pulumi.Output.all(*store.dataset_queue_arns.values()).apply(
+            lambda arns: iam.policy_document(iam.dataset_events_statements(list(map(str, arns))))
         ),
         managed_policy_arns=(),
     )

@@ -59,6 +59,7 @@ def model_store(config: StackConfig) -> ModelStoreArgs:
         key_deletion_days=models.key_deletion_days,
         capture_retention_days=models.capture_retention_days,
         dataset_event_max_receives=dataset_event_max_receives(config),
+        dataset_prefixes={model.name: model.dataset for model in config.app.models},
     )
 
 

@@ -1,4 +1,4 @@
-"""Args of the app's workloads: namespaces, training, serving and the retrain trigger."""
+"""Args of the app's workloads: namespaces, and per model training, serving and a trigger."""
 
 from __future__ import annotations
 
@@ -18,9 +18,13 @@ from infra.components.workloads import (
     TrainingArgs,
 )
 from infra.components.workloads.common import image
+from infra.components.workloads.model_server import ServedModel
+from infra.components.workloads.models import ModelSpec, Rollout
+from infra.components.workloads.retrain_trigger import TriggeredModel
 from infra.config import ClusterSecrets, StackConfig
+from infra.config.models import ModelConfig
 from infra.config.workloads import ResourcesConfig
-from infra.contracts import DATASET_PREFIX, RETRAIN_PIPELINE, TRACKING_URI
+from infra.contracts import TRACKING_URI, retrain_pipeline
 
 
 def namespaces(cluster: EksCluster) -> NamespacesArgs:
@@ -43,6 +47,22 @@ def image_of(store: ModelStore, reference: str) -> pulumi.Output[str]:
     return image(store.repository_url, reference)
 
 
+def model_spec(model: ModelConfig) -> ModelSpec:
+    rollout = model.rollout
+    return ModelSpec(
+        name=model.name,
+        alias=model.alias,
+        family=model.family,
+        dataset_prefix=model.dataset,
+        rollout=Rollout(
+            mode=rollout.mode,
+            hold_seconds=rollout.hold_minutes * 60,
+            min_agreement=rollout.min_agreement,
+            min_comparisons=rollout.min_comparisons,
+        ),
+    )
+
+
 def training(
     config: StackConfig,
     cluster: EksCluster,
@@ -56,11 +76,11 @@ def training(
         k8s_provider=cluster.kubernetes_provider,
         namespace=spaces.training,
         image=image_of(store, app.training_image_tag),
+        app_image=image_of(store, app.image_tag),
         role_arn=role_arn,
         bucket=store.bucket_name,
         region=config.aws.region,
-        model_name=app.model_name,
-        model_alias=app.model_alias,
+        models=[model_spec(model) for model in app.models],
         schedule=schedule.schedule,
         time_zone=schedule.time_zone,
         nodes=schedule.nodes,
@@ -70,7 +90,6 @@ def training(
         backoff_limit=schedule.backoff_limit,
         efa=config.capacity.gpu.efa,
         tracking_uri=TRACKING_URI if tracking is not None else None,
-        dataset_prefix=DATASET_PREFIX,
         harvest_schedule=schedule.harvest_schedule,
         schedule_suspended=_has_workflows(config),
     )
@@ -93,13 +112,18 @@ def serving(
         bucket=store.bucket_name,
         region=config.aws.region,
         api_keys=secrets.api_keys,
-        model_name=app.model_name,
-        model_alias=app.model_alias,
-        min_replicas=app.min_replicas,
-        max_replicas=app.max_replicas,
+        models=[
+            ServedModel(
+                spec=model_spec(model),
+                min_replicas=model.min_replicas,
+                max_replicas=model.max_replicas,
+                resources=pod_resources(model.resources),
+                capture_sample_rate=model.capture_sample_rate,
+            )
+            for model in app.models
+        ],
         target_cpu_percent=app.target_cpu_percent,
         high_availability=app.high_availability,
-        resources=pod_resources(app.resources),
         exposure=Exposure(
             mode=exposure.mode,
             certificate_arn=exposure.certificate_arn,
@@ -107,7 +131,6 @@ def serving(
             allow_plain_http=exposure.allow_plain_http,
             vpc_cidr=config.network.cidr,
         ),
-        capture_sample_rate=app.capture_sample_rate,
     )
 
 
@@ -125,14 +148,21 @@ def retrain_trigger(
         namespace=spaces.training,
         # The serving image carries `python -m app.trigger`.
         image=image_of(store, config.app.image_tag),
-        cronjob=schedule.cronjob_name,
+        models=[
+            TriggeredModel(
+                name=model.name,
+                cronjob=schedule.cronjob_names[model.name],
+                queue_url=store.dataset_queue_urls[model.name],
+                dataset_prefix=model.dataset,
+                # With the pipeline on Argo Workflows, every trigger (drift, new data)
+                # submits the model's pipeline.
+                workflow_template=retrain_pipeline(model.name) if _has_workflows(config) else None,
+            )
+            for model in config.app.models
+        ],
         token=secrets.retrain_webhook_token,
         role_arn=role_arn,
-        queue_url=store.dataset_queue_url,
-        dataset_prefix=DATASET_PREFIX,
         region=config.aws.region,
-        # With the pipeline on Argo Workflows, every trigger (drift, new data) submits it.
-        workflow_template=RETRAIN_PIPELINE if _has_workflows(config) else None,
     )
 
 

@@ -3,6 +3,7 @@ config, whose shared routing lives in infra/assets/alertmanager.yaml."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -10,6 +11,7 @@ import pulumi
 
 from infra.components.assets import ALERTMANAGER_FILE
 from infra.components.monitoring_files import read_yaml
+from infra.contracts import MODEL_METRIC_LABEL
 
 Secret = TypeVar("Secret")
 """A secret's type: `pulumi.Input[str]` in component args, `str` once resolved."""
@@ -79,33 +81,58 @@ def _team_receiver(receivers: AlertReceivers[str]) -> dict[str, Any]:
     return receiver
 
 
+RETRAIN_RECEIVER = "retrain"
+"""The route in alertmanager.yaml that becomes one route per model (`retrain-<model>`)."""
+
+
 def alertmanager_config(
-    receivers: AlertReceivers[str], retrain_url: str, retrain_token: str
+    receivers: AlertReceivers[str], retrain_urls: Mapping[str, str], retrain_token: str
 ) -> dict[str, Any]:
     """The full alertmanager.yaml: shared routing plus this stack's receivers.
 
-    With no receiver configured, `team` is an empty receiver: alerts still show in the
-    Alertmanager and Grafana UIs, and drift still triggers retraining.
+    The shared `retrain` route becomes one route per model, matching the alert's `model`
+    label, to that model's trigger: a model's drift retrains that model only. With no
+    receiver configured, `team` is an empty receiver: alerts still show in the Alertmanager
+    and Grafana UIs, and drift still triggers retraining.
     """
     config = read_yaml(ALERTMANAGER_FILE)
+    routes: list[dict[str, Any]] = []
+    for route in config["route"]["routes"]:
+        if route["receiver"] != RETRAIN_RECEIVER:
+            routes.append(route)
+            continue
+        routes += [
+            {
+                **route,
+                "receiver": f"{RETRAIN_RECEIVER}-{model}",
+                "matchers": [*route["matchers"], f'{MODEL_METRIC_LABEL}="{model}"'],
+            }
+            for model in retrain_urls
+        ]
+    config["route"]["routes"] = routes
     config["receivers"] = [
         _team_receiver(receivers),
-        {
-            "name": "retrain",
-            "webhook_configs": [
-                {
-                    "url": retrain_url,
-                    # Retraining starts on the firing notice; a resolved one means nothing.
-                    "send_resolved": False,
-                    "http_config": {
-                        "authorization": {"type": "Bearer", "credentials": retrain_token}
-                    },
-                }
-            ],
-        },
+        *(
+            _retrain_receiver(f"{RETRAIN_RECEIVER}-{model}", url, retrain_token)
+            for model, url in retrain_urls.items()
+        ),
         {"name": "null"},
     ]
     return config
+
+
+def _retrain_receiver(name: str, url: str, token: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "webhook_configs": [
+            {
+                "url": url,
+                # Retraining starts on the firing notice; a resolved one means nothing.
+                "send_resolved": False,
+                "http_config": {"authorization": {"type": "Bearer", "credentials": token}},
+            }
+        ],
+    }
 
 
 def resolved(receivers: AlertReceivers[pulumi.Input[str]]) -> pulumi.Output[AlertReceivers[str]]:

@@ -1,8 +1,12 @@
-"""Retrain when new data lands: the model bucket notifies an SQS queue of new dataset objects.
+"""Retrain when new data lands: the model bucket notifies each model's SQS queue of new objects
+under that model's dataset prefix.
 
-The retrain trigger on the cluster (`app/trigger/dataset_events.py`) polls the queue and starts
-one retraining per batch. A message it leaves undeleted (a training was already running) comes
-back after the visibility timeout; one received `max_receive_count` times goes to the
+One queue (and dead-letter queue) per model, because each model's retrain trigger
+(`app/trigger/dataset_events.py`) consumes a whole queue: it deletes the messages of a batch
+it started a retraining for and drops what is not its dataset, so a queue shared by two
+triggers would lose one model's events to the other. Each polls its queue and starts one
+retraining of its model per batch. A message it leaves undeleted (a training was already
+running) comes back after the visibility timeout; one received `max_receive_count` times goes to the
 dead-letter queue, where it stays for two weeks for a person to look at (docs/operations.md).
 
 Both queues use SQS-managed encryption (SSE-SQS) rather than the store's KMS key: S3 can
@@ -15,6 +19,7 @@ the account out of it). The messages carry object keys and sizes, never object c
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -37,8 +42,9 @@ class DatasetEventsArgs:
     """Name of the model bucket whose dataset objects are announced."""
     bucket_arn: pulumi.Input[str]
     """Its ARN: the only source the queue accepts messages from."""
-    prefix: str
-    """Key prefix whose created objects are announced (`datasets/`)."""
+    prefixes: Mapping[str, str]
+    """Each model's dataset prefix (`datasets/<model>/`); its created objects are announced on
+    that model's queue. No two may overlap (S3 refuses an ambiguous configuration)."""
     max_receive_count: int
     """Receives before a message moves to the dead-letter queue; the config derives it from
     the longest training, so a message deferred while one runs is not lost to the DLQ."""
@@ -68,14 +74,50 @@ def queue_policy(queue_arn: str, bucket_arn: str, account_id: str) -> str:
 
 
 class DatasetEvents(pulumi.ComponentResource):
-    queue_url: pulumi.Output[str]
-    queue_arn: pulumi.Output[str]
-    dead_letter_queue_url: pulumi.Output[str]
+    queue_urls: dict[str, pulumi.Output[str]]
+    queue_arns: dict[str, pulumi.Output[str]]
+    dead_letter_queue_urls: dict[str, pulumi.Output[str]]
 
     def __init__(
         self, name: str, args: DatasetEventsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops-platform:storage:DatasetEvents", name, None, opts)
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        self.queue_urls, self.queue_arns, self.dead_letter_queue_urls = {}, {}, {}
+        policies: list[pulumi.Resource] = []
+        targets: list[aws.s3.BucketNotificationQueueArgs] = []
+        for model, prefix in args.prefixes.items():
+            queue, policy = self._queues(f"{name}-{model}", model, args, account_id)
+            policies.append(policy)
+            targets.append(
+                aws.s3.BucketNotificationQueueArgs(
+                    queue_arn=queue.arn, events=CREATED_EVENTS, filter_prefix=prefix
+                )
+            )
+        # S3 sends a test message when the configuration is saved and rejects it ("Unable to
+        # validate the following destination configurations") unless every queue already
+        # lets it send: the policies come first. A bucket has one notification
+        # configuration, and this resource owns all of it.
+        aws.s3.BucketNotification(
+            f"{name}-notification",
+            bucket=args.bucket_id,
+            queues=targets,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=policies),
+        )
+        self.register_outputs(
+            {
+                "queueUrls": self.queue_urls,
+                "queueArns": self.queue_arns,
+                "deadLetterQueueUrls": self.dead_letter_queue_urls,
+            }
+        )
+
+    def _queues(
+        self, name: str, model: str, args: DatasetEventsArgs, account_id: pulumi.Output[str]
+    ) -> tuple[aws.sqs.Queue, aws.sqs.QueuePolicy]:
+        """A model's queue, its dead-letter queue, and the policy letting S3 send to it."""
         child = pulumi.ResourceOptions(parent=self)
         dead_letters = aws.sqs.Queue(
             f"{name}-dlq",
@@ -97,9 +139,6 @@ class DatasetEvents(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).account_id
         policy = aws.sqs.QueuePolicy(
             f"{name}-queue",
             queue_url=queue.url,
@@ -108,27 +147,7 @@ class DatasetEvents(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # S3 sends a test message when the configuration is saved and rejects it ("Unable to
-        # validate the following destination configurations") unless the queue already lets
-        # it send: the policy comes first. A bucket has one notification configuration, and
-        # this resource owns all of it.
-        aws.s3.BucketNotification(
-            f"{name}-notification",
-            bucket=args.bucket_id,
-            queues=[
-                aws.s3.BucketNotificationQueueArgs(
-                    queue_arn=queue.arn, events=CREATED_EVENTS, filter_prefix=args.prefix
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
-        self.queue_url = queue.url
-        self.queue_arn = queue.arn
-        self.dead_letter_queue_url = dead_letters.url
-        self.register_outputs(
-            {
-                "queueUrl": self.queue_url,
-                "queueArn": self.queue_arn,
-                "deadLetterQueueUrl": self.dead_letter_queue_url,
-            }
-        )
+        self.queue_urls[model] = queue.url
+        self.queue_arns[model] = queue.arn
+        self.dead_letter_queue_urls[model] = dead_letters.url
+        return queue, policy

@@ -22,6 +22,7 @@ from infra.contracts import (
     DATASETS_PREFIX,
     HARVESTED_FOLDER,
     MLFLOW_ARTIFACT_PREFIX,
+    SCORING_PREFIX,
 )
 
 Statement = dict[str, Any]
@@ -84,20 +85,22 @@ def serving_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
 
 
 def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
-    """Trainer (and the daily harvest, same service account): read `datasets/`, read and
-    write `models/` (new versions, aliases), read `captures/` and write the labelled rows to a
-    dataset's `captured/` folder (`data harvest`), nowhere else under `datasets/`."""
+    """Trainer (and the harvest, batch scoring and rollout decision, same service account):
+    read `datasets/`, read and write `models/` (new versions, aliases), read `captures/` and
+    write the labelled rows to a dataset's `captured/` folder (`data harvest`), nowhere else
+    under `datasets/`; read inputs and write predictions under `scoring/` (`score`)."""
     return [
         {"Sid": "ReadDatasetsModelsAndCaptures", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [f"{bucket_arn}/{DATASETS_PREFIX}*", f"{bucket_arn}/models/*",
-                      f"{bucket_arn}/{CAPTURE_PREFIX}*"]},
+                      f"{bucket_arn}/{CAPTURE_PREFIX}*", f"{bucket_arn}/{SCORING_PREFIX}*"]},
         # The pipeline's steps read the dataset at the object versions `prepare` pinned: a GET
         # with a versionId is authorised as s3:GetObjectVersion, not s3:GetObject.
         {"Sid": "ReadPinnedDatasetVersions", "Effect": "Allow",
          "Action": ["s3:GetObjectVersion"], "Resource": [f"{bucket_arn}/{DATASETS_PREFIX}*"]},
         {"Sid": "WriteModelsAndHarvests", "Effect": "Allow", "Action": ["s3:PutObject"],
          "Resource": [f"{bucket_arn}/models/*",
-                      f"{bucket_arn}/{DATASETS_PREFIX}*/{HARVESTED_FOLDER}*"]},
+                      f"{bucket_arn}/{DATASETS_PREFIX}*/{HARVESTED_FOLDER}*",
+                      f"{bucket_arn}/{SCORING_PREFIX}*"]},
         {"Sid": LIST_BUCKET, "Effect": "Allow", "Action": ["s3:ListBucket"],
          "Resource": [bucket_arn]},
         {"Sid": "UseModelKey", "Effect": "Allow",
@@ -105,14 +108,15 @@ def training_statements(bucket_arn: str, key_arn: str) -> list[Statement]:
     ]  # fmt: skip
 
 
-def dataset_events_statements(queue_arn: str) -> list[Statement]:
-    """Retrain trigger: receive and delete the dataset queue's messages, the two calls its
+def dataset_events_statements(queue_arns: Sequence[str]) -> list[Statement]:
+    """Retrain triggers (one account for every model's): receive and delete the models'
+    dataset queues' messages, the two calls its
     consumer makes (DeleteMessageBatch is authorised by sqs:DeleteMessage); a deferred message
     is simply left to its visibility timeout, so no ChangeMessageVisibility. The queue uses
     SQS-managed encryption: no KMS permission. It never reads the bucket itself."""
     return [
         {"Sid": "ConsumeDatasetEvents", "Effect": "Allow",
-         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": [queue_arn]},
+         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": list(queue_arns)},
     ]  # fmt: skip
 
 

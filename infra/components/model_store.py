@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.dataset_events import DatasetEvents, DatasetEventsArgs
-from infra.contracts import CAPTURE_PREFIX, DATASETS_PREFIX
+from infra.contracts import CAPTURE_PREFIX
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +34,8 @@ class ModelStoreArgs:
     """Days prediction captures and labels (`captures/`) are kept."""
     dataset_event_max_receives: int
     """Receives of a dataset notification before it moves to the dead-letter queue."""
+    dataset_prefixes: Mapping[str, str]
+    """Each model's dataset prefix; new objects there go to the model's queue."""
 
 
 def _json(document: dict[str, Any]) -> str:
@@ -80,11 +83,11 @@ class ModelStore(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
     repository_url: pulumi.Output[str] | None
     repository_arn: pulumi.Output[str] | None
-    dataset_queue_url: pulumi.Output[str]
-    """SQS queue the bucket notifies of objects created under `datasets/`."""
-    dataset_queue_arn: pulumi.Output[str]
-    dataset_dead_letter_queue_url: pulumi.Output[str]
-    """Where notifications the trigger kept failing on end up."""
+    dataset_queue_urls: dict[str, pulumi.Output[str]]
+    """Each model's SQS queue the bucket notifies of objects created under its dataset."""
+    dataset_queue_arns: dict[str, pulumi.Output[str]]
+    dataset_dead_letter_queue_urls: dict[str, pulumi.Output[str]]
+    """Where notifications a model's trigger kept failing on end up."""
 
     def __init__(
         self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None
@@ -117,14 +120,14 @@ class ModelStore(pulumi.ComponentResource):
             DatasetEventsArgs(
                 bucket_id=bucket.id,
                 bucket_arn=bucket.arn,
-                prefix=DATASETS_PREFIX,
+                prefixes=args.dataset_prefixes,
                 max_receive_count=args.dataset_event_max_receives,
             ),
             child,
         )
-        self.dataset_queue_url = events.queue_url
-        self.dataset_queue_arn = events.queue_arn
-        self.dataset_dead_letter_queue_url = events.dead_letter_queue_url
+        self.dataset_queue_urls = events.queue_urls
+        self.dataset_queue_arns = events.queue_arns
+        self.dataset_dead_letter_queue_urls = events.dead_letter_queue_urls
 
         self.repository_url = None
         self.repository_arn = None

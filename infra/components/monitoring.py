@@ -7,6 +7,8 @@ module only merges in what differs per stack and keeps every secret out of Helm 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,10 @@ from infra.contracts import (
     HTTP_PORT_NAME,
     METRICS_PATH,
     METRICS_PORT_NAME,
-    MODEL_SERVER,
+    MODEL_LABEL,
+    MODEL_METRIC_LABEL,
     TRACKING_SERVER,
+    model_server,
 )
 
 STACK_CHART = "kube-prometheus-stack"
@@ -52,6 +56,38 @@ TRACKING_SELECTOR = {NAME_LABEL: TRACKING_SERVER}
 # ranks' targets down (TargetDown) for the whole run. Kubernetes labels each pod of an
 # Indexed Job with its index (1.28 and later), and rank = index (NODE_RANK in training.py).
 PRIMARY_RANK_SELECTOR = {**TRAINING_SELECTOR, "batch.kubernetes.io/job-completion-index": "0"}
+
+
+def sanitized(label: str) -> str:
+    """A Kubernetes label key as Prometheus' service discovery names it (`a/b-c` -> `a_b_c`)."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", label)
+
+
+# Every series scraped from a model's pods carries `model="<name>"`, copied from the pod's
+# model label, so rules and dashboards group by model whatever the app's metrics carry.
+MODEL_RELABELING = {
+    "sourceLabels": [f"__meta_kubernetes_pod_label_{sanitized(MODEL_LABEL)}"],
+    "targetLabel": MODEL_METRIC_LABEL,
+    "action": "replace",
+}
+
+
+def serving_monitor_spec(namespace: pulumi.Input[str], model: str) -> dict[str, Any]:
+    """One model's ServiceMonitor: its Service's pods, with the model label on every series;
+    `job` stays `model-server` for every model (the Services' name label)."""
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {"matchLabels": {**SERVING_SELECTOR, MODEL_LABEL: model}},
+        "jobLabel": NAME_LABEL,
+        "endpoints": [
+            {
+                "port": HTTP_PORT_NAME,
+                "path": METRICS_PATH,
+                "interval": "15s",
+                "relabelings": [MODEL_RELABELING],
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +113,10 @@ class MonitoringArgs:
     """Namespace of the training jobs scraped by the PodMonitor."""
     tracking_namespace: pulumi.Input[str] | None
     """Namespace of the MLflow tracking server scraped by a ServiceMonitor; None: no server."""
-    retrain_webhook_url: pulumi.Input[str]
-    """In-cluster URL Alertmanager posts drift alerts to, to start retraining."""
+    models: Sequence[str]
+    """The models served: a ServiceMonitor each, and a retraining route each."""
+    retrain_webhook_urls: Mapping[str, pulumi.Input[str]]
+    """Each model's in-cluster URL Alertmanager posts its drift alerts to, to retrain it."""
     retrain_webhook_token: pulumi.Input[str]
     """Bearer token the retrain webhook demands (Pulumi secret)."""
     grafana_admin_password: pulumi.Input[str]
@@ -192,18 +230,15 @@ class Monitoring(pulumi.ComponentResource):
         )
 
     def _monitors(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> None:
-        k8s.apiextensions.CustomResource(
-            f"{name}-serving",
-            api_version=MONITOR_API,
-            kind="ServiceMonitor",
-            metadata=_meta(MODEL_SERVER, args.namespace),
-            spec={
-                "namespaceSelector": {"matchNames": [args.serving_namespace]},
-                "selector": {"matchLabels": SERVING_SELECTOR},
-                "endpoints": [{"port": HTTP_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}],
-            },
-            opts=opts,
-        )
+        for model in args.models:
+            k8s.apiextensions.CustomResource(
+                f"{name}-serving-{model}",
+                api_version=MONITOR_API,
+                kind="ServiceMonitor",
+                metadata=_meta(model_server(model), args.namespace),
+                spec=serving_monitor_spec(args.serving_namespace, model),
+                opts=opts,
+            )
         # Training pods live minutes to hours; scraping them directly (no Pushgateway) keeps
         # one source of truth, and their final values are also written to the model metadata.
         k8s.apiextensions.CustomResource(
@@ -215,7 +250,12 @@ class Monitoring(pulumi.ComponentResource):
                 "namespaceSelector": {"matchNames": [args.training_namespace]},
                 "selector": {"matchLabels": PRIMARY_RANK_SELECTOR},
                 "podMetricsEndpoints": [
-                    {"port": METRICS_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}
+                    {
+                        "port": METRICS_PORT_NAME,
+                        "path": METRICS_PATH,
+                        "interval": "15s",
+                        "relabelings": [MODEL_RELABELING],
+                    }
                 ],
             },
             opts=opts,
@@ -284,12 +324,12 @@ def _alertmanager_yaml(args: MonitoringArgs) -> pulumi.Output[str]:
     """alertmanager.yaml, built once every secret it embeds is known; itself a secret."""
     inputs: dict[str, pulumi.Input[Any]] = {
         "receivers": alerting.resolved(args.receivers),
-        "url": args.retrain_webhook_url,
+        "urls": pulumi.Output.all(**args.retrain_webhook_urls),
         "token": args.retrain_webhook_token,
     }
     rendered = pulumi.Output.all(**inputs).apply(
         lambda v: yaml.safe_dump(
-            alerting.alertmanager_config(v["receivers"], v["url"], v["token"]),
+            alerting.alertmanager_config(v["receivers"], v["urls"], v["token"]),
             sort_keys=False,
         )
     )

@@ -1,4 +1,8 @@
-"""The retrain-pipeline WorkflowTemplate's spec: prepare → one GPU pod per candidate → finish.
+"""A model's retrain-pipeline WorkflowTemplate spec: prepare → one GPU pod per candidate → finish.
+
+One template per model (`retrain-pipeline-<model>`) rather than one with a `model` parameter:
+the retrain trigger submits a template by name with its parameters' defaults, and each
+model's pods need that model's settings (name, dataset, family, rollout mode) in their env.
 
 A pure builder (declares nothing), so tests validate its shape against Argo's schema. Every
 pod is a training pod: the trainer's image, settings env, ServiceAccount (IRSA role), security
@@ -23,19 +27,16 @@ from infra.components.scheduling import (
     GPU_TOLERATIONS,
 )
 from infra.components.workloads import common
+from infra.components.workloads.models import ModelSpec
 from infra.components.workloads.settings_env import settings_env
-from infra.components.workloads.training import (
-    JOB_TTL_SECONDS,
-    METRICS_LINGER_SECONDS,
-    TrainingArgs,
-)
+from infra.components.workloads.training import JOB_TTL_SECONDS, TrainingArgs, trainer_settings
 from infra.contracts import (
     PIPELINE_CANDIDATES_PARAMETER,
     PIPELINE_EPOCHS_PARAMETER,
     PIPELINE_PROMOTE_PARAMETER,
     RETRAIN_PIPELINE,
-    TRAINING_METRICS_PORT,
     TRAINING_SERVICE_ACCOUNT,
+    retrain_pipeline,
 )
 
 COMPONENT = "training"
@@ -68,33 +69,24 @@ class PipelineSettings:
     """Retries of a step whose pod failed for a reason outside the app."""
 
 
-def pipeline_labels() -> dict[str, str]:
-    """Labels of every pod of a run; its NetworkPolicy selects them."""
-    return common.labels(RETRAIN_PIPELINE, COMPONENT)
+def pipeline_labels(model: str | None = None) -> dict[str, str]:
+    """Labels of every pod of a model's runs; the NetworkPolicy selects every model's (no
+    model given)."""
+    return common.labels(RETRAIN_PIPELINE, COMPONENT, model)
 
 
-def trainer_env(args: TrainingArgs) -> list[k8s.core.v1.EnvVarArgs]:
+def trainer_env(args: TrainingArgs, model: ModelSpec) -> list[k8s.core.v1.EnvVarArgs]:
     """The training pods' settings env (training.py's `_trainer_container`) without torchrun's
     launcher variables; tests hold the two equal."""
     return [
-        *settings_env(
-            {
-                "bucket": args.bucket,
-                "aws_region": args.region,
-                "model_name": args.model_name,
-                "model_alias": args.model_alias,
-                "metrics_port": str(TRAINING_METRICS_PORT),
-                "metrics_linger_seconds": str(METRICS_LINGER_SECONDS),
-                **({"tracking_uri": args.tracking_uri} if args.tracking_uri else {}),
-            }
-        ),
+        *settings_env(trainer_settings(args, model)),
         # Libraries cache under $HOME; the root filesystem is read-only.
         k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
     ]
 
 
 def _container(
-    args: TrainingArgs, command: list[str], *, gpus: bool
+    args: TrainingArgs, model: ModelSpec, command: list[str], *, gpus: bool
 ) -> dict[str, pulumi.Input[Any]]:
     limits = {GPU_RESOURCE: str(args.gpus_per_node)} if gpus else {}
     if gpus and args.efa:
@@ -103,7 +95,7 @@ def _container(
         "image": args.image,
         "imagePullPolicy": "IfNotPresent",
         "command": command,
-        "env": trainer_env(args),
+        "env": trainer_env(args, model),
         "resources": common.resources(args.resources, extra_limits=limits),
         "securityContext": common.container_security_context(),
         "volumeMounts": [
@@ -151,7 +143,9 @@ def _candidate_command(args: TrainingArgs) -> list[str]:
     ]
 
 
-def _templates(args: TrainingArgs, settings: PipelineSettings) -> list[dict[str, Any]]:
+def _templates(
+    args: TrainingArgs, model: ModelSpec, settings: PipelineSettings
+) -> list[dict[str, Any]]:
     backoff = {"duration": "30s", "factor": "2", "maxDuration": "15m"}
     transient = {
         "limit": str(settings.retry_limit),
@@ -165,6 +159,7 @@ def _templates(args: TrainingArgs, settings: PipelineSettings) -> list[dict[str,
         "prepare",
         _container(
             args,
+            model,
             [*_APP, "prepare", "--skip-unchanged", "--run-id-file", RUN_ID_FILE],
             gpus=False,
         ),
@@ -174,17 +169,20 @@ def _templates(args: TrainingArgs, settings: PipelineSettings) -> list[dict[str,
         "parameters": [{"name": "run-id", "valueFrom": {"path": RUN_ID_FILE, "default": ""}}]
     }
     candidate = _pod_template(
-        "candidate", _container(args, _candidate_command(args), gpus=True), transient
+        "candidate", _container(args, model, _candidate_command(args), gpus=True), transient
     )
     candidate["inputs"] = {"parameters": [{"name": "run-id"}, {"name": "candidate"}]}
     finish = [
-        _finish("finish", args, errors_only, promote=True),
-        _finish("finish-without-promotion", args, errors_only, promote=False),
+        _finish("finish", args, model, errors_only, promote=True),
+        _finish("finish-without-promotion", args, model, errors_only, promote=False),
     ]
     abandon = _pod_template(
         "abandon",
         _container(
-            args, [*_APP, "abandon", "--run-id", "{{inputs.parameters.run-id}}"], gpus=False
+            args,
+            model,
+            [*_APP, "abandon", "--run-id", "{{inputs.parameters.run-id}}"],
+            gpus=False,
         ),
         transient,
     )
@@ -193,7 +191,12 @@ def _templates(args: TrainingArgs, settings: PipelineSettings) -> list[dict[str,
 
 
 def _finish(
-    name: str, args: TrainingArgs, retry_policy: dict[str, Any], *, promote: bool
+    name: str,
+    args: TrainingArgs,
+    model: ModelSpec,
+    retry_policy: dict[str, Any],
+    *,
+    promote: bool,
 ) -> dict[str, Any]:
     command = [
         "python",
@@ -206,7 +209,7 @@ def _finish(
     ]
     finish = _pod_template(
         name,
-        _container(args, command + (["--promote"] if promote else []), gpus=False),
+        _container(args, model, command + (["--promote"] if promote else []), gpus=False),
         retry_policy,
     )
     finish["inputs"] = {"parameters": [{"name": "run-id"}]}
@@ -259,9 +262,9 @@ def _dag() -> dict[str, Any]:
 
 
 def retrain_pipeline_spec(
-    args: TrainingArgs, settings: PipelineSettings, executor_account: str
+    args: TrainingArgs, model: ModelSpec, settings: PipelineSettings, executor_account: str
 ) -> dict[str, Any]:
-    """The WorkflowTemplate's `spec` (Argo's JSON shape; Pulumi inputs inside);
+    """The spec of `model`'s WorkflowTemplate (Argo's JSON shape; Pulumi inputs inside);
     `executor_account` runs Argo's init and wait containers, the only ones with an API token."""
     return {
         "entrypoint": "retrain",
@@ -291,7 +294,7 @@ def retrain_pipeline_spec(
         "automountServiceAccountToken": False,
         "executor": {"serviceAccountName": executor_account},
         "securityContext": common.pod_security_context(),
-        "podMetadata": {"labels": pipeline_labels()},
+        "podMetadata": {"labels": pipeline_labels(model.name)},
         "volumes": [
             common.tmp_volume("10Gi"),
             # NCCL and DataLoader workers share tensors through /dev/shm (64Mi by default).
@@ -302,19 +305,20 @@ def retrain_pipeline_spec(
         ],
         "parallelism": settings.parallelism,
         "activeDeadlineSeconds": settings.active_deadline_seconds,
-        # One run at a time, whoever submits it: two would race to promote.
-        "synchronization": {"mutexes": [{"name": RETRAIN_PIPELINE}]},
+        # One run of the model at a time, whoever submits it: two would race to promote.
+        # Two models' runs may overlap; the GPU pool's size bounds them.
+        "synchronization": {"mutexes": [{"name": retrain_pipeline(model.name)}]},
         # Succeeded pods go at once; a failed one stays (logs, describe) until its workflow
         # is deleted with everything it owns.
         "podGC": {"strategy": "OnPodSuccess"},
         "ttlStrategy": {"secondsAfterCompletion": JOB_TTL_SECONDS},
-        "templates": _templates(args, settings),
+        "templates": _templates(args, model, settings),
     }
 
 
-def retrain_schedule_spec(args: TrainingArgs) -> dict[str, Any]:
-    """The CronWorkflow's `spec`: the retraining schedule submits the pipeline, one run at a
-    time (the template's mutex holds against the trigger's runs too)."""
+def retrain_schedule_spec(args: TrainingArgs, model: ModelSpec) -> dict[str, Any]:
+    """The spec of `model`'s CronWorkflow: the retraining schedule submits its pipeline, one
+    run at a time (the template's mutex holds against the trigger's runs too)."""
     return {
         "schedules": [args.schedule],
         "timezone": args.time_zone,
@@ -322,5 +326,5 @@ def retrain_schedule_spec(args: TrainingArgs) -> dict[str, Any]:
         "startingDeadlineSeconds": 3600,
         "successfulJobsHistoryLimit": 3,
         "failedJobsHistoryLimit": 3,
-        "workflowSpec": {"workflowTemplateRef": {"name": RETRAIN_PIPELINE}},
+        "workflowSpec": {"workflowTemplateRef": {"name": retrain_pipeline(model.name)}},
     }

@@ -1,4 +1,5 @@
-"""Argo Workflows in the training namespace, and the retraining pipeline as a WorkflowTemplate.
+"""Argo Workflows in the training namespace, and each model's retraining pipeline as a
+WorkflowTemplate with a CronWorkflow that submits it on the retraining schedule.
 
 The controller alone (no Argo Server: nothing to expose or log in to), namespace-scoped to the
 training namespace, on the system pool. A pipeline's pods are training pods
@@ -34,11 +35,12 @@ from infra.components.workloads.training import TrainingArgs
 from infra.contracts import (
     METRICS_PATH,
     RETRAIN_PIPELINE,
-    RETRAIN_SCHEDULE,
     RETRAIN_TRIGGER,
     TRACKING_NAMESPACE,
     TRACKING_PORT,
     WORKFLOWS_API_GROUP,
+    retrain_pipeline,
+    retrain_schedule,
 )
 
 # Pinned: an upgrade is a reviewed change. 2.0.1 (Argo Workflows v4.1.0) is the newest chart
@@ -76,7 +78,8 @@ class WorkflowsArgs:
 
 
 class Workflows(pulumi.ComponentResource):
-    template_name: pulumi.Output[str]
+    template_names: dict[str, pulumi.Output[str]]
+    """Each model's WorkflowTemplate."""
 
     def __init__(
         self, name: str, args: WorkflowsArgs, opts: pulumi.ResourceOptions | None = None
@@ -103,30 +106,41 @@ class Workflows(pulumi.ComponentResource):
         self._setup_network_policies(name, args, child)
         if args.monitoring_namespace is not None:
             self._setup_monitor(name, args, args.monitoring_namespace, child)
-        # The chart brings the CRDs: the template waits for the release, and for the account
-        # its pods report as.
-        template = k8s.apiextensions.CustomResource(
-            f"{name}-retrain-pipeline",
-            api_version=WORKFLOWS_API,
-            kind="WorkflowTemplate",
-            metadata=common.metadata(RETRAIN_PIPELINE, args.namespace, pipeline_labels()),
-            spec=retrain_pipeline_spec(args.training, args.pipeline, EXECUTOR_ACCOUNT),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[release, *executor])
-            ),
-        )
-        # The schedule submits the pipeline too (the CronJob's own schedule is suspended).
-        k8s.apiextensions.CustomResource(
-            f"{name}-retrain-schedule",
-            api_version=WORKFLOWS_API,
-            kind="CronWorkflow",
-            metadata=common.metadata(RETRAIN_SCHEDULE, args.namespace, pipeline_labels()),
-            spec=retrain_schedule_spec(args.training),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[template])),
-        )
-        # Known once the template exists, so a dependent waits for it.
-        self.template_name = template.id.apply(lambda _: RETRAIN_PIPELINE)
-        self.register_outputs({"templateName": self.template_name})
+        # The chart brings the CRDs: each template waits for the release, and for the account
+        # its pods report as. One template and one schedule per model.
+        self.template_names: dict[str, pulumi.Output[str]] = {}
+        for model in args.training.models:
+            template_name = retrain_pipeline(model.name)
+            template = k8s.apiextensions.CustomResource(
+                f"{name}-retrain-pipeline-{model.name}",
+                api_version=WORKFLOWS_API,
+                kind="WorkflowTemplate",
+                metadata=common.metadata(
+                    template_name, args.namespace, pipeline_labels(model.name)
+                ),
+                spec=retrain_pipeline_spec(args.training, model, args.pipeline, EXECUTOR_ACCOUNT),
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[release, *executor])
+                ),
+            )
+            # The schedule submits the pipeline too (the CronJob's own schedule is suspended).
+            k8s.apiextensions.CustomResource(
+                f"{name}-retrain-schedule-{model.name}",
+                api_version=WORKFLOWS_API,
+                kind="CronWorkflow",
+                metadata=common.metadata(
+                    retrain_schedule(model.name), args.namespace, pipeline_labels(model.name)
+                ),
+                spec=retrain_schedule_spec(args.training, model),
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[template])
+                ),
+            )
+            # Known once the template exists, so a dependent waits for it.
+            self.template_names[model.name] = template.id.apply(
+                lambda _, known=template_name: known
+            )
+        self.register_outputs({"templateNames": self.template_names})
 
     @staticmethod
     def _setup_executor(
@@ -172,8 +186,9 @@ class Workflows(pulumi.ComponentResource):
 
     @staticmethod
     def _setup_trigger_access(name: str, args: WorkflowsArgs, opts: pulumi.ResourceOptions) -> None:
-        """The retrain trigger submits runs from the template and lists them (by the
-        `workflows.argoproj.io/workflow-template` label) to see whether one is going."""
+        """The retrain triggers (every model's, one ServiceAccount) submit runs from their
+        model's template and list them (by the `workflows.argoproj.io/workflow-template`
+        label) to see whether one is going."""
         role_name = f"{RETRAIN_TRIGGER}-workflows"
         labels = common.labels(RETRAIN_TRIGGER, "trigger")
         k8s.rbac.v1.Role(

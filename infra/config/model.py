@@ -92,6 +92,14 @@ class StackConfig(ConfigModel):
                 "so API keys cross the VPC in clear; set app.exposure.certificateArn to an ACM "
                 "certificate, or allowPlainHttp: true with a WARNING: comment saying why"
             )
+        shadow = [model.name for model in self.app.shadow_models]
+        if self.cluster.enabled and shadow and not self.monitoring.enabled:
+            raise ValueError(
+                f"app.models {', '.join(shadow)} roll out in shadow (rollout.mode=shadow, the "
+                "default), which decides on Prometheus' serving metrics, but "
+                "monitoring.enabled=false; set rollout.mode: direct on them or enable "
+                "monitoring"
+            )
         if self.cluster.enabled and not self.model_store.image_repository:
             raise ValueError(
                 "modelStore.imageRepository=false leaves the cluster's workloads without an "

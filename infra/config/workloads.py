@@ -1,26 +1,31 @@
-"""App workload config: `mlops-platform:app` (serving, training and the retrain trigger)."""
+"""App workload config: `mlops-platform:app` (the models, their serving, training and triggers)."""
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Literal
+from typing import Literal, cast
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from app.settings import Settings
-from infra.app_settings import refusals
 from infra.config.base import ConfigModel
+from infra.config.models import ModelConfig, check_models, default_models
+from infra.config.resources import ResourcesConfig, ServingResourcesConfig, mebibytes
+
+__all__ = [
+    "AppConfig",
+    "ExposureConfig",
+    "ModelConfig",
+    "ResourcesConfig",
+    "ServingResourcesConfig",
+    "TrainingConfig",
+    "check_cron",
+    "check_image_reference",
+    "mebibytes",
+]
 
 # OCI distribution spec: a tag is [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-# Kubernetes resource quantities as used for CPU and memory ("250m", "1", "512Mi", "2Gi").
-_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-_QUANTITY_FACTORS = {
-    None: 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-}  # fmt: skip
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 _CIDR = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
 
@@ -73,55 +78,6 @@ def check_cron(schedule: str) -> None:
         raise ValueError(f"has {len(fields)} fields, not 5")
     for text, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
         _check_cron_field(text, name, low, high, names)
-
-
-def _check_quantity(value: str) -> str:
-    if not _QUANTITY.match(value):
-        raise ValueError('is not a Kubernetes quantity; use e.g. "500m", "2", "512Mi" or "4Gi"')
-    return value
-
-
-def check_app_setting(field: str, value: object, *, unit: str = "") -> None:
-    """Raise ValueError (the app's variable, its rule, the fix) unless the app takes `value`."""
-    refused = refusals(Settings, {field: value}, unit=unit)
-    if refused:
-        raise ValueError(
-            f"is refused by the app ({refused[0]}), so its pods would crash-loop at start; "
-            f"{refused[0].fix}"
-        )
-
-
-def mebibytes(quantity: str) -> int:
-    """A memory quantity as the downward API hands it to a pod with divisor 1Mi (rounded up)."""
-    match = _QUANTITY.match(quantity)
-    if match is None:
-        raise ValueError(f"{quantity!r} is not a Kubernetes quantity")
-    return math.ceil(float(match[1]) * _QUANTITY_FACTORS[match[2]] / 2**20)
-
-
-class ResourcesConfig(ConfigModel):
-    cpu_request: str = "250m"
-    """CPU reserved per pod. Default 250m."""
-    memory_request: str = "512Mi"
-    """Memory reserved per pod. Default 512Mi."""
-    cpu_limit: str = "1"
-    """CPU ceiling per pod. Default 1."""
-    memory_limit: str = "1Gi"
-    """Memory ceiling per pod (the pod is OOM-killed above it). Default 1Gi."""
-
-    @field_validator("cpu_request", "memory_request", "cpu_limit", "memory_limit")
-    @classmethod
-    def _quantities(cls, value: str) -> str:
-        return _check_quantity(value)
-
-
-class ServingResourcesConfig(ResourcesConfig):
-    @field_validator("memory_limit")
-    @classmethod
-    def _app_accepts_its_limit(cls, value: str) -> str:
-        # The server reads its own limit (MLOPS_MEMORY_LIMIT_MIB) to bound what it remembers.
-        check_app_setting("memory_limit_mib", mebibytes(value), unit="Mi")
-        return value
 
 
 class ExposureConfig(ConfigModel):
@@ -223,65 +179,69 @@ class TrainingConfig(ConfigModel):
         return value
 
 
+# Keys that were per-stack while a stack served one model; each is now a field of a model.
+_MOVED_TO_MODELS = {
+    "modelName": "name",
+    "modelAlias": "alias",
+    "minReplicas": "minReplicas",
+    "maxReplicas": "maxReplicas",
+    "resources": "resources",
+    "captureSampleRate": "captureSampleRate",
+}
+
+
 class AppConfig(ConfigModel):
     image_tag: str = "unreleased"
     """Image tag (git SHA) or digest (sha256:...) in the stack's ECR repository; CI sets it."""
-    model_name: str = "iris-classifier"
-    """Registered model the server loads."""
-    model_alias: str = "production"
-    """Alias of the model version the server serves. Default production."""
-    min_replicas: int = Field(default=2, ge=1)
-    """Fewest serving pods. Default 2."""
-    max_replicas: int = Field(default=6, ge=1)
-    """Most serving pods (HPA). Default 6."""
+    models: list[ModelConfig] = Field(default_factory=default_models)
+    """The models served, each with its own serving workload, training, dataset queue, batch
+    scoring and rollout. Default: iris-classifier alone, on `datasets/iris/`."""
     target_cpu_percent: int = Field(default=70, ge=10, le=100)
-    """Average CPU utilization the HPA keeps the serving pods at. Default 70."""
+    """Average CPU utilization each model's HPA keeps its serving pods at. Default 70."""
     high_availability: bool = True
-    """Spread serving pods across zones and guard them with a PodDisruptionBudget. Default on."""
-    resources: ServingResourcesConfig = ServingResourcesConfig()
-    """CPU and memory of each serving pod."""
+    """Spread every model's serving pods across zones and guard them with a
+    PodDisruptionBudget. Default on."""
     exposure: ExposureConfig = ExposureConfig()
-    """How clients reach the model server."""
+    """How clients reach the model servers (one load balancer per model, or none)."""
     training: TrainingConfig = TrainingConfig()
-    """Scheduled and drift-triggered retraining on the GPU pool."""
-    capture_sample_rate: float = 1.0
-    """Share of predictions the serving pods capture to `captures/` for later labelling and
-    drift analysis, from 0 (none) to 1 (every one). Default 1.0."""
+    """Scheduled and drift-triggered retraining on the GPU pool (every model's)."""
 
-    @field_validator("capture_sample_rate")
+    @model_validator(mode="before")
     @classmethod
-    def _a_share(cls, value: float) -> float:
-        if not 0.0 <= value <= 1.0:
+    def _one_model_keys_moved(cls, data: object) -> object:
+        keys: dict[str, object] = cast(dict[str, object], data) if isinstance(data, dict) else {}
+        moved = [key for key in _MOVED_TO_MODELS if key in keys]
+        if moved:
+            fields = ", ".join(f"{key} -> models[].{_MOVED_TO_MODELS[key]}" for key in moved)
             raise ValueError(
-                "is not a share of predictions; use a number from 0 (capture none) to 1 "
-                "(capture every prediction), e.g. 0.1"
+                f"{', '.join(moved)} now belong to each model ({fields}); move them into "
+                "an entry of app.models, e.g. models: [{name: iris-classifier, "
+                "minReplicas: 2}]"
             )
-        return value
+        return cast(object, data)
+
+    @field_validator("models")
+    @classmethod
+    def _models_listed_once(cls, value: list[ModelConfig]) -> list[ModelConfig]:
+        return check_models(value)
 
     @field_validator("image_tag")
     @classmethod
     def _image_reference(cls, value: str) -> str:
         return check_image_reference(value)
 
-    @field_validator("model_name", "model_alias")
-    @classmethod
-    def _app_accepts_it(cls, value: str, info: ValidationInfo) -> str:
-        # Serving and training pods get these as MLOPS_MODEL_NAME and MLOPS_MODEL_ALIAS.
-        check_app_setting(str(info.field_name), value)
-        return value
-
     @property
     def training_image_tag(self) -> str:
         """The training image: its own setting, else the serving tag + `-train` (CI pushes both)."""
         return self.training.image_tag or f"{self.image_tag}-train"
 
+    @property
+    def shadow_models(self) -> list[ModelConfig]:
+        """The models whose promotions roll out in shadow (they need monitoring)."""
+        return [model for model in self.models if model.rollout.mode == "shadow"]
+
     @model_validator(mode="after")
-    def _replicas_ordered(self) -> AppConfig:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(
-                f"minReplicas={self.min_replicas} is above maxReplicas={self.max_replicas}; "
-                "raise maxReplicas or lower minReplicas"
-            )
+    def _digest_needs_training_digest(self) -> AppConfig:
         if self.image_tag.startswith("sha256:") and self.training.image_tag is None:
             raise ValueError(
                 "imageTag is a digest, so the training image cannot be derived from it; "

@@ -14,7 +14,8 @@ from infra_tools.synth.stackfile import PROJECT_ROOT
 def stack_root_with(tmp_path: Path, stack: str, changes: dict[str, Any]) -> Path:
     """Copy Pulumi.<stack>.yaml into `tmp_path`, apply `changes` to its config, return the root.
 
-    A key `"mlops-platform:network.azCount"` sets a nested value; a value of None removes it.
+    A key `"mlops-platform:network.azCount"` sets a nested value, `"...app.models.1.name"` one
+    in a list entry; a value of None removes it.
     """
     source = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
     shutil.copy(PROJECT_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
@@ -25,10 +26,13 @@ def stack_root_with(tmp_path: Path, stack: str, changes: dict[str, Any]) -> Path
         if not path:
             _assign(config, key, value)
             continue
-        node = config.setdefault(key, {})
+        node: Any = config.setdefault(key, {})
         for part in path[:-1]:
-            node = node.setdefault(part, {})
-        _assign(node, path[-1], value)
+            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+        if path[-1].isdigit():
+            node[int(path[-1])] = value
+        else:
+            _assign(node, path[-1], value)
     (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
     return tmp_path
 

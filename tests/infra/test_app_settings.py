@@ -16,6 +16,8 @@ from tests.infra.program import declare
 from tests.infra.stackfiles import stack_root_with
 
 APP = "mlops-platform:app"
+WINE = f"{APP}.models.1"
+"""dev's second model, wine-classifier: a model's keys are judged wherever it is listed."""
 NAME_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$"
 
 
@@ -29,9 +31,9 @@ def problems_for(tmp_path: Path, key: str, value: str) -> list[str]:
 @pytest.mark.parametrize(
     ("key", "value", "variable", "example"),
     [
-        ("modelAlias", "Production", "MLOPS_MODEL_ALIAS", "production"),
-        ("modelAlias", "../x", "MLOPS_MODEL_ALIAS", "production"),
-        ("modelName", "Iris_Classifier", "MLOPS_MODEL_NAME", "iris-classifier"),
+        ("models.1.alias", "Production", "MLOPS_MODEL_ALIAS", "production"),
+        ("models.1.alias", "../x", "MLOPS_MODEL_ALIAS", "production"),
+        ("models.1.name", "Wine_Classifier", "MLOPS_MODEL_NAME", "iris-classifier"),
     ],
 )
 def test_a_model_name_or_alias_the_app_refuses_names_key_value_rule_and_fix(
@@ -56,8 +58,8 @@ def test_a_serving_memory_limit_the_app_refuses_is_rejected(
     tmp_path: Path, limit: str, mib: int, rule: str, fix: str
 ) -> None:
     """The server reads its own limit (MLOPS_MEMORY_LIMIT_MIB, in MiB rounded up)."""
-    assert problems_for(tmp_path, "resources.memoryLimit", limit) == [
-        f'Pulumi.dev.yaml: {APP}.resources.memoryLimit="{limit}" is refused by the app '
+    assert problems_for(tmp_path, "models.1.resources.memoryLimit", limit) == [
+        f'Pulumi.dev.yaml: {WINE}.resources.memoryLimit="{limit}" is refused by the app '
         f"(MLOPS_MEMORY_LIMIT_MIB={mib}: {rule}), so its pods would crash-loop at start; {fix}"
     ]
 
@@ -69,7 +71,7 @@ def test_the_training_memory_limit_is_not_the_servers(tmp_path: Path) -> None:
 
 
 def test_a_refused_app_value_declares_nothing(tmp_path: Path) -> None:
-    run = declare("dev", stack_root_with(tmp_path, "dev", {f"{APP}.modelAlias": "Production"}))
+    run = declare("dev", stack_root_with(tmp_path, "dev", {f"{WINE}.alias": "Production"}))
     assert run.error is not None and "MLOPS_MODEL_ALIAS" in str(run.error)
     assert run.declared == [], f"declared before the error: {[d.name for d in run.declared]}"
 

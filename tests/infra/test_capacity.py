@@ -142,7 +142,7 @@ def test_prod_training_pods_use_the_efa_their_nodes_carry(prod: Graph, dev: Grap
     """An EFA interface is used only by a pod that requests `vpc.amazonaws.com/efa`; and the
     autoscaler scales a pool from zero for such a pod only if the node template offers it."""
     for graph, efa in ((prod, True), (dev, False)):
-        cronjob = graph.manifest("CronJob", "retrain")
+        cronjob = graph.manifest("CronJob", "retrain-iris-classifier")
         (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
         limits = container["resources"]["limits"]
         tags = _template_tags(graph, f"mlops-{graph.stack}-gpu")

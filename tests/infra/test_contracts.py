@@ -70,12 +70,27 @@ def test_the_workloads_are_declared_under_the_shared_names(
         for m in graph.manifests()
         if m["kind"] in ("Deployment", "CronJob", "ServiceAccount")
     }
-    assert where[("Deployment", contracts.MODEL_SERVER)] == contracts.SERVING_NAMESPACE
+    assert (
+        where[("Deployment", contracts.model_server("iris-classifier"))]
+        == contracts.SERVING_NAMESPACE
+    )
     assert where[("ServiceAccount", contracts.SERVING_SERVICE_ACCOUNT)] == "serving"
-    assert where[("CronJob", contracts.RETRAIN_CRONJOB)] == contracts.TRAINING_NAMESPACE
+    assert (
+        where[("CronJob", contracts.retrain_cronjob("iris-classifier"))]
+        == contracts.TRAINING_NAMESPACE
+    )
     assert where[("ServiceAccount", contracts.TRAINING_SERVICE_ACCOUNT)] == "training"
-    assert where[("Deployment", contracts.RETRAIN_TRIGGER)] == contracts.TRAINING_NAMESPACE
-    assert where[("CronJob", contracts.HARVEST_CRONJOB)] == contracts.TRAINING_NAMESPACE
+    for model in ("iris-classifier", "wine-classifier"):
+        assert where[("Deployment", contracts.model_server(model))] == "serving"
+        for cronjob in (
+            contracts.retrain_cronjob(model),
+            contracts.harvest_cronjob(model),
+            contracts.batch_score_cronjob(model),
+        ):
+            assert where[("CronJob", cronjob)] == contracts.TRAINING_NAMESPACE, cronjob
+        trigger = contracts.retrain_trigger(model)
+        assert where[("Deployment", trigger)] == contracts.TRAINING_NAMESPACE
+    assert where[("ServiceAccount", contracts.RETRAIN_TRIGGER)] == contracts.TRAINING_NAMESPACE
     assert where[("Deployment", contracts.TRACKING_SERVER)] == contracts.TRACKING_NAMESPACE
     assert where[("ServiceAccount", contracts.TRACKING_SERVER)] == contracts.TRACKING_NAMESPACE
     service = graph.manifest("Service", contracts.TRACKING_SERVER)

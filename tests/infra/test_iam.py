@@ -110,30 +110,32 @@ def test_training_account_harvests_captures_into_the_captured_folder_only(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_trigger_consumes_the_dataset_queue_and_touches_nothing_else(
+def test_triggers_consume_the_dataset_queues_and_touch_nothing_else(
     graphs: dict[str, Graph], stack: str
 ) -> None:
     graph = graphs[stack]
     statements = _statements(graph, "retrain-trigger")
-    (queue,) = [q for q in graph.of_type(SQS_QUEUE) if q["name"].endswith("-queue")]
-    queue_arn = _queue_arn(graph, queue)
-    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
-        assert _allows(statements, action, queue_arn), action
-    assert not _allows(statements, "sqs:SendMessage", queue_arn), "it could forge new data"
-    assert not _allows(statements, "sqs:PurgeQueue", queue_arn)
+    queue_arns = _queue_arns(graph)
+    assert len(queue_arns) == 2, "one per model"
+    for queue_arn in queue_arns:
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+            assert _allows(statements, action, queue_arn), action
+        assert not _allows(statements, "sqs:SendMessage", queue_arn), "it could forge new data"
+        assert not _allows(statements, "sqs:PurgeQueue", queue_arn)
     for resource in (f"{graph.outputs['modelBucketArn']}/datasets/iris/x.csv",
                      graph.outputs["modelKeyArn"]):  # fmt: skip
         assert not any(_allows(statements, a, resource) for a in ("s3:GetObject", "kms:Decrypt"))
     arns = {r for s in statements for r in s["Resource"]}
-    assert arns == {queue_arn}, arns
+    assert arns == queue_arns, arns
 
 
-def _queue_arn(graph: Graph, queue: dict[str, Any]) -> str:
-    """The queue's ARN as the notification names it (the one place the graph holds it)."""
+def _queue_arns(graph: Graph) -> set[str]:
+    """The queues' ARNs as the notification names them (the one place the graph holds them)."""
     (notification,) = graph.of_type(S3_BUCKET_NOTIFICATION)
-    (target,) = notification["inputs"]["queues"]
-    assert queue["urn"] in notification["dependencies"]
-    return str(target["queueArn"])
+    for queue in graph.of_type(SQS_QUEUE):
+        if queue["name"].endswith("-queue"):
+            assert queue["urn"] in notification["dependencies"]
+    return {str(target["queueArn"]) for target in notification["inputs"]["queues"]}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -191,7 +191,7 @@ def test_nodes_have_room_for_a_daemonset_per_node(dev: Graph) -> None:
 
 
 def test_prod_serving_terminates_tls(prod: Graph) -> None:
-    service = prod.manifest("Service", "model-server-nlb")
+    service = prod.manifest("Service", "model-server-iris-classifier-nlb")
     annotations = service["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"].startswith(
         "arn:aws:acm:"
@@ -214,7 +214,7 @@ def test_prod_may_accept_plain_http_only_in_the_stack_file_and_the_check_sees_it
         tmp_path, "prod", {"mlops-platform:app.exposure": {"allowPlainHttp": True}}
     )
     graph = synthesize("prod", root).graph
-    service = graph.manifest("Service", "model-server-nlb")
+    service = graph.manifest("Service", "model-server-iris-classifier-nlb")
     assert service["metadata"]["annotations"]["mlops-platform/plain-http-accepted"] == "true"
     tls_rule = [rule for rule in RULES if rule.name == "prod-load-balancer-tls"]
     assert not evaluate(graph.resources, tls_rule)
@@ -223,7 +223,7 @@ def test_prod_may_accept_plain_http_only_in_the_stack_file_and_the_check_sees_it
     resource = next(
         r
         for r in graph.resources
-        if r["inputs"].get("metadata", {}).get("name") == "model-server-nlb"
+        if r["inputs"].get("metadata", {}).get("name") == "model-server-iris-classifier-nlb"
     )
     resource["inputs"]["metadata"]["annotations"].pop("mlops-platform/plain-http-accepted", None)
     assert evaluate(graph.resources, tls_rule)

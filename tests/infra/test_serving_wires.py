@@ -9,7 +9,7 @@ import pytest
 
 from app.settings import MIN_PREDICTION_ID_KEY_CHARS, Settings
 from infra import contracts
-from infra.config.workloads import AppConfig
+from infra.config.models import ModelConfig
 from infra_tools.synth import synthesize
 from infra_tools.type_tokens import RANDOM_PASSWORD
 from tests.infra.graph import Graph
@@ -24,7 +24,7 @@ def _env(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def _server(graph: Graph) -> tuple[dict[str, Any], dict[str, Any]]:
-    spec = pod_spec(graph.manifest("Deployment", contracts.MODEL_SERVER))
+    spec = pod_spec(graph.manifest("Deployment", contracts.model_server("iris-classifier")))
     (container,) = spec["containers"]
     return spec, container
 
@@ -52,8 +52,8 @@ def test_the_prediction_id_key_is_a_generated_secret_file(
 @pytest.mark.parametrize("stack", STACKS)
 def test_serving_captures_the_configured_share(graphs: dict[str, Graph], stack: str) -> None:
     _, container = _server(graphs[stack])
-    configured = app_config(stack).get(
-        "captureSampleRate", AppConfig.model_fields["capture_sample_rate"].default
+    configured = app_config(stack)["models"][0].get(
+        "captureSampleRate", ModelConfig.model_fields["capture_sample_rate"].default
     )
     value = _env(container)["MLOPS_CAPTURE_SAMPLE_RATE"]
     assert float(value) == configured
@@ -61,22 +61,24 @@ def test_serving_captures_the_configured_share(graphs: dict[str, Graph], stack: 
 
 
 def test_a_lower_capture_rate_reaches_the_pods(tmp_path: Path) -> None:
-    root = stack_root_with(tmp_path, "dev", {"mlops-platform:app.captureSampleRate": 0.05})
+    root = stack_root_with(tmp_path, "dev", {"mlops-platform:app.models.0.captureSampleRate": 0.05})
     _, container = _server(synthesize("dev", root).graph)
     assert _env(container)["MLOPS_CAPTURE_SAMPLE_RATE"] == "0.05"
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_training_pods_log_to_the_tracking_server(graphs: dict[str, Graph], stack: str) -> None:
-    (container,) = pod_spec(graphs[stack].manifest("CronJob", contracts.RETRAIN_CRONJOB))[
-        "containers"
-    ]
+    (container,) = pod_spec(
+        graphs[stack].manifest("CronJob", contracts.retrain_cronjob("iris-classifier"))
+    )["containers"]
     assert _env(container)["MLOPS_TRACKING_URI"] == contracts.TRACKING_URI
 
 
 def test_without_a_tracking_server_training_gets_no_uri(tmp_path: Path) -> None:
     root = stack_root_with(tmp_path, "dev", {"mlops-platform:tracking.enabled": False})
     graph = synthesize("dev", root).graph
-    (container,) = pod_spec(graph.manifest("CronJob", contracts.RETRAIN_CRONJOB))["containers"]
+    (container,) = pod_spec(
+        graph.manifest("CronJob", contracts.retrain_cronjob("iris-classifier"))
+    )["containers"]
     assert "MLOPS_TRACKING_URI" not in _env(container)
     assert not [m for m in graph.manifests() if m["metadata"].get("namespace") == "tracking"]

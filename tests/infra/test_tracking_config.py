@@ -90,9 +90,10 @@ def test_a_serving_digest_needs_a_tracking_digest(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rate", [1.5, -0.1])
 def test_a_capture_rate_outside_zero_to_one_is_refused(tmp_path: Path, rate: float) -> None:
-    (problem,) = problems(tmp_path, "dev", {"mlops-platform:app.captureSampleRate": rate})
+    key = "mlops-platform:app.models.1.captureSampleRate"
+    (problem,) = problems(tmp_path, "dev", {key: rate})
     assert problem == (
-        f"Pulumi.dev.yaml: mlops-platform:app.captureSampleRate={rate} is not a share of "
+        f"Pulumi.dev.yaml: {key}={rate} is not a share of "
         "predictions; use a number from 0 (capture none) to 1 (capture every prediction), "
         "e.g. 0.1"
     )

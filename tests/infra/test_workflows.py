@@ -15,6 +15,9 @@ from infra_tools.guardrails.manifests import validate_manifest
 from infra_tools.type_tokens import HELM_RELEASE
 from tests.infra.graph import Graph
 
+FIRST = "iris-classifier"
+"""The first model of dev and prod; every model's template is built the same way."""
+
 STACKS = ("dev", "prod")
 TEMPLATE_TOKEN = "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate"
 # torchrun's launcher variables: the CronJob's pods need them, a pipeline step does not.
@@ -27,7 +30,7 @@ def stack(request: pytest.FixtureRequest, graphs: dict[str, Graph]) -> Graph:
 
 
 def template(graph: Graph) -> dict[str, Any]:
-    return graph.manifest("WorkflowTemplate", contracts.RETRAIN_PIPELINE)
+    return graph.manifest("WorkflowTemplate", contracts.retrain_pipeline(FIRST))
 
 
 def step(graph: Graph, name: str) -> dict[str, Any]:
@@ -36,7 +39,7 @@ def step(graph: Graph, name: str) -> dict[str, Any]:
 
 
 def trainer_pod(graph: Graph) -> dict[str, Any]:
-    cronjob = graph.manifest("CronJob", contracts.RETRAIN_CRONJOB)
+    cronjob = graph.manifest("CronJob", contracts.retrain_cronjob(FIRST))
     pod: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return pod
 
@@ -88,14 +91,15 @@ def test_a_misspelled_or_mistyped_field_fails_validation(
     assert any(complaint in problem for problem in problems), problems
 
 
-def test_the_template_waits_for_the_chart_that_brings_its_crd(stack: Graph) -> None:
-    resource = stack.one(TEMPLATE_TOKEN)
-    releases = [
-        stack.by_urn(urn)["inputs"].get("chart") for urn in resource.get("dependencies", [])
-    ]
-    assert "argo-workflows" in releases, (
-        f"stack {stack.stack}: the WorkflowTemplate must depend on the argo-workflows release"
-    )
+def test_every_template_waits_for_the_chart_that_brings_its_crd(stack: Graph) -> None:
+    for resource in stack.of_type(TEMPLATE_TOKEN):
+        releases = [
+            stack.by_urn(urn)["inputs"].get("chart") for urn in resource.get("dependencies", [])
+        ]
+        assert "argo-workflows" in releases, (
+            f"stack {stack.stack}: WorkflowTemplate {resource['name']} must depend on the "
+            "argo-workflows release"
+        )
 
 
 def test_the_controller_is_namespaced_pinned_and_unexposed(stack: Graph) -> None:
@@ -227,14 +231,14 @@ def test_a_failed_candidate_ends_the_training_run_instead_of_leaving_it_open(
 def test_the_schedule_submits_the_pipeline_and_the_cronjob_only_keeps_its_template(
     stack: Graph,
 ) -> None:
-    cron = stack.manifest("CronWorkflow", contracts.RETRAIN_SCHEDULE)
+    cron = stack.manifest("CronWorkflow", contracts.retrain_schedule(FIRST))
     assert validate_argo(cron, "CronWorkflow") == []
-    job = stack.manifest("CronJob", contracts.RETRAIN_CRONJOB)
+    job = stack.manifest("CronJob", contracts.retrain_cronjob(FIRST))
     assert cron["spec"]["schedules"] == [job["spec"]["schedule"]]
     assert cron["spec"]["timezone"] == job["spec"]["timeZone"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert cron["spec"]["workflowSpec"] == {
-        "workflowTemplateRef": {"name": contracts.RETRAIN_PIPELINE}
+        "workflowTemplateRef": {"name": contracts.retrain_pipeline(FIRST)}
     }
     # Two schedules would start two trainings; the CronJob stays for one-off Jobs from it.
     assert job["spec"]["suspend"] is True
@@ -245,7 +249,7 @@ def test_finished_runs_and_their_pods_are_cleaned_up(stack: Graph) -> None:
     assert spec["podGC"]["strategy"] == "OnPodSuccess"
     assert spec["ttlStrategy"]["secondsAfterCompletion"] > 0
     assert spec["activeDeadlineSeconds"] > 0
-    assert spec["synchronization"] == {"mutexes": [{"name": contracts.RETRAIN_PIPELINE}]}
+    assert spec["synchronization"] == {"mutexes": [{"name": contracts.retrain_pipeline(FIRST)}]}
 
 
 def test_an_evicted_candidate_is_retried_but_an_app_failure_is_not(stack: Graph) -> None:
@@ -292,7 +296,9 @@ def test_local_has_no_workflows(local: Graph) -> None:
 def test_the_triggers_workflow_validates_and_names_the_template(stack: Graph) -> None:
     # The app's trigger builds the Workflow it submits; it must name this template and carry
     # nothing Argo would refuse.
-    workflow = workflow_from_template(contracts.RETRAIN_PIPELINE, "retrain-pipeline-1", "drift")
+    workflow = workflow_from_template(
+        contracts.retrain_pipeline(FIRST), "retrain-pipeline-1", "drift"
+    )
     assert validate_manifest(workflow) == []
     assert TEMPLATE_LABEL == contracts.WORKFLOW_TEMPLATE_LABEL
     assert template(stack)["metadata"]["name"] == workflow["spec"]["workflowTemplateRef"]["name"]

@@ -34,6 +34,21 @@ def app_config(stack: str) -> dict[str, Any]:
     return section
 
 
+def shadow_models(stack: Graph) -> list[dict[str, Any]]:
+    """The stack file's models that roll out in shadow (the default mode)."""
+    return [
+        m
+        for m in models_config(stack.stack)
+        if m.get("rollout", {}).get("mode", "shadow") == "shadow"
+    ]
+
+
+def models_config(stack: str) -> list[dict[str, Any]]:
+    """The stack file's `app.models` entries."""
+    models: list[dict[str, Any]] = app_config(stack)["models"]
+    return models
+
+
 def pod_spec(manifest: dict[str, Any]) -> dict[str, Any]:
     if manifest["kind"] == "CronJob":
         spec: dict[str, Any] = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
@@ -82,17 +97,21 @@ def test_only_the_trigger_gets_a_kubernetes_api_token(stack: Graph) -> None:
     tokens = {
         name: spec["automountServiceAccountToken"] for name, spec in workload_pods(stack).items()
     }
-    assert tokens == {
-        "Deployment/model-server": False,
-        "CronJob/retrain": False,
-        "CronJob/harvest": False,
-        "Deployment/retrain-trigger": True,
-        "Deployment/mlflow": False,
-    }
+    expected = {"Deployment/mlflow": False}
+    for model in ("iris-classifier", "wine-classifier"):
+        expected |= {
+            f"Deployment/{contracts.model_server(model)}": False,
+            f"CronJob/{contracts.retrain_cronjob(model)}": False,
+            f"CronJob/{contracts.harvest_cronjob(model)}": False,
+            f"CronJob/{contracts.batch_score_cronjob(model)}": False,
+            f"Deployment/{contracts.retrain_trigger(model)}": True,
+        }
+    rollouts = {f"CronJob/{contracts.rollout_cronjob(m['name'])}" for m in shadow_models(stack)}
+    assert tokens == expected | dict.fromkeys(rollouts, False)
 
 
 def test_model_server_image_and_probes(stack: Graph) -> None:
-    spec = pod_spec(stack.manifest("Deployment", "model-server"))
+    spec = pod_spec(stack.manifest("Deployment", "model-server-iris-classifier"))
     (container,) = spec["containers"]
     assert (
         container["image"] == f"{ECR}mlops-{stack.stack}/app:{app_config(stack.stack)['imageTag']}"
@@ -104,7 +123,9 @@ def test_model_server_image_and_probes(stack: Graph) -> None:
 
 
 def test_deployment_env_names_are_exactly_app_settings(stack: Graph) -> None:
-    (container,) = pod_spec(stack.manifest("Deployment", "model-server"))["containers"]
+    (container,) = pod_spec(stack.manifest("Deployment", "model-server-iris-classifier"))[
+        "containers"
+    ]
     names = {env["name"] for env in container["env"]}
     fields = {f"MLOPS_{field.upper()}" for field in Settings.model_fields}
     assert names <= fields, f"env vars the app never reads: {sorted(names - fields)}"
@@ -113,12 +134,14 @@ def test_deployment_env_names_are_exactly_app_settings(stack: Graph) -> None:
     settings = Settings.model_validate(
         {name.removeprefix("MLOPS_").lower(): value for name, value in values.items()}
     )
-    assert settings.model_alias == app_config(stack.stack).get("modelAlias", "production")
+    assert settings.model_alias == models_config(stack.stack)[0].get("alias", "production")
     assert str(settings.api_keys_file).startswith("/var/run/secrets/")
 
 
 def test_server_learns_its_memory_limit_from_its_own_container(stack: Graph) -> None:
-    (container,) = pod_spec(stack.manifest("Deployment", "model-server"))["containers"]
+    (container,) = pod_spec(stack.manifest("Deployment", "model-server-iris-classifier"))[
+        "containers"
+    ]
     (env,) = [env for env in container["env"] if env["name"] == "MLOPS_MEMORY_LIMIT_MIB"]
     assert env["valueFrom"]["resourceFieldRef"] == {
         "containerName": container["name"],
@@ -128,31 +151,35 @@ def test_server_learns_its_memory_limit_from_its_own_container(stack: Graph) -> 
 
 
 def test_trainer_env_names_are_app_settings(stack: Graph) -> None:
-    (container,) = pod_spec(stack.manifest("CronJob", "retrain"))["containers"]
+    (container,) = pod_spec(stack.manifest("CronJob", "retrain-iris-classifier"))["containers"]
     app_names = {env["name"] for env in container["env"] if env["name"].startswith("MLOPS_")}
     fields = {f"MLOPS_{field.upper()}" for field in Settings.model_fields}
     assert app_names <= fields and "MLOPS_BUCKET" in app_names, sorted(app_names - fields)
 
 
 def test_trigger_env_names_are_trigger_settings(stack: Graph) -> None:
-    (container,) = pod_spec(stack.manifest("Deployment", "retrain-trigger"))["containers"]
+    (container,) = pod_spec(stack.manifest("Deployment", "retrain-trigger-iris-classifier"))[
+        "containers"
+    ]
     names = {env["name"] for env in container["env"]}
     fields = {f"MLOPS_TRIGGER_{field.upper()}" for field in TriggerSettings.model_fields}
     assert names <= fields and "MLOPS_TRIGGER_TOKEN_FILE" in names, sorted(names - fields)
 
 
 def test_the_trigger_submits_the_pipeline_where_argo_runs_it(stack: Graph) -> None:
-    (container,) = pod_spec(stack.manifest("Deployment", "retrain-trigger"))["containers"]
+    (container,) = pod_spec(stack.manifest("Deployment", "retrain-trigger-iris-classifier"))[
+        "containers"
+    ]
     env = {e["name"]: e.get("value") for e in container["env"]}
     # dev and prod run the pipeline on Argo Workflows: drift and new data submit it there.
-    assert env["MLOPS_TRIGGER_WORKFLOW_TEMPLATE"] == contracts.RETRAIN_PIPELINE
+    assert env["MLOPS_TRIGGER_WORKFLOW_TEMPLATE"] == contracts.retrain_pipeline("iris-classifier")
     stack.manifest("WorkflowTemplate", env["MLOPS_TRIGGER_WORKFLOW_TEMPLATE"])
 
 
 def test_api_keys_come_from_a_secret_never_plain_env(stack: Graph) -> None:
     secret = stack.manifest("Secret", "model-server-api-keys")
     assert secret["stringData"] == "[secret]", "API keys must stay a Pulumi secret"
-    spec = pod_spec(stack.manifest("Deployment", "model-server"))
+    spec = pod_spec(stack.manifest("Deployment", "model-server-iris-classifier"))
     secret_sources = [
         source["secret"]["name"]
         for volume in spec["volumes"]
@@ -164,7 +191,7 @@ def test_api_keys_come_from_a_secret_never_plain_env(stack: Graph) -> None:
 
 
 def test_training_runs_on_the_gpu_pool_with_gpu_limits(stack: Graph) -> None:
-    cronjob = stack.manifest("CronJob", "retrain")
+    cronjob = stack.manifest("CronJob", "retrain-iris-classifier")
     config = app_config(stack.stack)["training"]
     job = cronjob["spec"]["jobTemplate"]["spec"]
     spec = job["template"]["spec"]
@@ -205,7 +232,7 @@ def test_trigger_may_only_create_and_list_jobs_in_training(stack: Graph) -> None
 
 
 def test_network_policies_admit_only_clients_and_prometheus(stack: Graph) -> None:
-    policy = stack.manifest("NetworkPolicy", "model-server")
+    policy = stack.manifest("NetworkPolicy", "model-server-iris-classifier")
     sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
     namespaces = [
         p["namespaceSelector"]["matchLabels"] for p in sources if "namespaceSelector" in p
@@ -213,7 +240,7 @@ def test_network_policies_admit_only_clients_and_prometheus(stack: Graph) -> Non
     cidrs = [p["ipBlock"]["cidr"] for p in sources if "ipBlock" in p]
     assert namespaces == [{"kubernetes.io/metadata.name": "monitoring"}]
     assert "0.0.0.0/0" not in cidrs, "internal exposure must not admit the internet"
-    trigger = stack.manifest("NetworkPolicy", "retrain-trigger")
+    trigger = stack.manifest("NetworkPolicy", "retrain-trigger-iris-classifier")
     (rule,) = trigger["spec"]["ingress"]
     assert rule["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
@@ -223,11 +250,11 @@ def test_network_policies_admit_only_clients_and_prometheus(stack: Graph) -> Non
 def test_load_balancer_is_internal_by_default(prod: Graph) -> None:
     # Prod sets only the certificate: internal is the default mode.
     assert set(app_config("prod")["exposure"]) == {"certificateArn"}
-    service = prod.manifest("Service", "model-server-nlb")
+    service = prod.manifest("Service", "model-server-iris-classifier-nlb")
     annotations = service["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] == "true"
-    assert prod.manifest("Service", "model-server")["spec"]["type"] == "ClusterIP"
+    assert prod.manifest("Service", "model-server-iris-classifier")["spec"]["type"] == "ClusterIP"
 
 
 def test_cluster_ip_mode_declares_no_load_balancer(dev: Graph) -> None:
@@ -237,8 +264,8 @@ def test_cluster_ip_mode_declares_no_load_balancer(dev: Graph) -> None:
         if m["spec"].get("type") == "LoadBalancer"
     ]
     assert load_balancers == [], f"dev (exposure clusterIp) declares {load_balancers}"
-    assert dev.manifest("Service", "model-server")["spec"]["type"] == "ClusterIP"
-    policy = dev.manifest("NetworkPolicy", "model-server")
+    assert dev.manifest("Service", "model-server-iris-classifier")["spec"]["type"] == "ClusterIP"
+    policy = dev.manifest("NetworkPolicy", "model-server-iris-classifier")
     cidrs = [
         p["ipBlock"]["cidr"] for r in policy["spec"]["ingress"] for p in r["from"] if "ipBlock" in p
     ]
@@ -260,26 +287,37 @@ def test_cluster_ip_mode_refuses_load_balancer_settings(tmp_path: Path) -> None:
     ]
 
 
-def test_hpa_bounds_follow_the_stack_file(stack: Graph) -> None:
-    hpa = stack.manifest("HorizontalPodAutoscaler", "model-server")["spec"]
-    config = app_config(stack.stack)
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (
-        config["minReplicas"],
-        config["maxReplicas"],
-    )
+def test_each_models_hpa_bounds_follow_the_stack_file(stack: Graph) -> None:
+    for config in models_config(stack.stack):
+        name = contracts.model_server(config["name"])
+        hpa = stack.manifest("HorizontalPodAutoscaler", name)["spec"]
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (
+            config["minReplicas"],
+            config["maxReplicas"],
+        ), name
+        assert hpa["scaleTargetRef"]["name"] == name
 
 
 def test_prod_spreads_serving_across_zones_and_has_a_pdb(prod: Graph, dev: Graph) -> None:
-    spread = pod_spec(prod.manifest("Deployment", "model-server"))["topologySpreadConstraints"]
+    spread = pod_spec(prod.manifest("Deployment", "model-server-iris-classifier"))[
+        "topologySpreadConstraints"
+    ]
     zone = next(c for c in spread if c["topologyKey"] == "topology.kubernetes.io/zone")
     assert zone["whenUnsatisfiable"] == "DoNotSchedule"
-    assert prod.manifest("PodDisruptionBudget", "model-server")["spec"]["maxUnavailable"] == 1
+    assert (
+        prod.manifest("PodDisruptionBudget", "model-server-iris-classifier")["spec"][
+            "maxUnavailable"
+        ]
+        == 1
+    )
     # Dev turns both off in its stack file (highAvailability: false).
-    assert "topologySpreadConstraints" not in pod_spec(dev.manifest("Deployment", "model-server"))
+    assert "topologySpreadConstraints" not in pod_spec(
+        dev.manifest("Deployment", "model-server-iris-classifier")
+    )
     assert not dev.manifests("PodDisruptionBudget")
 
 
-def test_dev_and_prod_declare_the_same_workload_objects_apart_from_pdb_and_nlb(
+def test_dev_and_prod_declare_the_same_workload_objects_apart_from_pdb_nlb_and_rollout(
     dev: Graph, prod: Graph
 ) -> None:
     def objects(graph: Graph) -> set[tuple[str, str]]:
@@ -289,10 +327,14 @@ def test_dev_and_prod_declare_the_same_workload_objects_apart_from_pdb_and_nlb(
             if m["metadata"].get("namespace") in ("serving", "training") or m["kind"] == "Namespace"
         }
 
-    # Dev has no PDB (highAvailability: false) and no load balancer (exposure clusterIp).
+    # Dev has no PDB (highAvailability: false) and no load balancer (exposure clusterIp);
+    # its iris-classifier rolls out directly, so it has no rollout CronJob.
+    models = ("iris-classifier", "wine-classifier")
     assert objects(prod) - objects(dev) == {
-        ("PodDisruptionBudget", "model-server"),
-        ("Service", "model-server-nlb"),
+        *(("PodDisruptionBudget", contracts.model_server(m)) for m in models),
+        *(("Service", contracts.model_load_balancer(m)) for m in models),
+        ("CronJob", contracts.rollout_cronjob("iris-classifier")),
+        ("NetworkPolicy", contracts.rollout_cronjob("iris-classifier")),
     }
     assert objects(dev) - objects(prod) == set()
 

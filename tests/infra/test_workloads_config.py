@@ -83,9 +83,13 @@ def test_digest_is_accepted_with_a_training_digest(tmp_path: Path) -> None:
         for m in synthesize("dev", root).graph.manifests()
         if m["kind"] in ("Deployment", "CronJob")
     }
-    server = images["model-server"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    server = images["model-server-iris-classifier"]["spec"]["template"]["spec"]["containers"][0][
+        "image"
+    ]
     assert server.endswith(f"/app@{serve}")
-    trainer = images["retrain"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    trainer = images["retrain-iris-classifier"]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     assert trainer["image"].endswith(f"/app@{train}")
     server = images["mlflow"]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert server.endswith(f"/app@{tracking}")
@@ -97,10 +101,11 @@ def test_digest_without_training_digest_is_refused(tmp_path: Path) -> None:
 
 
 def test_min_replicas_above_max_is_refused(tmp_path: Path) -> None:
-    (problem,) = problems_for(tmp_path, {f"{APP}.minReplicas": 5, f"{APP}.maxReplicas": 2})
+    changes = {f"{APP}.models.1.minReplicas": 5, f"{APP}.models.1.maxReplicas": 2}
+    (problem,) = problems_for(tmp_path, changes)
     assert problem == (
-        f"Pulumi.dev.yaml: {APP}: minReplicas=5 is above maxReplicas=2; "
-        "raise maxReplicas or lower minReplicas"
+        f"Pulumi.dev.yaml: {APP}.models.1: model 'wine-classifier': minReplicas=5 is above "
+        "maxReplicas=2; raise maxReplicas or lower minReplicas"
     )
 
 
@@ -149,7 +154,7 @@ def test_public_exposure_serves_tls_with_the_certificate(tmp_path: Path) -> None
     (service,) = [
         m
         for m in synthesize("dev", root).graph.manifests()
-        if m["kind"] == "Service" and m["metadata"]["name"] == "model-server-nlb"
+        if m["kind"] == "Service" and m["metadata"]["name"] == "model-server-iris-classifier-nlb"
     ]
     annotations = service["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] == "false"

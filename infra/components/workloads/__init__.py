@@ -1,4 +1,4 @@
-"""What runs on the cluster: namespaces, the model server, GPU training and the retrain trigger."""
+"""What runs on the cluster: namespaces, and per model a server, GPU training and a trigger."""
 
 from infra.components.workloads.common import PodResources
 from infra.components.workloads.exposure import Exposure

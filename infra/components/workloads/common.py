@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.scheduling import ROLE_ARN_ANNOTATION
-from infra.contracts import HTTP_PORT_NAME
+from infra.contracts import HTTP_PORT_NAME, MODEL_LABEL
 
 PART_OF = "mlops-platform"
 NAME_LABEL = "app.kubernetes.io/name"
@@ -31,19 +31,26 @@ class PodResources:
     """The container is OOM-killed above it."""
 
 
-def labels(name: str, component: str) -> dict[str, str]:
-    """Recommended labels; `name` + `component` also serve as the pod selector."""
+def labels(name: str, component: str, model: str | None = None) -> dict[str, str]:
+    """Recommended labels; `name` + `component` (+ the model, for one model's workload) also
+    serve as the pod selector."""
     return {
         NAME_LABEL: name,
         COMPONENT_LABEL: component,
+        **({MODEL_LABEL: model} if model is not None else {}),
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "pulumi",
     }
 
 
-def selector(name: str, component: str) -> dict[str, str]:
+def selector(name: str, component: str, model: str | None = None) -> dict[str, str]:
     """The immutable subset of `labels` a Deployment/Service selects on."""
-    return {NAME_LABEL: name, COMPONENT_LABEL: component}
+    return {NAME_LABEL: name, COMPONENT_LABEL: component, **model_selector(model)}
+
+
+def model_selector(model: str | None) -> dict[str, str]:
+    """The model label alone, or nothing for a workload every model shares."""
+    return {MODEL_LABEL: model} if model is not None else {}
 
 
 def image(repository_url: pulumi.Input[str], reference: str) -> pulumi.Output[str]:
@@ -135,7 +142,9 @@ def metadata(
 
 def zone_spread(labels: dict[str, str]) -> list[k8s.core.v1.TopologySpreadConstraintArgs]:
     """Hard across zones, soft across nodes, for the pods of `labels`' workload."""
-    match = k8s.meta.v1.LabelSelectorArgs(match_labels={key: labels[key] for key in (NAME_LABEL,)})
+    # One model's pods spread among themselves; two models' pods may share a node.
+    keys = (NAME_LABEL, MODEL_LABEL)
+    match = k8s.meta.v1.LabelSelectorArgs(match_labels={k: labels[k] for k in keys if k in labels})
     return [
         # Hard across zones: losing one zone never takes all replicas.
         k8s.core.v1.TopologySpreadConstraintArgs(

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.workloads import common
-from infra.contracts import HTTP_PORT_NAME, MODEL_SERVER
+from infra.contracts import HTTP_PORT_NAME, MODEL_LABEL, MODEL_SERVER
 
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer"
 PLAIN_HTTP_ACCEPTED = "mlops-platform/plain-http-accepted"
@@ -28,6 +28,7 @@ PLAIN_HTTP_ACCEPTED = "mlops-platform/plain-http-accepted"
 so a reviewer and the guardrails see the decision on the resource itself."""
 ANYWHERE = "0.0.0.0/0"
 LOAD_BALANCER = f"{MODEL_SERVER}-nlb"
+"""The load balancers' `app.kubernetes.io/name` (one per model, `model-server-<model>-nlb`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,19 +74,20 @@ def load_balancer_service(
     namespace: pulumi.Input[str],
     selector: dict[str, str],
     opts: pulumi.ResourceOptions,
+    *,
+    object_name: str,
 ) -> k8s.core.v1.Service | None:
-    """The Service of type LoadBalancer; None in mode clusterIp, which has no load balancer."""
+    """The Service of type LoadBalancer named `object_name`, for the pods of `selector`; None
+    in mode clusterIp, which has no load balancer."""
     if exposure.mode == "clusterIp":
         return None
     tls = exposure.certificate_arn is not None
+    labels = common.labels(
+        LOAD_BALANCER, selector[common.COMPONENT_LABEL], selector.get(MODEL_LABEL)
+    )
     return k8s.core.v1.Service(
         f"{name}-nlb",
-        metadata=common.metadata(
-            LOAD_BALANCER,
-            namespace,
-            common.labels(LOAD_BALANCER, selector[common.COMPONENT_LABEL]),
-            _annotations(exposure),
-        ),
+        metadata=common.metadata(object_name, namespace, labels, _annotations(exposure)),
         spec=k8s.core.v1.ServiceSpecArgs(
             type="LoadBalancer",
             selector=selector,

@@ -1,10 +1,10 @@
 """The daily harvest: labelled captures of finished days become training rows.
 
-A CronJob in the training namespace runs `python -m app data harvest` with the training image
-and the trainer's ServiceAccount (its role reads `captures/` and writes a dataset's
-`captured/` folder). It needs a CPU for seconds, not a GPU: it runs on the system pool. The
-object it writes lands under `datasets/`, so the bucket's notification asks the retrain
-trigger for a retraining on the new rows.
+A CronJob per model in the training namespace (`harvest-<model>`) runs `python -m app data
+harvest` with the training image and the trainer's ServiceAccount (its role reads `captures/`
+and writes a dataset's `captured/` folder). It needs a CPU for seconds, not a GPU: it runs on
+the system pool. The object it writes lands under the model's dataset, so the bucket's
+notification asks the model's retrain trigger for a retraining on the new rows.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import pulumi_kubernetes as k8s
 
 from infra.components.scheduling import SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
+from infra.components.workloads.models import ModelSpec, model_settings
 from infra.components.workloads.network_policies import egress_dns_and_https, network_policy
 from infra.components.workloads.settings_env import settings_env
-from infra.contracts import HARVEST_CRONJOB
+from infra.contracts import HARVEST_CRONJOB, harvest_cronjob
 
 NAME = HARVEST_CRONJOB
 COMPONENT = "training"
@@ -44,10 +45,9 @@ class HarvestJob:
     """Model bucket name."""
     region: str
     """Region of the model bucket."""
-    model_name: str
-    """Registered model whose captures are harvested (`captures/<model>/`)."""
-    dataset_prefix: str
-    """Dataset the rows are written under (`<prefix>captured/date=YYYY-MM-DD.csv`)."""
+    model: ModelSpec
+    """The model whose captures are harvested (`captures/<model>/`) into its dataset
+    (`<prefix>captured/date=YYYY-MM-DD.csv`)."""
     schedule: str
     """Cron schedule."""
     time_zone: str
@@ -56,10 +56,11 @@ class HarvestJob:
 
 def declare_harvest(resource_name: str, job: HarvestJob, opts: pulumi.ResourceOptions) -> None:
     """The CronJob and its NetworkPolicy (nothing gets in; out: DNS and HTTPS to S3/STS)."""
-    labels = common.labels(NAME, COMPONENT)
+    labels = common.labels(NAME, COMPONENT, job.model.name)
+    object_name = harvest_cronjob(job.model.name)
     k8s.batch.v1.CronJob(
         f"{resource_name}-cronjob",
-        metadata=common.metadata(NAME, job.namespace, labels),
+        metadata=common.metadata(object_name, job.namespace, labels),
         spec=k8s.batch.v1.CronJobSpecArgs(
             schedule=job.schedule,
             time_zone=job.time_zone,
@@ -90,6 +91,7 @@ def declare_harvest(resource_name: str, job: HarvestJob, opts: pulumi.ResourceOp
         ingress=[],
         egress=egress_dns_and_https(),
         opts=opts,
+        object_name=object_name,
     )
 
 
@@ -111,8 +113,7 @@ def _pod_spec(job: HarvestJob) -> k8s.core.v1.PodSpecArgs:
                         {
                             "bucket": job.bucket,
                             "aws_region": job.region,
-                            "model_name": job.model_name,
-                            "dataset_prefix": job.dataset_prefix,
+                            **model_settings(job.model),
                         }
                     ),
                     # Libraries cache under $HOME; the root filesystem is read-only.

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.workloads import common
-from infra.contracts import MONITORING_NAMESPACE
+from infra.contracts import MODEL_LABEL, MONITORING_NAMESPACE, PROMETHEUS_PORT
 
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
 Ingress = k8s.networking.v1.NetworkPolicyIngressRuleArgs
@@ -53,6 +53,14 @@ def allow_to(peers: Sequence[Peer]) -> Egress:
     return Egress(to=list(peers))
 
 
+def egress_to_prometheus() -> Egress:
+    """The monitoring namespace's pods on Prometheus' port: a client querying its API."""
+    return Egress(
+        to=[namespace_peer(MONITORING_NAMESPACE)],
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=PROMETHEUS_PORT, protocol="TCP")],
+    )
+
+
 def egress_dns_and_https() -> list[Egress]:
     """Cluster DNS, and HTTPS anywhere."""
     return [
@@ -75,15 +83,17 @@ def network_policy(
     ingress: Sequence[Ingress],
     egress: Sequence[Egress],
     opts: pulumi.ResourceOptions,
+    object_name: str | None = None,
 ) -> k8s.networking.v1.NetworkPolicy:
-    """The workload's policy: named and selecting by its labels; all else is denied."""
+    """The workload's policy: named after it (or `object_name`) and selecting by its labels,
+    the model's too for one model's workload; all else is denied."""
     name, component = labels[common.NAME_LABEL], labels[common.COMPONENT_LABEL]
     return k8s.networking.v1.NetworkPolicy(
         resource_name,
-        metadata=common.metadata(name, namespace, labels),
+        metadata=common.metadata(object_name or name, namespace, labels),
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                match_labels=common.selector(name, component)
+                match_labels=common.selector(name, component, labels.get(MODEL_LABEL))
             ),
             policy_types=["Ingress", "Egress"],
             ingress=list(ingress),

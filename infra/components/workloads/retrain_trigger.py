@@ -1,14 +1,18 @@
-"""The retrain trigger: Alertmanager calls its webhook, and it polls the model bucket's dataset
-queue (new data); either starts one retraining Job.
+"""The retrain triggers, one per model: Alertmanager calls a model's webhook (its drift alert),
+and the trigger polls the model's dataset queue (new data under its prefix); either starts
+one retraining of that model.
 
-It may create and list Jobs and read the retraining CronJob in the training namespace, and
-receive and delete the dataset queue's messages (its IAM role), nothing else. One replica: the
+One Deployment per model because the trigger serves one model (one CronJob or template, one
+queue, one prefix); they share a ServiceAccount, its IAM role and its RBAC. It may create and
+list Jobs and read the models' retraining CronJobs in the training namespace, and receive and
+delete the dataset queues' messages (its IAM role), nothing else. One replica each: the
 receiver also de-duplicates by Job name, so the brief overlap of a rolling update cannot start
 two retrainings either; a restarted pod finds the undeleted messages again (nothing is lost).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -30,6 +34,7 @@ from infra.contracts import (
     RETRAIN_TRIGGER,
     SECRETS_DIR,
     TOKEN_FILE_NAME,
+    retrain_trigger,
 )
 
 NAME = RETRAIN_TRIGGER
@@ -40,6 +45,23 @@ RESOURCES = common.PodResources(
 
 
 @dataclass(frozen=True, kw_only=True)
+class TriggeredModel:
+    """What one model's trigger starts, and on which data."""
+
+    name: str
+    """The model."""
+    cronjob: pulumi.Input[str]
+    """Name of its retraining CronJob whose job template is instantiated."""
+    queue_url: pulumi.Input[str]
+    """SQS queue the model bucket notifies of new objects under `dataset_prefix`."""
+    dataset_prefix: str
+    """Objects under this prefix are its training data; their events start a retraining."""
+    workflow_template: pulumi.Input[str] | None
+    """Its pipeline's WorkflowTemplate where the cluster runs Argo Workflows: each
+    retraining is a Workflow from it; None: a Job from `cronjob`."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RetrainTriggerArgs:
     k8s_provider: pulumi.ProviderResource
     """Provider of the EKS cluster."""
@@ -47,26 +69,19 @@ class RetrainTriggerArgs:
     """The training namespace: where the receiver runs and creates Jobs."""
     image: pulumi.Input[str]
     """The app's serving image (it carries `python -m app.trigger`)."""
-    cronjob: pulumi.Input[str]
-    """Name of the retraining CronJob whose job template is instantiated."""
+    models: Sequence[TriggeredModel]
+    """A trigger per model."""
     token: pulumi.Input[str]
     """Shared bearer token (Pulumi secret `retrainWebhookToken`)."""
     role_arn: pulumi.Input[str]
-    """IAM role of its ServiceAccount (IRSA): consumes the dataset queue."""
-    queue_url: pulumi.Input[str]
-    """SQS queue the model bucket notifies of new dataset objects."""
-    dataset_prefix: str
-    """Objects under this prefix are the training data; their events start a retraining."""
+    """IAM role of the ServiceAccount (IRSA): consumes every model's dataset queue."""
     region: str
-    """Region of the queue."""
-    workflow_template: str | None
-    """The training pipeline's WorkflowTemplate where the cluster runs Argo Workflows: each
-    retraining is a Workflow from it; None: a Job from `cronjob`."""
+    """Region of the queues."""
 
 
 class RetrainTrigger(pulumi.ComponentResource):
-    url: pulumi.Output[str]
-    """In-cluster URL Alertmanager posts to."""
+    urls: dict[str, pulumi.Output[str]]
+    """Each model's in-cluster URL Alertmanager posts its drift alerts to."""
 
     def __init__(
         self, name: str, args: RetrainTriggerArgs, opts: pulumi.ResourceOptions | None = None
@@ -74,26 +89,51 @@ class RetrainTrigger(pulumi.ComponentResource):
         super().__init__("mlops-platform:workloads:RetrainTrigger", name, None, opts)
         child = pulumi.ResourceOptions(provider=args.k8s_provider, parent=self)
         labels = common.labels(NAME, COMPONENT)
-        selector = common.selector(NAME, COMPONENT)
-
         account = common.irsa_service_account(
             f"{name}-sa", NAME, args.namespace, labels, args.role_arn, child
         )
         self._rbac(name, args, labels, account, child)
-        self._deployment(name, args, account, child)
+        token = k8s.core.v1.Secret(
+            f"{name}-token",
+            metadata=common.metadata(f"{NAME}-token", args.namespace, labels),
+            type="Opaque",
+            string_data={TOKEN_FILE_NAME: args.token},
+            opts=child,
+        )
+        self.urls = {
+            model.name: self._model_trigger(
+                f"{name}-{model.name}", args, model, account, token, child
+            )
+            for model in args.models
+        }
+        self.register_outputs({"urls": self.urls})
+
+    @staticmethod
+    def _model_trigger(
+        name: str,
+        args: RetrainTriggerArgs,
+        model: TriggeredModel,
+        account: k8s.core.v1.ServiceAccount,
+        token: k8s.core.v1.Secret,
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        """The model's receiver, its Service and policy; returns the webhook URL."""
+        object_name = retrain_trigger(model.name)
+        labels = common.labels(NAME, COMPONENT, model.name)
+        RetrainTrigger._deployment(name, args, model, account, token, opts)
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=common.metadata(NAME, args.namespace, labels),
+            metadata=common.metadata(object_name, args.namespace, labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
-                selector=selector,
+                selector=common.selector(NAME, COMPONENT, model.name),
                 ports=[
                     k8s.core.v1.ServicePortArgs(
                         name=HTTP_PORT_NAME, port=HTTP_PORT, target_port=HTTP_PORT_NAME
                     )
                 ],
             ),
-            opts=child,
+            opts=opts,
         )
         # Only Alertmanager (monitoring namespace) gets in; out: DNS, the API server and SQS
         # (HTTPS: the queue's endpoint has no fixed address).
@@ -103,40 +143,35 @@ class RetrainTrigger(pulumi.ComponentResource):
             labels,
             ingress=[allow_monitoring(HTTP_PORT_NAME)],
             egress=egress_dns_and_https(),
-            opts=child,
+            opts=opts,
+            object_name=object_name,
         )
-        self.url = pulumi.Output.concat(
+        return pulumi.Output.concat(
             "http://",
             service.metadata.apply(lambda m: m.name or ""),
             ".",
             args.namespace,
             f".svc:{HTTP_PORT}{RETRAIN_ALERTS_PATH}",
         )
-        self.register_outputs({"url": self.url})
 
     @staticmethod
     def _deployment(
         name: str,
         args: RetrainTriggerArgs,
+        model: TriggeredModel,
         account: k8s.core.v1.ServiceAccount,
+        token: k8s.core.v1.Secret,
         opts: pulumi.ResourceOptions,
     ) -> None:
-        """The receiver, with the token it demands mounted from its own Secret."""
-        labels = common.labels(NAME, COMPONENT)
-        token = k8s.core.v1.Secret(
-            f"{name}-token",
-            metadata=common.metadata(f"{NAME}-token", args.namespace, labels),
-            type="Opaque",
-            string_data={TOKEN_FILE_NAME: args.token},
-            opts=opts,
-        )
+        """The model's receiver, with the token it demands mounted from the shared Secret."""
+        labels = common.labels(NAME, COMPONENT, model.name)
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=common.metadata(NAME, args.namespace, labels),
+            metadata=common.metadata(retrain_trigger(model.name), args.namespace, labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(
-                    match_labels=common.selector(NAME, COMPONENT)
+                    match_labels=common.selector(NAME, COMPONENT, model.name)
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
@@ -145,7 +180,7 @@ class RetrainTrigger(pulumi.ComponentResource):
                         # The one workload that talks to the Kubernetes API.
                         automount_service_account_token=True,
                         security_context=common.pod_security_context(),
-                        containers=[_receiver_container(args)],
+                        containers=[_receiver_container(args, model)],
                         volumes=[
                             common.tmp_volume(),
                             k8s.core.v1.VolumeArgs(
@@ -181,7 +216,7 @@ class RetrainTrigger(pulumi.ComponentResource):
                 k8s.rbac.v1.PolicyRuleArgs(
                     api_groups=["batch"],
                     resources=["cronjobs"],
-                    resource_names=[args.cronjob],
+                    resource_names=[model.cronjob for model in args.models],
                     verbs=["get"],
                 ),
             ],
@@ -206,18 +241,20 @@ class RetrainTrigger(pulumi.ComponentResource):
         )
 
 
-def _receiver_container(args: RetrainTriggerArgs) -> k8s.core.v1.ContainerArgs:
+def _receiver_container(
+    args: RetrainTriggerArgs, model: TriggeredModel
+) -> k8s.core.v1.ContainerArgs:
     env = settings_env(
         {
             "namespace": args.namespace,
-            "cronjob": args.cronjob,
+            "cronjob": model.cronjob,
             "token_file": f"{SECRETS_DIR}/{TOKEN_FILE_NAME}",
             "host": "0.0.0.0",  # noqa: S104 - inside the pod; the NetworkPolicy admits clients
             "port": str(HTTP_PORT),
-            "queue_url": args.queue_url,
-            "dataset_prefix": args.dataset_prefix,
+            "queue_url": model.queue_url,
+            "dataset_prefix": model.dataset_prefix,
             "aws_region": args.region,
-            **({"workflow_template": args.workflow_template} if args.workflow_template else {}),
+            **({"workflow_template": model.workflow_template} if model.workflow_template else {}),
         },
         TriggerSettings,
     )

@@ -1,4 +1,9 @@
-"""GPU training: the trainer identity, the retraining CronJob and its distributed job template.
+"""GPU training: the trainer identity, and per model the retraining CronJob with its distributed
+job template, the daily harvest, the batch-scoring Job template and the rollout decision.
+
+One CronJob per model (`retrain-<model>`), not one with a model argument: a CronJob's template
+takes no arguments, and the trigger, `kubectl create job --from` and the schedule each start a
+model's training from its own template, with that model's settings in its pods' env.
 
 Distributed training uses an Indexed Job plus a headless Service with torchrun's static
 rendezvous, rather than the Kubeflow Training Operator: it needs no operator or CRDs on the
@@ -10,6 +15,7 @@ Pod `i` of a Job named `j` is reachable as `j-i.<service>`, so every pod finds r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,6 +29,8 @@ from infra.components.scheduling import (
 )
 from infra.components.workloads import common
 from infra.components.workloads.harvest import HarvestJob, declare_harvest
+from infra.components.workloads.model_jobs import ModelJobs, declare_model_jobs
+from infra.components.workloads.models import ModelSpec, training_settings
 from infra.components.workloads.network_policies import (
     allow_from,
     allow_monitoring,
@@ -34,12 +42,12 @@ from infra.components.workloads.network_policies import (
 from infra.components.workloads.settings_env import settings_env
 from infra.contracts import (
     METRICS_PORT_NAME,
-    RETRAIN_CRONJOB,
     TRACKING_NAMESPACE,
     TRACKING_PORT,
     TRAINER,
     TRAINING_METRICS_PORT,
     TRAINING_SERVICE_ACCOUNT,
+    retrain_cronjob,
 )
 
 NAME = TRAINER
@@ -58,18 +66,18 @@ class TrainingArgs:
     """Namespace of the training jobs (Pod Security `restricted`)."""
     image: pulumi.Input[str]
     """Full reference of the training image (the Dockerfile's `train` target)."""
+    app_image: pulumi.Input[str]
+    """The serving image: batch scoring and the rollout decision run on CPU, without PyTorch."""
     role_arn: pulumi.Input[str]
     """IAM role of the trainer ServiceAccount (reads datasets/, writes models/)."""
     bucket: pulumi.Input[str]
     """Model bucket name."""
     region: str
     """Region of the model bucket."""
-    model_name: str
-    """Registered model the runs train and register."""
-    model_alias: str
-    """Alias a better model is promoted to."""
+    models: Sequence[ModelSpec]
+    """The models trained, a retraining CronJob, harvest, batch scoring (and rollout) each."""
     schedule: str
-    """Cron schedule of the retraining CronJob."""
+    """Cron schedule of every model's retraining CronJob."""
     time_zone: str
     """IANA time zone the schedule is read in."""
     nodes: int
@@ -86,8 +94,6 @@ class TrainingArgs:
     """GPU nodes carry an EFA interface: each training pod requests it, so NCCL uses EFA."""
     tracking_uri: str | None
     """The tracking server runs log to and promote through; None: the stack has none."""
-    dataset_prefix: str
-    """The dataset trained on; the daily harvest writes labelled captures under it."""
     harvest_schedule: str
     """Cron schedule of the harvest CronJob (read in `time_zone`)."""
     schedule_suspended: bool
@@ -96,7 +102,8 @@ class TrainingArgs:
 
 
 class Training(pulumi.ComponentResource):
-    cronjob_name: pulumi.Output[str]
+    cronjob_names: dict[str, pulumi.Output[str]]
+    """Each model's retraining CronJob."""
 
     def __init__(
         self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None
@@ -108,27 +115,8 @@ class Training(pulumi.ComponentResource):
             f"{name}-sa", TRAINING_SERVICE_ACCOUNT, args.namespace, labels, args.role_arn, child
         )
         workers = self._workers_service(name, args, labels, child)
-        cronjob = k8s.batch.v1.CronJob(
-            f"{name}-cronjob",
-            metadata=common.metadata(RETRAIN_CRONJOB, args.namespace, labels),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=args.schedule,
-                time_zone=args.time_zone,
-                suspend=args.schedule_suspended,
-                # One retraining at a time, whoever started it (schedule, trigger or a person).
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=3600,
-                successful_jobs_history_limit=3,
-                failed_jobs_history_limit=3,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=self._job_spec(args, account, workers, labels),
-                ),
-            ),
-            opts=child,
-        )
         # Ranks talk to each other (rendezvous and NCCL use many ports); Prometheus scrapes
-        # the primary's metrics; nothing else gets in.
+        # the primary's metrics; nothing else gets in. One policy for every model's ranks.
         ranks = [same_workload(common.selector(NAME, COMPONENT))]
         network_policy(
             f"{name}-netpol",
@@ -142,9 +130,47 @@ class Training(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        declare_harvest(f"{name}-harvest", _harvest_job(args, account), child)
-        self.cronjob_name = cronjob.metadata.apply(lambda m: m.name or "")
-        self.register_outputs({"cronjobName": self.cronjob_name})
+        account_name = account.metadata.apply(lambda m: m.name or "")
+        self.cronjob_names = {}
+        for model in args.models:
+            model_name = f"{name}-{model.name}"
+            cronjob = self._retrain_cronjob(model_name, args, model, account_name, workers, child)
+            self.cronjob_names[model.name] = cronjob.metadata.apply(lambda m: m.name or "")
+            declare_harvest(f"{model_name}-harvest", _harvest_job(args, model, account_name), child)
+            declare_model_jobs(model_name, _model_jobs(args, model, account_name), child)
+        self.register_outputs({"cronjobNames": self.cronjob_names})
+
+    @staticmethod
+    def _retrain_cronjob(
+        name: str,
+        args: TrainingArgs,
+        model: ModelSpec,
+        account: pulumi.Input[str],
+        workers: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.batch.v1.CronJob:
+        # The model label on the pods only: every model's ranks share the Service and policy.
+        pod_labels = common.labels(NAME, COMPONENT, model.name)
+        return k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=common.metadata(retrain_cronjob(model.name), args.namespace, pod_labels),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=args.schedule,
+                time_zone=args.time_zone,
+                suspend=args.schedule_suspended,
+                # One retraining of the model at a time, whoever started it (schedule,
+                # trigger or a person).
+                concurrency_policy="Forbid",
+                starting_deadline_seconds=3600,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                    spec=Training._job_spec(args, model, account, workers, pod_labels),
+                ),
+            ),
+            opts=opts,
+        )
 
     @staticmethod
     def _workers_service(
@@ -172,7 +198,8 @@ class Training(pulumi.ComponentResource):
     @staticmethod
     def _job_spec(
         args: TrainingArgs,
-        account: k8s.core.v1.ServiceAccount,
+        model: ModelSpec,
+        account: pulumi.Input[str],
         subdomain: pulumi.Input[str],
         labels: dict[str, str],
     ) -> k8s.batch.v1.JobSpecArgs:
@@ -188,14 +215,14 @@ class Training(pulumi.ComponentResource):
                 spec=k8s.core.v1.PodSpecArgs(
                     restart_policy="Never",
                     subdomain=subdomain,
-                    service_account_name=account.metadata.apply(lambda m: m.name or ""),
+                    service_account_name=account,
                     automount_service_account_token=False,
                     security_context=common.pod_security_context(),
                     # A pending pod that tolerates the taint and requests a GPU is what scales
                     # the GPU pool up from zero; nothing else can land there.
                     node_selector=GPU_NODE_SELECTOR,
                     tolerations=[_toleration(t) for t in GPU_TOLERATIONS],
-                    containers=[_trainer_container(args)],
+                    containers=[_trainer_container(args, model)],
                     volumes=[
                         common.tmp_volume("10Gi"),
                         # NCCL and DataLoader workers share tensors through /dev/shm, which is
@@ -212,18 +239,41 @@ class Training(pulumi.ComponentResource):
         )
 
 
-def _harvest_job(args: TrainingArgs, account: k8s.core.v1.ServiceAccount) -> HarvestJob:
+def _harvest_job(args: TrainingArgs, model: ModelSpec, account: pulumi.Input[str]) -> HarvestJob:
     return HarvestJob(
         namespace=args.namespace,
         image=args.image,
-        service_account=account.metadata.apply(lambda m: m.name or ""),
+        service_account=account,
         bucket=args.bucket,
         region=args.region,
-        model_name=args.model_name,
-        dataset_prefix=args.dataset_prefix,
+        model=model,
         schedule=args.harvest_schedule,
         time_zone=args.time_zone,
     )
+
+
+def _model_jobs(args: TrainingArgs, model: ModelSpec, account: pulumi.Input[str]) -> ModelJobs:
+    return ModelJobs(
+        namespace=args.namespace,
+        image=args.app_image,
+        service_account=account,
+        bucket=args.bucket,
+        region=args.region,
+        model=model,
+        tracking_uri=args.tracking_uri,
+    )
+
+
+def trainer_settings(args: TrainingArgs, model: ModelSpec) -> dict[str, str | pulumi.Input[str]]:
+    """The training pods' app settings, the pipeline's pods' too (workflow_template.py)."""
+    return {
+        "bucket": args.bucket,
+        "aws_region": args.region,
+        **training_settings(model),
+        "metrics_port": str(TRAINING_METRICS_PORT),
+        "metrics_linger_seconds": str(METRICS_LINGER_SECONDS),
+        **({"tracking_uri": args.tracking_uri} if args.tracking_uri else {}),
+    }
 
 
 def _egress_to_tracking(args: TrainingArgs) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
@@ -279,7 +329,7 @@ def _field_env(name: str, path: str) -> k8s.core.v1.EnvVarArgs:
     )
 
 
-def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
+def _trainer_container(args: TrainingArgs, model: ModelSpec) -> k8s.core.v1.ContainerArgs:
     launcher_env = [
         _field_env("NODE_RANK", "metadata.annotations['batch.kubernetes.io/job-completion-index']"),
         _field_env("JOB_NAME", "metadata.labels['batch.kubernetes.io/job-name']"),
@@ -294,17 +344,7 @@ def _trainer_container(args: TrainingArgs) -> k8s.core.v1.ContainerArgs:
         command=["torchrun"],
         args=torchrun_args(args.nodes, args.gpus_per_node),
         env=[
-            *settings_env(
-                {
-                    "bucket": args.bucket,
-                    "aws_region": args.region,
-                    "model_name": args.model_name,
-                    "model_alias": args.model_alias,
-                    "metrics_port": str(TRAINING_METRICS_PORT),
-                    "metrics_linger_seconds": str(METRICS_LINGER_SECONDS),
-                    **({"tracking_uri": args.tracking_uri} if args.tracking_uri else {}),
-                }
-            ),
+            *settings_env(trainer_settings(args, model)),
             *launcher_env,
         ],
         ports=[

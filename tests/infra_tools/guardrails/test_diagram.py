@@ -60,10 +60,12 @@ def test_boxes_summarise_key_resources_from_the_inputs(syntheses: dict[str, Synt
     network = next(line for line in prod.splitlines() if "<b>Network</b>" in line)
     assert "3 NAT gateways" in network
     assert "S3 bucket models (versioned, SSE-KMS" in dev
-    # New data announced to the retrain trigger: the notification, its queue and its DLQ.
-    assert "notifies SQS of s3:ObjectCreated:* under datasets/" in dev
-    assert re.search(r"SQS queue dataset-events-queue \(SSE-SQS, DLQ after \d+ receives\)", dev)
-    assert "SQS queue dataset-events-dlq (SSE-SQS, dead letters)" in dev
+    # New data announced to each model's retrain trigger: the notification, its queue, its DLQ.
+    for model in ("iris-classifier", "wine-classifier"):
+        assert f"notifies SQS of s3:ObjectCreated:* under datasets/{model}/" in dev
+        queue = rf"SQS queue dataset-events-{model}-queue \(SSE-SQS, DLQ after \d+ receives\)"
+        assert re.search(queue, dev), model
+        assert f"SQS queue dataset-events-{model}-dlq (SSE-SQS, dead letters)" in dev
     assert re.search(r"pool gpu: 0-\d+ x g5\.xlarge\S* spot", dev), "dev's gpu pool line"
     assert "private API endpoint" in prod and "public API endpoint" in dev
 
