@@ -39,6 +39,24 @@ TRACKING_STATE_DIR = mlflow_server.DEFAULT_STATE_DIR
 UV_BIN_DIR = PROJECT_ROOT / ".cache" / "uv-path"
 # Where the demonstration's second dataset object goes (under the app's dataset prefix).
 NEW_DATA_NAME = "arrived-after-the-first-model.csv"
+# The second model the local stack serves beside the first: another kind (gradient-boosted
+# trees on the packaged Wine data), trained, registered and served by the same code.
+SECOND_MODEL_PORT = APP_PORT + 1
+SECOND_MODEL_ENV = {
+    "MLOPS_MODEL_NAME": "wine-classifier",
+    "MLOPS_MODEL_FAMILY": "gradient_boosting",
+    "MLOPS_PACKAGED_DATASET": "wine",
+    "MLOPS_DATASET_PREFIX": "datasets/wine-classifier/",
+    "MLOPS_DATASET_KEY": "datasets/wine-classifier/wine.csv",
+    "MLOPS_PORT": str(SECOND_MODEL_PORT),
+}
+# The first row of the packaged Wine data: what the second model is asked.
+WINE_ROW = {
+    "alcohol": 14.23, "malic_acid": 1.71, "ash": 2.43, "alcalinity_of_ash": 15.6,
+    "magnesium": 127, "total_phenols": 2.8, "flavanoids": 3.06, "nonflavanoid_phenols": 0.28,
+    "proanthocyanins": 2.29, "color_intensity": 5.64, "hue": 1.04,
+    "od280_od315_of_diluted_wines": 3.92, "proline": 1065,
+}  # fmt: skip
 # The retraining `data watch --once` starts runs inside that step; it must not hang `make up`.
 WATCH_TIMEOUT_SECONDS = 900.0
 
@@ -144,6 +162,36 @@ def _run_app_loop(stack: str, python: str, app_env: dict[str, str]) -> None:
         server.wait(timeout=15)
 
 
+def serve_second_model(python: str, app_env: dict[str, str]) -> dict[str, object]:
+    """Seed, train and promote the second model, serve it beside the first and ask it one
+    prediction by feature name; its answer."""
+    env = {**app_env, **SECOND_MODEL_ENV}
+    name = SECOND_MODEL_ENV["MLOPS_MODEL_NAME"]
+    step(f"seed {name}'s training data", [python, "-m", "app", "data", "upload"], env)
+    train = [python, "-m", "app", "train", "--promote"]
+    step(f"train, register and promote {name} (gradient-boosted trees)", train, env)
+    print(f"==> serve {name} on 127.0.0.1:{SECOND_MODEL_PORT}, beside the first", flush=True)
+    server = subprocess.Popen([python, "-m", "app", "serve"], cwd=PROJECT_ROOT, env=env)  # noqa: S603
+    try:
+        url = f"http://127.0.0.1:{SECOND_MODEL_PORT}"
+        _wait_ready(url, server)
+        request = urllib.request.Request(  # noqa: S310 - a loopback URL of our own
+            f"{url}/v1/predict",
+            data=json.dumps({"features": WINE_ROW}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {env['MLOPS_UP_API_KEY']}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            answer: dict[str, object] = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    print(f"    {name} answered: {json.dumps(answer)[:200]}", flush=True)
+    return answer
+
+
 def new_measurements() -> str:
     """Rows that arrived after the first model: the packaged data measured 3 % larger (new
     rows, the same every run, so a second `make up` adds nothing and retrains nothing)."""
@@ -201,6 +249,7 @@ def deploy_local(stack: str, python: str, cli_bin_dir: Path | None = None) -> st
         "MLOPS_PORT": str(APP_PORT),
     }
     _run_app_loop(stack, python, app_env)
+    serve_second_model(python, app_env)
     _retrain_on_new_data(python, app_env, outputs["datasetQueueUrl"])
     return tracking_url
 
@@ -226,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     except (StepError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("stack local is up, the model answers, verify is green, and new data retrains")
+    print(
+        "stack local is up, both models answer (iris-classifier, wine-classifier), verify is "
+        "green, and new data retrains"
+    )
     print(f"Tracking UI: {tracking_url} (it keeps running; `make tracking-stop` stops it)")
     return 0
 
