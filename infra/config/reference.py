@@ -30,7 +30,23 @@ def _default(field: FieldInfo) -> str:
     value: Any = field.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         return "see below"
+    if isinstance(value, list) and any(isinstance(item, BaseModel) for item in value):
+        # A list of entries (app.models): each entry's keys that differ from their defaults.
+        items = [
+            item.model_dump(by_alias=True, exclude_defaults=True) if isinstance(item, BaseModel)
+            else item
+            for item in value
+        ]  # fmt: skip
+        return f"`{json.dumps(items)}`"
     return f"`{json.dumps(value)}`"
+
+
+def _entry_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a list's entries (`list[ModelConfig]`), documented as `key[].field`."""
+    if get_origin(annotation) is list:
+        (entry,) = get_args(annotation)
+        return _nested_model(entry)
+    return None
 
 
 def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str]]:
@@ -41,6 +57,9 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str]]:
         rows.append((key, _default(field), (field.description or "").replace("|", "\\|")))
         if nested is not None:
             rows.extend(_rows(nested, f"{key}."))
+        entry = _entry_model(field.annotation)
+        if entry is not None:
+            rows.extend(_rows(entry, f"{key}[]."))
     return rows
 
 

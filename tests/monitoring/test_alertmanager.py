@@ -17,10 +17,13 @@ SLACK_URL = "mlops-platform:alertSlackWebhookUrl"
 
 
 def test_drift_alerts_go_to_the_retrain_webhook_with_a_bearer_token() -> None:
-    config = alerting.alertmanager_config(NOWHERE, "http://hook/v1/alerts", "tok-123")
-    route = next(r for r in config["route"]["routes"] if r["receiver"] == "retrain")
-    assert route["matchers"] == ['action="retrain"'] and route["continue"] is True
-    hook = next(r for r in config["receivers"] if r["name"] == "retrain")["webhook_configs"][0]
+    urls = {"iris-classifier": "http://hook/v1/alerts"}
+    config = alerting.alertmanager_config(NOWHERE, urls, "tok-123")
+    name = "retrain-iris-classifier"
+    route = next(r for r in config["route"]["routes"] if r["receiver"] == name)
+    assert route["matchers"] == ['action="retrain"', 'model="iris-classifier"']
+    assert route["continue"] is True
+    hook = next(r for r in config["receivers"] if r["name"] == name)["webhook_configs"][0]
     assert hook["url"] == "http://hook/v1/alerts"
     assert hook["http_config"]["authorization"] == {"type": "Bearer", "credentials": "tok-123"}
 
@@ -31,7 +34,7 @@ def test_slack_receiver_uses_the_secret_url() -> None:
         slack=alerting.SlackReceiver(channel="#ml-alerts", api_url="https://hooks/x"),
         email=None,
     )
-    config = alerting.alertmanager_config(receivers, "u", "t")
+    config = alerting.alertmanager_config(receivers, {"iris-classifier": "u"}, "t")
     team = next(r for r in config["receivers"] if r["name"] == "team")
     assert team["slack_configs"][0]["api_url"] == "https://hooks/x"
 

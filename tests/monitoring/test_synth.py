@@ -42,7 +42,9 @@ def test_dcgm_exporter_runs_only_on_gpu_nodes_and_tolerates_their_taint(stack: G
 
 
 def test_monitors_rules_and_dashboards_are_declared(stack: Graph) -> None:
-    assert stack.manifest("ServiceMonitor", "model-server")["spec"]["selector"]["matchLabels"]
+    for model in ("iris-classifier", "wine-classifier"):
+        name = f"model-server-{model}"
+        assert stack.manifest("ServiceMonitor", name)["spec"]["selector"]["matchLabels"]
     assert stack.manifests("PodMonitor")
     alerts = {
         rule["alert"]
@@ -89,7 +91,9 @@ def test_published_grafana_is_served_by_the_controller_the_cluster_runs(tmp_path
     assert values["ingress"]["enabled"] is False
     service = values["service"]
     assert service["type"] == "LoadBalancer" and service["port"] == 443
-    serving = graph.manifest("Service", "model-server-nlb")["metadata"]["annotations"]
+    serving = graph.manifest("Service", "model-server-iris-classifier-nlb")["metadata"][
+        "annotations"
+    ]
     lb = "service.beta.kubernetes.io/aws-load-balancer"
     for key in (f"{lb}-type", f"{lb}-internal"):
         assert service["annotations"][key] == serving[key], key
@@ -117,8 +121,8 @@ def test_local_stack_has_no_monitoring(local: Graph) -> None:
 
 
 def test_model_server_service_monitor_matches_the_serving_service_and_port(stack: Graph) -> None:
-    monitor = stack.manifest("ServiceMonitor", "model-server")["spec"]
-    service = stack.manifest("Service", "model-server")
+    monitor = stack.manifest("ServiceMonitor", "model-server-iris-classifier")["spec"]
+    service = stack.manifest("Service", "model-server-iris-classifier")
     assert service["metadata"]["namespace"] in monitor["namespaceSelector"]["matchNames"]
     wanted = monitor["selector"]["matchLabels"].items()
     assert wanted <= service["metadata"]["labels"].items(), "selector misses the Service labels"
@@ -132,11 +136,12 @@ def test_retrain_webhook_url_matches_the_trigger_service_and_route(stack: Graph)
         "kubernetes:core/v1:Secret", f"mlops-{stack.stack}-alertmanager-config"
     )
     routing = yaml.safe_load(config.inputs["stringData"]["alertmanager.yaml"])
-    (retrain,) = [r for r in routing["receivers"] if r["name"] == "retrain"]
+    trigger = "retrain-trigger-iris-classifier"
+    (retrain,) = [r for r in routing["receivers"] if r["name"] == "retrain-iris-classifier"]
     url = urlsplit(retrain["webhook_configs"][0]["url"])
     assert url.scheme == "http"
-    service = stack.manifest("Service", "retrain-trigger")
-    assert url.hostname == f"retrain-trigger.{service['metadata']['namespace']}.svc"
+    service = stack.manifest("Service", trigger)
+    assert url.hostname == f"{trigger}.{service['metadata']['namespace']}.svc"
     assert url.port in {port["port"] for port in service["spec"]["ports"]}
     routes = {getattr(route, "path", None) for route in create_app("x" * 16, Mock()).routes}
     assert url.path in routes, f"the trigger app serves no {url.path}"
@@ -146,7 +151,7 @@ def test_training_pod_monitor_finds_the_trainer_metrics_port_and_may_reach_it(
     stack: Graph,
 ) -> None:
     monitor = stack.manifest("PodMonitor", "training-jobs")["spec"]
-    cronjob = stack.manifest("CronJob", "retrain")
+    cronjob = stack.manifest("CronJob", "retrain-iris-classifier")
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]
     assert cronjob["metadata"]["namespace"] in monitor["namespaceSelector"]["matchNames"]
     assert cronjob["spec"]["jobTemplate"]["spec"]["completionMode"] == "Indexed"
