@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import types
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -30,14 +30,16 @@ def _default(field: FieldInfo) -> str:
     value: Any = field.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         return "see below"
-    if isinstance(value, list) and any(isinstance(item, BaseModel) for item in value):
+    if isinstance(value, list):
         # A list of entries (app.models): each entry's keys that differ from their defaults.
-        items = [
-            item.model_dump(by_alias=True, exclude_defaults=True) if isinstance(item, BaseModel)
-            else item
-            for item in value
-        ]  # fmt: skip
-        return f"`{json.dumps(items)}`"
+        entries = cast(list[object], value)
+        shown = [
+            entry.model_dump(by_alias=True, exclude_defaults=True)
+            if isinstance(entry, BaseModel)
+            else entry
+            for entry in entries
+        ]
+        return f"`{json.dumps(shown)}`"
     return f"`{json.dumps(value)}`"
 
 
