@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import UTC, datetime
 
 from app.errors import ConfigError
@@ -16,6 +17,8 @@ from app.rollout import (
     step,
 )
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def policy_from(settings: Settings) -> RolloutPolicy:
@@ -40,16 +43,24 @@ def evidence_source(metrics_urls: list[str] | None, settings: Settings) -> Evide
 
 
 def registry_for_rollout(settings: Settings) -> RolloutRegistry:
-    """The tracked registry when a tracking server is configured (MLflow's alias follows);
-    the bucket's store otherwise, which is all the servers read."""
-    if settings.tracking_uri:
-        from app.training.steps import registry_from_settings
-
-        return registry_from_settings(settings)
+    """The tracked registry when a tracking server is configured and its client installed
+    (MLflow's alias then follows every decision); the bucket's store otherwise, which is all
+    the servers read. The serving image, which runs the decision on the cluster, carries no
+    tracking client: there MLflow's alias catches up at the next promote or rollback."""
     from app.aws import s3_client
     from app.registry import S3ModelRegistry
 
-    return S3ModelRegistry(s3_client(settings), settings.require_bucket(), settings.model_name)
+    store = S3ModelRegistry(s3_client(settings), settings.require_bucket(), settings.model_name)
+    if not settings.tracking_uri:
+        return store
+    try:
+        from app.tracking.connection import connect
+        from app.tracking.registry import TrackedModelRegistry
+    except ImportError:
+        log.info("no tracking client in this image; deciding on the bucket's alias only")
+        return store
+    uri = settings.tracking_uri
+    return TrackedModelRegistry(connect(uri), uri, settings.model_name, store)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> Verdict:

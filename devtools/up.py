@@ -41,14 +41,12 @@ UV_BIN_DIR = PROJECT_ROOT / ".cache" / "uv-path"
 NEW_DATA_NAME = "arrived-after-the-first-model.csv"
 # The second model the local stack serves beside the first: another kind (gradient-boosted
 # trees on the packaged Wine data), trained, registered and served by the same code.
-SECOND_MODEL_PORT = APP_PORT + 1
 SECOND_MODEL_ENV = {
     "MLOPS_MODEL_NAME": "wine-classifier",
     "MLOPS_MODEL_FAMILY": "gradient_boosting",
     "MLOPS_PACKAGED_DATASET": "wine",
     "MLOPS_DATASET_PREFIX": "datasets/wine-classifier/",
     "MLOPS_DATASET_KEY": "datasets/wine-classifier/wine.csv",
-    "MLOPS_PORT": str(SECOND_MODEL_PORT),
 }
 # The first row of the packaged Wine data: what the second model is asked.
 WINE_ROW = {
@@ -165,15 +163,16 @@ def _run_app_loop(stack: str, python: str, app_env: dict[str, str]) -> None:
 def serve_second_model(python: str, app_env: dict[str, str]) -> dict[str, object]:
     """Seed, train and promote the second model, serve it beside the first and ask it one
     prediction by feature name; its answer."""
-    env = {**app_env, **SECOND_MODEL_ENV}
+    port = APP_PORT + 1  # beside the first model's
+    env = {**app_env, **SECOND_MODEL_ENV, "MLOPS_PORT": str(port)}
     name = SECOND_MODEL_ENV["MLOPS_MODEL_NAME"]
     step(f"seed {name}'s training data", [python, "-m", "app", "data", "upload"], env)
     train = [python, "-m", "app", "train", "--promote"]
     step(f"train, register and promote {name} (gradient-boosted trees)", train, env)
-    print(f"==> serve {name} on 127.0.0.1:{SECOND_MODEL_PORT}, beside the first", flush=True)
+    print(f"==> serve {name} on 127.0.0.1:{port}, beside the first", flush=True)
     server = subprocess.Popen([python, "-m", "app", "serve"], cwd=PROJECT_ROOT, env=env)  # noqa: S603
     try:
-        url = f"http://127.0.0.1:{SECOND_MODEL_PORT}"
+        url = f"http://127.0.0.1:{port}"
         _wait_ready(url, server)
         request = urllib.request.Request(  # noqa: S310 - a loopback URL of our own
             f"{url}/v1/predict",

@@ -104,7 +104,18 @@ def _declare_cluster(stack: _Stack) -> _Cluster:
     # What the serving pods load: every model, and the first one alone under the names the
     # deploy job reads to seed a first model (it seeds that one only).
     first = config.app.models[0]
-    pulumi.export("models", [{"name": m.name, "alias": m.alias} for m in config.app.models])
+    pulumi.export(
+        "models",
+        [
+            {
+                "name": m.name,
+                "alias": m.alias,
+                "datasetPrefix": m.dataset,
+                "packagedDataset": m.packaged_dataset or "",
+            }
+            for m in config.app.models
+        ],
+    )
     pulumi.export("modelName", first.name)
     pulumi.export("modelAlias", first.alias)
     return _Cluster(cluster, nodes, serving_role, training_role, trigger_role, logs)

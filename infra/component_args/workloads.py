@@ -54,6 +54,7 @@ def model_spec(model: ModelConfig) -> ModelSpec:
         alias=model.alias,
         family=model.family,
         dataset_prefix=model.dataset,
+        packaged_dataset=model.packaged_dataset,
         rollout=Rollout(
             mode=rollout.mode,
             hold_seconds=rollout.hold_minutes * 60,

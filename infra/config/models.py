@@ -56,6 +56,10 @@ class ModelConfig(ConfigModel):
     trees. Default mlp."""
     dataset_prefix: str | None = None
     """Where its training data lies in the bucket; default `datasets/<name>/`."""
+    packaged_dataset: Literal["iris", "wine"] | None = None
+    """The example data set shipped with the app (MLOPS_PACKAGED_DATASET) that the deploy job
+    seeds under the dataset prefix when a first deploy finds no data there. Unset: bring your
+    own data (upload it under the prefix before the first training)."""
     min_replicas: int = Field(default=2, ge=1)
     """Fewest serving pods. Default 2."""
     max_replicas: int = Field(default=6, ge=1)
@@ -134,7 +138,9 @@ def _too_long(name: str, kind: str, derived: str, limit: int, longest: int) -> s
 def default_models() -> list[ModelConfig]:
     """A stack that lists no models serves one, on the app's default dataset (what every stack
     did before models were listed, and what `make up` seeds)."""
-    return [ModelConfig(name=DEFAULT_MODEL, dataset_prefix=DATASET_PREFIX)]
+    return [
+        ModelConfig(name=DEFAULT_MODEL, dataset_prefix=DATASET_PREFIX, packaged_dataset="iris")
+    ]
 
 
 def check_models(models: list[ModelConfig]) -> list[ModelConfig]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import ClassVar
 
 import pytest
 
+from app.registry import S3ModelRegistry
 from app.rollout import (
     Evidence,
     PrometheusEvidence,
@@ -19,6 +21,8 @@ from app.rollout import (
     RolloutPolicy,
     judge,
 )
+from app.rollout_command import registry_for_rollout
+from app.settings import Settings
 
 POLICY = RolloutPolicy(
     hold_seconds=600, min_agreement=0.9, min_comparisons=100, timeout_seconds=3600
@@ -116,3 +120,19 @@ def test_an_unreachable_prometheus_names_the_url_and_the_setting() -> None:
         PrometheusEvidence("http://127.0.0.1:9", timeout=2).evidence("m", "2", now, now)
     assert "http://127.0.0.1:9" in str(caught.value)
     assert "MLOPS_PROMETHEUS_URL" in str(caught.value)
+
+
+def test_the_serving_image_decides_on_the_bucket_without_a_tracking_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The rollout CronJob runs the serving image, which has no MLflow client, with the
+    # tracking URI set: the decision must still run, on the bucket's alias alone.
+    monkeypatch.setitem(sys.modules, "app.tracking.registry", None)  # import fails as there
+    settings = Settings.model_validate(
+        {
+            "bucket": "b",
+            "tracking_uri": "http://127.0.0.1:9",
+            "s3_endpoint_url": "http://127.0.0.1:9",
+        }
+    )
+    assert type(registry_for_rollout(settings)) is S3ModelRegistry

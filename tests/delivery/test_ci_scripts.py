@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.contracts import RETRAIN_CRONJOB, TRAINING_NAMESPACE
+from infra.contracts import TRAINING_NAMESPACE, retrain_cronjob
 from infra_tools.synth.stackfile import PROJECT_ROOT
 
 # Slow: the deploy job's shell steps, each a bash process; `make quick` leaves them to `make test`.
@@ -200,13 +200,45 @@ def test_preflight_reports_a_refused_lookup_as_it_is(runner: Runner) -> None:
 
 
 def test_first_model_seeds_data_and_starts_one_training_job(runner: Runner) -> None:
-    result = runner.script("first-model.sh", "bucket", "iris-classifier", "production")
+    result = runner.script(
+        "first-model.sh", "bucket", "wine-classifier", "production", "datasets/wine/", "wine"
+    )
     assert result.returncode == 0, result.stderr
     (upload,) = runner.calls("python")
     assert "-m app data upload" in upload
+    # The model's own example data, under its own prefix.
+    assert "MLOPS_MODEL_NAME=wine-classifier MLOPS_DATASET_PREFIX=datasets/wine/" in upload
+    assert "MLOPS_PACKAGED_DATASET=wine" in upload
     (job,) = [c for c in runner.calls("kubectl") if "create job" in c]
-    # The Job comes from the CronJob the workloads declare, in their namespace.
-    assert f"--from=cronjob/{RETRAIN_CRONJOB} --namespace {TRAINING_NAMESPACE}" in job
+    # The Job comes from the model's CronJob the workloads declare, in their namespace.
+    cronjob = retrain_cronjob("wine-classifier")
+    assert f"--from=cronjob/{cronjob} --namespace {TRAINING_NAMESPACE}" in job
+    (active,) = [c for c in runner.calls("kubectl") if "get jobs" in c]
+    assert "mlops-platform/model=wine-classifier" in active
+
+
+def test_a_model_without_data_or_example_stops_the_deploy_naming_its_prefix(
+    runner: Runner,
+) -> None:
+    result = runner.script(
+        "first-model.sh", "bucket", "churn", "production", "datasets/churn/", ""
+    )
+    assert result.returncode == 1
+    assert "no training data under s3://bucket/datasets/churn/" in result.stderr
+    assert not runner.calls("python")
+    assert not [c for c in runner.calls("kubectl") if "create job" in c]
+
+
+def test_the_deploy_step_starts_a_first_training_per_model(runner: Runner) -> None:
+    step = _deploy_step("train the first model")
+    runner.run("pulumi up", FAKE_CLUSTER="mlops-dev")  # the fake state: outputs exist
+    result = runner.run(step["run"], FAKE_CLUSTER="mlops-dev", FAKE_DATASET="exists")
+    assert result.returncode == 0, result.stderr
+    jobs = [c for c in runner.calls("kubectl") if "create job" in c]
+    assert [c.split("--from=")[1].split()[0] for c in jobs] == [
+        f"cronjob/{retrain_cronjob('iris-classifier')}",
+        f"cronjob/{retrain_cronjob('wine-classifier')}",
+    ]
 
 
 def test_first_model_never_starts_a_second_training_beside_a_running_one(
@@ -238,7 +270,7 @@ def test_first_model_names_the_job_after_the_run_attempt(runner: Runner) -> None
     )
     assert result.returncode == 0, result.stderr
     (create,) = [c for c in runner.calls("kubectl") if "create job" in c]
-    assert "create job first-model-7-2 " in create
+    assert "create job first-m-7-2 " in create
 
 
 def test_first_model_keeps_an_uploaded_dataset(runner: Runner) -> None:

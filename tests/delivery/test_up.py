@@ -118,24 +118,36 @@ esac"""
 
 def _app_python(tmp_path: Path, calls: Path) -> Path:
     """A stand-in for the app's python that logs each command (its words after `-m`, up to
-    the first option) with its MLOPS_TRACKING_URI, and the serve command's prediction-id key
-    length and every option of `data watch` to files beside it; `app serve` answers /readyz
-    on $MLOPS_PORT, every other command succeeds at once."""
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "readyz").write_text("ok")
+    the first option) with its MLOPS_TRACKING_URI and MLOPS_MODEL_NAME, and the serve
+    command's prediction-id key length and every option of `data watch` to files beside it;
+    `app serve` answers /readyz and POST /v1/predict on $MLOPS_PORT, every other command
+    succeeds at once."""
+    server = tmp_path / "fake_server.py"
+    server.write_text(
+        "import http.server, json, os, sys\n"
+        "class Handler(http.server.BaseHTTPRequestHandler):\n"
+        "    def _answer(self, body):\n"
+        "        self.send_response(200); self.send_header('Content-Length', str(len(body)))\n"
+        "        self.end_headers(); self.wfile.write(body)\n"
+        "    def do_GET(self): self._answer(b'ok')\n"
+        "    def do_POST(self):\n"
+        "        self.rfile.read(int(self.headers['Content-Length']))\n"
+        "        name = os.environ['MLOPS_MODEL_NAME']\n"
+        "        self._answer(json.dumps({'model_name': name, 'predictions': []}).encode())\n"
+        "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Handler).serve_forever()\n"
+    )
     fake = tmp_path / "python"
     fake.write_text(
         "#!/bin/sh\n"
         "shift\n"
         'words=""; for word in "$@"; do case "$word" in -*) break ;; esac; '
         'words="$words $word"; done\n'
-        f'echo "${{words# }} tracking=$MLOPS_TRACKING_URI" >> {calls}\n'
+        f'echo "${{words# }} tracking=$MLOPS_TRACKING_URI model=${{MLOPS_MODEL_NAME:-}}" >> {calls}\n'
         f'if [ "$1 $2 $3" = "app data watch" ]; then echo "$*" > {tmp_path / "watch.txt"}; fi\n'
         'if [ "$1 $2" = "app serve" ]; then\n'
         f'  echo "${{#MLOPS_PREDICTION_ID_KEY}} $MLOPS_SQS_ENDPOINT_URL" '
         f"> {tmp_path / 'serve.txt'}\n"
-        f"  exec {sys.executable} -m http.server --bind 127.0.0.1 --directory {tmp_path / 'site'} "
-        '"$MLOPS_PORT"\n'
+        f'  exec {sys.executable} {server} "$MLOPS_PORT"\n'
         "fi\n"
     )
     fake.chmod(0o755)
@@ -176,10 +188,19 @@ def test_up_starts_the_tracking_server_for_the_app_loop_and_leaves_it_running(
     assert first == again == server, "a second `make up` started another tracking server"
     assert server.bucket == bucket, "the artifacts do not go to the stack's model bucket"
     loop = ("app data upload", "app train", "app serve", "infra_tools verify")
+    # The second model (its own name), beside the first.
+    second = ("app data upload", "app train", "app serve")
     # After the first model is promoted: a second dataset object, then the retraining its
     # notification starts, read from the stack's own queue.
     new_data = ("app data upload", "app data watch")
-    expected = [f"{command} tracking={server.url}" for command in (*loop, *new_data) * 2]
+    expected = [
+        f"{command} tracking={server.url} model={name}"
+        for command, name in (
+            *((c, "") for c in loop),
+            *((c, "wine-classifier") for c in second),
+            *((c, "") for c in new_data),
+        )
+    ] * 2
     assert calls.read_text().splitlines() == expected
     watch = (tmp_path / "watch.txt").read_text().split()
     assert watch[watch.index("--queue-url") + 1] == QUEUE_URL, watch

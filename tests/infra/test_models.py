@@ -103,6 +103,8 @@ def test_each_models_training_pods_get_that_models_settings(stack: Graph) -> Non
             "MLOPS_DATASET_PREFIX": f"datasets/{model}/",
             "MLOPS_MODEL_FAMILY": config["family"],
             "MLOPS_ROLLOUT_MODE": config.get("rollout", {}).get("mode", "shadow"),
+            # `data upload` in its pods seeds its own example data, not iris for every model.
+            "MLOPS_PACKAGED_DATASET": config["packagedDataset"],
         }
         (trainer,) = pod_spec(stack.manifest("CronJob", contracts.retrain_cronjob(model)))[
             "containers"

@@ -243,7 +243,8 @@ def test_serving_keeps_going_and_new_servers_start_with_the_tracking_server_stop
 
 def test_the_serving_code_imports_no_tracking_client() -> None:
     probe = (
-        "import sys, app.serving.api, app.serving.server, app.registry; "
+        "import sys, app.serving.api, app.serving.server, app.registry, app.rollout, "
+        "app.rollout_command, app.batch; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'torch')))"
     )
     done = subprocess.run(

@@ -24,9 +24,7 @@ def test_the_second_model_is_trained_promoted_and_answers_by_feature_name(
     # A model name of this test's own: the session's tracking server outlives the test.
     name = f"wine-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(up.SECOND_MODEL_ENV, "MLOPS_MODEL_NAME", name)
-    port = free_port()
-    monkeypatch.setitem(up.SECOND_MODEL_ENV, "MLOPS_PORT", str(port))
-    monkeypatch.setattr(up, "SECOND_MODEL_PORT", port)
+    monkeypatch.setattr(up, "APP_PORT", free_port() - 1)
     env = {**os.environ, "MLOPS_TRACKING_URI": tracking_server, "MLOPS_UP_API_KEY": API_KEY}
     answer = up.serve_second_model(sys.executable, env)
     assert answer["model_name"] == name and answer["model_version"] == "1"

@@ -39,6 +39,8 @@ class ModelSpec:
     """What training fits (MLOPS_MODEL_FAMILY)."""
     dataset_prefix: str
     """Its training data (MLOPS_DATASET_PREFIX); its dataset queue watches the same prefix."""
+    packaged_dataset: Literal["iris", "wine"] | None = None
+    """The example data set `data upload` seeds (MLOPS_PACKAGED_DATASET); None: the app's."""
     rollout: Rollout
     """How its promotions roll out."""
 
@@ -46,12 +48,15 @@ class ModelSpec:
 def model_settings(model: ModelSpec) -> dict[str, str]:
     """Settings every pod of the model gets. The upload key is set beside the prefix because
     the app refuses a default key outside it (a pod would not start)."""
-    return {
+    settings = {
         "model_name": model.name,
         "model_alias": model.alias,
         "dataset_prefix": model.dataset_prefix,
         "dataset_key": f"{model.dataset_prefix}{model.name}.csv",
     }
+    if model.packaged_dataset is not None:
+        settings["packaged_dataset"] = model.packaged_dataset
+    return settings
 
 
 def training_settings(model: ModelSpec) -> dict[str, str]:
