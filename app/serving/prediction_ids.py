@@ -60,13 +60,21 @@ class PredictionIds:
         self._counter = itertools.count()
 
     def issue(self, model_version: str, class_index: int, at: float) -> str:
-        count = next(self._counter)
-        if count > 0xFFFFFFFF:
-            self._new_prefix()
+        return self.issue_many(model_version, [class_index], at)[0]
+
+    def issue_many(self, model_version: str, class_indices: list[int], at: float) -> list[str]:
+        """An id per prediction of one request (one version, one time)."""
+        head = f"{FORMAT}.{model_version}."
+        stamp = f".{int(at * 1000):x}."
+        ids: list[str] = []
+        for class_index in class_indices:
             count = next(self._counter)
-        unique = f"{self._prefix}{count:08x}"
-        body = f"{FORMAT}.{model_version}.{class_index}.{int(at * 1000):x}.{unique}"
-        return f"{body}.{self._tag(body)}"
+            if count > 0xFFFFFFFF:
+                self._new_prefix()
+                count = next(self._counter)
+            body = f"{head}{class_index}{stamp}{self._prefix}{count:08x}"
+            ids.append(f"{body}.{self._tag(body)}")
+        return ids
 
     def verify(self, prediction_id: str) -> IssuedPrediction:
         """What the id says, or InvalidPredictionIdError when it was not issued under this

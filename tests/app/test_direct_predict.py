@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.serving.schemas import PredictRequest
+from app.serving.schemas import PredictRequest, PredictResponse
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 NAMED = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
@@ -98,3 +98,13 @@ def test_the_direct_path_still_needs_the_api_key(client: TestClient) -> None:
     )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_answer_is_the_response_models_own_json(client: TestClient) -> None:
+    # The lane writes the JSON from plain values; it must be byte for byte what the declared
+    # response model gives for the same content.
+    for body in ({"features": SETOSA}, {"instances": [SETOSA, NAMED, [6.3, 3.3, 6.0, 2.5]]}):
+        response = client.post("/v1/predict", json=body)
+        assert response.status_code == 200
+        parsed = PredictResponse.model_validate_json(response.content)
+        assert parsed.model_dump_json().encode() == response.content
