@@ -87,8 +87,11 @@ def answer(
     answers = cast(list[list[float]], probabilities.tolist())
     ids = state.prediction_ids.issue_many(model.version, predicted, now)
     # One increment per class, not per row: each takes the counter's lock.
-    for cls, count in Counter(predicted).items():
-        model.prediction_counters[cls].inc(count)
+    if len(predicted) == 1:
+        model.prediction_counters[predicted[0]].inc()
+    else:
+        for cls, count in Counter(predicted).items():
+            model.prediction_counters[cls].inc(count)
     names = model.class_names
     # Queued for the capture writer's thread, which builds the records: nothing here waits.
     state.capture.capture_predictions(
