@@ -110,7 +110,7 @@ def _train_and_register(args: argparse.Namespace, settings: Settings, retrain: b
     registry = None if local else _tracked_registry(settings)
     data, dataset, validation = _training_data(args, settings, registry)
     if retrain and registry is not None:
-        previous = pipeline.previous_run_on(registry, dataset)
+        previous = pipeline.previous_run_on(registry, dataset, settings.model_family)
         if previous is not None:
             _print({"skipped": True, "run_id": previous, "reason": _UNCHANGED})
             return 0
@@ -179,6 +179,7 @@ def _run_pipeline(
         code_version,
         config.seed,
         settings.holdout_fraction,
+        settings.model_family,
     )
     jobs = [
         steps.CandidateJob(parent.run_id, c.hidden, c.learning_rate, config.epochs, config.folds)
@@ -419,7 +420,11 @@ def _pipeline_prepare(
 
     loaded = pipeline.fetch_dataset(registry.store, settings.dataset_prefix)
     run_id = ""
-    previous = pipeline.previous_run_on(registry, loaded.version) if args.skip_unchanged else None
+    previous = (
+        pipeline.previous_run_on(registry, loaded.version, settings.model_family)
+        if args.skip_unchanged
+        else None
+    )
     if previous is None:
         code_version = pipeline.resolve_code_version(settings.code_version)
         parent = steps.prepare(
@@ -430,6 +435,7 @@ def _pipeline_prepare(
             code_version,
             args.seed,
             settings.holdout_fraction,
+            settings.model_family,
         )
         run_id = parent.run_id
     if args.run_id_file:

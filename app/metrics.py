@@ -126,6 +126,13 @@ SHADOW_COMPARISONS = Counter(
     ["model_version", "served_version", "outcome"],
     registry=REGISTRY,
 )
+SHADOW_REQUESTS = Counter(
+    "mlops_shadow_requests_total",
+    "Live requests the shadow version scored (the rollout's evidence is counted in requests, "
+    "so one large batch cannot settle it).",
+    ["model_version", "served_version"],
+    registry=REGISTRY,
+)
 SHADOW_ERRORS = Counter(
     "mlops_shadow_errors_total",
     "Shadow version failures (stage: load or predict); any one rolls the rollout back.",

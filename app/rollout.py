@@ -43,7 +43,7 @@ class RolloutPolicy:
     min_agreement: float
     """Least share of compared rows where the candidate predicts the served class."""
     min_comparisons: int
-    """Compared rows needed before judging either way."""
+    """Live requests compared needed before judging either way."""
     timeout_seconds: float
     """A rollout still short of `min_comparisons` by then is ended: not enough traffic."""
 
@@ -51,12 +51,17 @@ class RolloutPolicy:
 @dataclass(frozen=True)
 class Evidence:
     agreed: float
+    """Rows on which the candidate predicted the served version's class."""
     disagreed: float
     errors: float
     """Candidate failures (load or predict)."""
+    requests: float
+    """Live requests it scored: what `min_comparisons` counts, so that one large batch (or
+    the same row sent many times in one) cannot settle a rollout."""
 
     @property
     def compared(self) -> float:
+        """Rows compared."""
         return self.agreed + self.disagreed
 
     @property
@@ -75,28 +80,30 @@ def judge(policy: RolloutPolicy, evidence: Evidence, elapsed_seconds: float) -> 
     """What to do with a rollout that has run `elapsed_seconds` and gathered `evidence`."""
     if evidence.errors > 0:
         return "rollback", f"the candidate failed {evidence.errors:.0f} time(s) on live requests"
-    if evidence.compared >= policy.min_comparisons and evidence.agreement < policy.min_agreement:
+    enough = evidence.requests >= policy.min_comparisons
+    seen = f"{evidence.compared:.0f} live rows of {evidence.requests:.0f} requests"
+    if enough and evidence.agreement < policy.min_agreement:
         return "rollback", (
             f"agreement {evidence.agreement:.3f} with the served version is below "
-            f"{policy.min_agreement:g} over {evidence.compared:.0f} live rows"
+            f"{policy.min_agreement:g} over {seen}"
         )
-    if evidence.compared < policy.min_comparisons:
+    if not enough:
         if elapsed_seconds >= policy.timeout_seconds:
             return "rollback", (
-                f"only {evidence.compared:.0f} of the {policy.min_comparisons} live rows needed "
-                f"in {elapsed_seconds:.0f}s (timeout {policy.timeout_seconds:.0f}s): not "
-                "enough traffic to judge it"
+                f"only {evidence.requests:.0f} of the {policy.min_comparisons} live requests "
+                f"needed in {elapsed_seconds:.0f}s (timeout {policy.timeout_seconds:.0f}s): "
+                "not enough traffic to judge it"
             )
         return "hold", (
-            f"{evidence.compared:.0f} of {policy.min_comparisons} live rows compared so far"
+            f"{evidence.requests:.0f} of {policy.min_comparisons} live requests compared so far"
         )
     if elapsed_seconds < policy.hold_seconds:
         return "hold", (
-            f"agreement {evidence.agreement:.3f} over {evidence.compared:.0f} rows holds; "
+            f"agreement {evidence.agreement:.3f} over {seen} holds; "
             f"{elapsed_seconds:.0f}s of the {policy.hold_seconds:.0f}s hold have passed"
         )
     return "promote", (
-        f"agreement {evidence.agreement:.3f} over {evidence.compared:.0f} live rows held for "
+        f"agreement {evidence.agreement:.3f} over {seen} held for "
         f"{elapsed_seconds:.0f}s with no errors"
     )
 
@@ -122,11 +129,15 @@ class PrometheusEvidence:
             f"sum by (outcome) (increase(mlops_shadow_comparisons_total{{{selector}}}[{window}]))"
         )
         errors = self._query(f"sum(increase(mlops_shadow_errors_total{{{selector}}}[{window}]))")
+        requests = self._query(
+            f"sum(increase(mlops_shadow_requests_total{{{selector}}}[{window}]))"
+        )
         counts = {row.metric.get("outcome", ""): row.count for row in by_outcome}
         return Evidence(
             agreed=counts.get("agree", 0.0),
             disagreed=counts.get("disagree", 0.0),
             errors=sum(row.count for row in errors),
+            requests=sum(row.count for row in requests),
         )
 
     def _query(self, promql: str) -> list[_Sample]:
@@ -170,8 +181,8 @@ class _Answer(BaseModel):
 
 class ScrapedEvidence:
     """Counters read straight from the servers' `/metrics` (the embedded default: no
-    Prometheus). Counts since each server loaded the candidate; a restarted server's are lost,
-    which only delays a decision."""
+    Prometheus). Counts since each server began this rollout (a server drops a rollout's
+    series when it ends); a restarted server's are lost, which only delays a decision."""
 
     def __init__(self, urls: list[str], timeout: float = 10.0) -> None:
         self.urls = urls
@@ -179,7 +190,7 @@ class ScrapedEvidence:
 
     def evidence(self, model_name: str, version: str, since: datetime, now: datetime) -> Evidence:
         del model_name, since, now  # one server per model; counters start with the rollout
-        agreed = disagreed = errors = 0.0
+        agreed = disagreed = errors = requests = 0.0
         for url in self.urls:
             for family in text_string_to_metric_families(self._scrape(url)):
                 for sample in family.samples:
@@ -192,7 +203,9 @@ class ScrapedEvidence:
                             disagreed += sample.value
                     elif sample.name == "mlops_shadow_errors_total":
                         errors += sample.value
-        return Evidence(agreed, disagreed, errors)
+                    elif sample.name == "mlops_shadow_requests_total":
+                        requests += sample.value
+        return Evidence(agreed, disagreed, errors, requests)
 
     def _scrape(self, url: str) -> str:
         try:

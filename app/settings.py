@@ -94,13 +94,13 @@ class Settings(BaseSettings):
     """What promotion does with a better version: `direct` moves the alias at once;
     `shadow` starts a rollout: servers score live requests with it beside the served
     version, and `models rollout` completes it once the two agree for long enough."""
-    rollout_hold_seconds: float = Field(default=1800.0, ge=0, le=7 * 86400)
+    rollout_hold_seconds: float = Field(default=1800.0, ge=0, le=86400)
     """How long a shadow version must hold (agreement, no errors) before it is promoted."""
     rollout_min_agreement: float = Field(default=0.9, ge=0.0, le=1.0)
     """Least share of live requests where the shadow version predicts the served version's
     class; below it (after `rollout_min_comparisons`) the rollout is rolled back."""
     rollout_min_comparisons: int = Field(default=500, ge=1, le=100_000_000)
-    """Comparisons needed before a rollout is judged either way."""
+    """Live requests compared (a batch counts once) before a rollout is judged either way."""
     rollout_timeout_seconds: float = Field(default=86400.0, gt=0, le=30 * 86400)
     """A rollout that has not seen `rollout_min_comparisons` by then is rolled back."""
     prometheus_url: str | None = None

@@ -19,6 +19,7 @@ from app.serving.state import serving_state
 
 MISSING = "missing API key; send `Authorization: Bearer <key>`"
 INVALID = "invalid API key"
+TWO_KEYS = "more than one Authorization header; send exactly one: `Authorization: Bearer <key>`"
 
 
 def key_problem(keys: Iterable[str], authorization: str | None) -> str | None:
@@ -46,11 +47,15 @@ class ApiKeyGate:
         if scope["type"] != "http" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        raw = headers.get(b"authorization")
-        problem = key_problem(
-            serving_state(scope["app"]).api_keys, raw.decode("latin-1") if raw else None
-        )
+        given = [value for name, value in scope["headers"] if name == b"authorization"]
+        if len(given) > 1:
+            # Which one counts would differ between this gate (any) and the route's scheme
+            # (the first): refuse the ambiguity rather than pick one.
+            problem: str | None = TWO_KEYS
+        else:
+            problem = key_problem(
+                serving_state(scope["app"]).api_keys, given[0].decode("latin-1") if given else None
+            )
         if problem is None:
             await self.app(scope, receive, send)
             return

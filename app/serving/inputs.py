@@ -60,10 +60,12 @@ def _in_feature_order(row: Mapping[str, float], names: Sequence[str], where: str
             pass  # a name is missing and another is unknown: say which, below
     unknown = [key for key in row if key not in names]
     if unknown:
+        # The client's key, made printable: a lone surrogate cannot be encoded as UTF-8 and
+        # would turn the 422 into a 500; a long key would bloat the answer.
+        key = unknown[0].encode("ascii", "backslashreplace").decode()[:64]
         raise InvalidInputError(
-            f"{where}.{unknown[0]} is not a feature of this model; its features are "
-            f"{', '.join(names)}",
-            loc=f"{where}.{unknown[0]}",
+            f"{where}.{key} is not a feature of this model; its features are {', '.join(names)}",
+            loc=f"{where}.{key}",
         )
     missing = [name for name in names if name not in row]
     raise InvalidInputError(

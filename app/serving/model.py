@@ -27,7 +27,7 @@ from app.errors import (
 )
 from app.registry import ModelMetadata, S3ModelRegistry
 from app.serving.schemas import Readiness
-from app.serving.shadow import ShadowScorer
+from app.serving.shadow import ShadowScorer, retire
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class ModelHolder:
         self.current: LoadedModel | None = None
         self.shadow: ShadowScorer | None = None
         """The rollout candidate scored beside `current`, if the alias has one."""
+        self._rollout: str | None = None
+        """The version the alias's rollout names (loaded or not), to end its series with it."""
         self.problem: LoadProblem | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,9 +136,13 @@ class ModelHolder:
 
     def _follow_shadow(self, version: str | None) -> None:
         served, shadow = self.current, self.shadow
+        if version != self._rollout:  # the rollout ended, or another one began
+            if self._rollout is not None:
+                retire(self._rollout, shadow.served.version if shadow else None)
+                log.info("shadow rollout ended", extra={"model_version": self._rollout})
+            self._rollout, self.shadow, shadow = version, None, None
+            metrics.SHADOW_VERSION.clear()
         if version is None or served is None:
-            if shadow is not None:
-                log.info("shadow rollout ended", extra={"model_version": shadow.version})
             self.shadow = None
             metrics.SHADOW_VERSION.clear()
             return

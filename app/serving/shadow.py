@@ -9,10 +9,12 @@ error: a rollout with errors is rolled back (app.rollout).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+from prometheus_client.metrics import MetricWrapperBase
 
 from app import metrics
 
@@ -50,6 +52,9 @@ class ShadowScorer:
             )
             for outcome in (AGREE, DISAGREE)
         }
+        self._requests = metrics.SHADOW_REQUESTS.labels(
+            model_version=candidate.version, served_version=served.version
+        )
         self._errors = metrics.SHADOW_ERRORS.labels(
             model_version=candidate.version, stage="predict"
         )
@@ -75,7 +80,26 @@ class ShadowScorer:
             names[int(mine)] == self._served_classes[int(theirs)]
             for mine, theirs in zip(chosen, served_choice, strict=True)
         )
+        self._requests.inc()
         if agreed:
             self._counters[AGREE].inc(agreed)
         if agreed < len(rows):
             self._counters[DISAGREE].inc(len(rows) - agreed)
+
+
+def retire(version: str, served_version: str | None) -> None:
+    """Drop the series of a rollout that ended: a later rollout of the same version on this
+    server must start from nothing (old failures would end it at once), and series of
+    versions long gone would otherwise stay forever."""
+    removals: list[tuple[MetricWrapperBase, tuple[str, ...]]] = [
+        (metrics.SHADOW_ERRORS, (version, stage)) for stage in ("load", "predict")
+    ]
+    if served_version is not None:
+        removals += [
+            (metrics.SHADOW_COMPARISONS, (version, served_version, outcome))
+            for outcome in (AGREE, DISAGREE)
+        ]
+        removals.append((metrics.SHADOW_REQUESTS, (version, served_version)))
+    for metric, labels in removals:
+        with contextlib.suppress(KeyError):
+            metric.remove(*labels)

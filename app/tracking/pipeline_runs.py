@@ -45,6 +45,8 @@ from app.training.candidates import candidate_label
 DATASET_URI_TAG = "dataset_uri"
 DATASET_NAME_TAG = "dataset_name"
 DATASET_SHA_TAG = "dataset_sha256"
+FAMILY_TAG = "model_family"
+"""What the training fits: a retraining on the same data is skipped only for the same one."""
 OBJECTS_TAG = "dataset_objects"
 MANIFEST_ARTIFACT = "data/manifest.json"
 """S3 key → version id of every object the training read."""
@@ -80,6 +82,7 @@ def create_parent(
     schema_json: str,
     seed: int,
     holdout_fraction: float,
+    family: str,
 ) -> ParentRun:
     """The parent run, RUNNING until `finish`; FAILED if recording the dataset fails."""
     with tracking_errors(uri, f"creating a run in experiment {experiment!r}"):
@@ -97,6 +100,7 @@ def create_parent(
                 OBJECTS_TAG: str(len(dataset.object_versions)),
                 SEED_TAG: str(seed),
                 HOLDOUT_TAG: repr(holdout_fraction),
+                FAMILY_TAG: family,
             },
         )
     run_id = run.info.run_id

@@ -130,8 +130,11 @@ FINAL_TAGS = ("promotion_decision", "registration_refused")
 that failed or stopped before that leaves the data to be trained on again."""
 
 
-def find_run_on_data(client: MlflowClient, uri: str, experiment: str, digest: str) -> str | None:
-    """The latest training of `experiment` that got to a final word on data with this digest."""
+def find_run_on_data(
+    client: MlflowClient, uri: str, experiment: str, digest: str, family: str
+) -> str | None:
+    """The latest training of `experiment` that fit `family` and got to a final word on data
+    with this digest (a training of another family on it is no reason to skip)."""
     with tracking_errors(uri, f"searching runs of experiment {experiment!r}"):
         found = client.get_experiment_by_name(experiment)
         if found is None:
@@ -139,7 +142,8 @@ def find_run_on_data(client: MlflowClient, uri: str, experiment: str, digest: st
         for tag in FINAL_TAGS:
             runs = client.search_runs(
                 [found.experiment_id],
-                f"tags.dataset_sha256 = '{digest}' and tags.{tag} != ''",
+                f"tags.dataset_sha256 = '{digest}' and tags.model_family = '{family}' "
+                f"and tags.{tag} != ''",
                 max_results=1,
                 order_by=["attributes.start_time DESC"],
             )
@@ -168,6 +172,7 @@ def _run_tags(record: TrainingRecord) -> dict[str, str]:
         "mlflow.source.name": "python -m app train",
         "mlflow.source.type": "JOB",
         "dataset_sha256": record.dataset.digest,
+        "model_family": record.metadata.signature.family,
         SHA256_TAG: record.artifact_sha256,
         **{f"env.{name}": value for name, value in record.environment.items()},
     }

@@ -178,11 +178,13 @@ def track_and_register(
     return Outcome(version, run.run_id, meta, True, f"registered version {version}; {alias} now")
 
 
-def previous_run_on(registry: TrackedModelRegistry, dataset: DatasetVersion) -> str | None:
-    """The last finished training on exactly this data (same digest), if there is one: a
-    retrain on it would train the same model again."""
+def previous_run_on(
+    registry: TrackedModelRegistry, dataset: DatasetVersion, family: str
+) -> str | None:
+    """The last finished training of `family` on exactly this data (same digest), if there is
+    one: a retrain on it would train the same model again."""
     return find_run_on_data(
-        registry.client, registry.tracking_uri, registry.model_name, dataset.digest
+        registry.client, registry.tracking_uri, registry.model_name, dataset.digest, family
     )
 
 

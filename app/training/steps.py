@@ -49,8 +49,10 @@ def prepare(
     code_version: str,
     seed: int,
     holdout_fraction: float,
+    family: str,
 ) -> ParentRun:
-    """The parent run of one training, recording what it trains on and how it splits it."""
+    """The parent run of one training, recording what it trains on, how it splits it and
+    which model family it fits."""
     return pipeline_runs.create_parent(
         registry.client,
         registry.tracking_uri,
@@ -61,6 +63,7 @@ def prepare(
         feature_schema_json(data.feature_names),
         seed,
         holdout_fraction,
+        family,
     )
 
 

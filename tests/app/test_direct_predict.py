@@ -108,3 +108,25 @@ def test_the_answer_is_the_response_models_own_json(client: TestClient) -> None:
         assert response.status_code == 200
         parsed = PredictResponse.model_validate_json(response.content)
         assert parsed.model_dump_json().encode() == response.content
+
+
+def test_two_authorization_headers_are_refused_whichever_holds_the_key(
+    client: TestClient,
+) -> None:
+    # The gate and the route's scheme would read different ones: neither may decide.
+    key = client.headers.pop("Authorization")
+    for first, second in (
+        (key, "Bearer wrong-key-0123456789"),
+        ("Bearer wrong-key-0123456789", key),
+    ):
+        response = client.post(
+            "/v1/predict",
+            content=json.dumps({"features": SETOSA}),
+            headers=[
+                ("Content-Type", "application/json"),
+                ("Authorization", first),
+                ("Authorization", second),
+            ],
+        )
+        assert response.status_code == 401
+        assert "more than one Authorization header" in response.json()["error"]["message"]

@@ -32,14 +32,16 @@ POLICY = RolloutPolicy(
 @pytest.mark.parametrize(
     ("evidence", "elapsed", "action", "fragment"),
     [
-        (Evidence(95, 5, 0), 600, "promote", "held for 600s"),
-        (Evidence(90, 10, 0), 600, "promote", "0.900"),  # exactly the floor holds
-        (Evidence(95, 5, 0), 599, "hold", "599s of the 600s hold"),
-        (Evidence(89, 11, 0), 60, "rollback", "below 0.9 over 100 live rows"),
-        (Evidence(10, 40, 0), 60, "hold", "50 of 100 live rows"),  # too few rows to judge
-        (Evidence(10, 40, 0), 3600, "rollback", "not enough traffic"),
-        (Evidence(1000, 0, 1), 5, "rollback", "failed 1 time"),
-        (Evidence(0, 0, 0), 0, "hold", "0 of 100"),
+        (Evidence(95, 5, 0, 100), 600, "promote", "held for 600s"),
+        (Evidence(90, 10, 0, 100), 600, "promote", "0.900"),  # exactly the floor holds
+        (Evidence(95, 5, 0, 100), 599, "hold", "599s of the 600s hold"),
+        (Evidence(89, 11, 0, 100), 60, "rollback", "below 0.9 over 100 live rows of 100"),
+        (Evidence(10, 40, 0, 50), 60, "hold", "50 of 100 live requests"),  # too few to judge
+        (Evidence(10, 40, 0, 50), 3600, "rollback", "not enough traffic"),
+        (Evidence(1000, 0, 1, 1000), 5, "rollback", "failed 1 time"),
+        (Evidence(0, 0, 0, 0), 0, "hold", "0 of 100"),
+        # Many rows in few requests (one client's batches) are not enough evidence.
+        (Evidence(5000, 0, 0, 2), 3599, "hold", "2 of 100 live requests"),
     ],
 )
 def test_judge(evidence: Evidence, elapsed: float, action: str, fragment: str) -> None:
@@ -55,7 +57,7 @@ class _Prometheus(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)["query"][0]
         type(self).queries.append(query)
-        key = "errors" if "errors" in query else "comparisons"
+        key = next(k for k in ("errors", "requests", "comparisons") if k in query)
         body = json.dumps(type(self).answers[key]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -93,22 +95,21 @@ def test_prometheus_evidence_counts_the_rollouts_version_over_its_lifetime(
     _Prometheus.answers = {
         "comparisons": _vector(({"outcome": "agree"}, "412.5"), ({"outcome": "disagree"}, "7")),
         "errors": _vector(),
+        "requests": _vector(({}, "120")),
     }
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     got = PrometheusEvidence(prometheus).evidence(
         "wine-classifier", "7", now - timedelta(minutes=30), now
     )
-    assert got == Evidence(agreed=412.5, disagreed=7.0, errors=0.0)
+    assert got == Evidence(agreed=412.5, disagreed=7.0, errors=0.0, requests=120.0)
     comparisons = next(q for q in _Prometheus.queries if "comparisons" in q)
     assert 'model="wine-classifier",model_version="7"' in comparisons
     assert "[1800s]" in comparisons and "increase(" in comparisons
 
 
 def test_prometheus_refusing_a_query_decides_nothing(prometheus: str) -> None:
-    _Prometheus.answers = {
-        "comparisons": {"status": "error", "error": "parse error"},
-        "errors": {"status": "error", "error": "parse error"},
-    }
+    refused = {"status": "error", "error": "parse error"}
+    _Prometheus.answers = {"comparisons": refused, "errors": refused, "requests": refused}
     now = datetime.now(UTC)
     with pytest.raises(RolloutEvidenceError, match="parse error; nothing was decided"):
         PrometheusEvidence(prometheus).evidence("m", "2", now, now)

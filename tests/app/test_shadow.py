@@ -131,3 +131,29 @@ def test_the_shadow_stops_when_the_rollout_ends(
     client.post("/v1/predict", json={"features": SETOSA})
     assert _comparisons("2", "agree") == agreed
     assert _count("mlops_shadow_version_info", model_version="2") == 0
+
+
+def test_a_batch_counts_its_rows_as_comparisons_and_once_as_a_request(
+    client: TestClient, registry: ShadowRegistry
+) -> None:
+    _start(client, registry, "2")
+    requests = _count("mlops_shadow_requests_total", model_version="2", served_version="1")
+    client.post("/v1/predict", json={"instances": [SETOSA, VIRGINICA, SETOSA]})
+    after = _count("mlops_shadow_requests_total", model_version="2", served_version="1")
+    assert after == requests + 1
+
+
+def test_a_rollout_started_again_begins_from_nothing(
+    client: TestClient, registry: ShadowRegistry
+) -> None:
+    # Version 9 does not exist: its rollout fails to load and is ended; when a rollout of
+    # the same version starts again on this server, the old failures must not count.
+    _start(client, registry, "9")
+    assert _count("mlops_shadow_errors_total", model_version="9", stage="load") >= 1
+    _start(client, registry, None)
+    assert _count("mlops_shadow_errors_total", model_version="9", stage="load") == 0
+    _start(client, registry, "2")
+    client.post("/v1/predict", json={"features": SETOSA})
+    _start(client, registry, None)
+    assert _count("mlops_shadow_requests_total", model_version="2", served_version="1") == 0
+    assert _comparisons("2", "agree") == 0

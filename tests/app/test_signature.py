@@ -208,3 +208,12 @@ def test_versions_registered_before_signatures_load_as_the_mlp_contract(
     assert old.signature == ModelSignature(input_tensor="input", output_tensor="logits")
     session = model_checks.open_session(artifact, old, "v", "fix")
     assert session.class_probabilities(np.zeros((2, 4), dtype=np.float32)).shape == (2, 3)
+
+
+def test_a_feature_name_that_is_not_valid_unicode_is_a_422_not_a_500(client: TestClient) -> None:
+    others = '"sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2'
+    body = '{"features": {"\\ud800": 1.0, ' + others + "}}"
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        response = client.post("/v1/predict", content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 422, response.text
+        assert "body.features.\\ud800" in [d["loc"] for d in response.json()["error"]["details"]]

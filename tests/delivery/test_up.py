@@ -142,7 +142,8 @@ def _app_python(tmp_path: Path, calls: Path) -> Path:
         "shift\n"
         'words=""; for word in "$@"; do case "$word" in -*) break ;; esac; '
         'words="$words $word"; done\n'
-        f'echo "${{words# }} tracking=$MLOPS_TRACKING_URI model=${{MLOPS_MODEL_NAME:-}}" >> {calls}\n'
+        f'echo "${{words# }} tracking=$MLOPS_TRACKING_URI model=${{MLOPS_MODEL_NAME:-}}" '
+        f">> {calls}\n"
         f'if [ "$1 $2 $3" = "app data watch" ]; then echo "$*" > {tmp_path / "watch.txt"}; fi\n'
         'if [ "$1 $2" = "app serve" ]; then\n'
         f'  echo "${{#MLOPS_PREDICTION_ID_KEY}} $MLOPS_SQS_ENDPOINT_URL" '

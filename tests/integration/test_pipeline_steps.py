@@ -61,6 +61,13 @@ def test_prepare_candidates_finish_register_and_promote_the_best(
     assert (skipped["skipped"], skipped["run_id"]) == (True, run_id)
     assert "digest is the same" in skipped["reason"]
     assert out.read_text() == ""
+    # Another family on the same data is a new training, not a repeat of this one.
+    with pytest.MonkeyPatch.context() as scoped:
+        scoped.setenv("MLOPS_MODEL_FAMILY", "gradient_boosting")
+        other = run_cli(capsys, "pipeline", "prepare", "--skip-unchanged")
+    assert other.get("skipped") is not True and other["run_id"] != run_id
+    assert client.get_run(other["run_id"]).data.tags["model_family"] == "gradient_boosting"
+    assert parent.data.tags["model_family"] == "mlp"
 
 
 def test_a_step_given_a_run_that_is_no_training_says_so(

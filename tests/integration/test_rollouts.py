@@ -32,12 +32,13 @@ def _wait_for(condition: Any, what: str) -> None:
 
 
 def _predict_everything(base: str) -> set[str]:
-    """Every packaged row through /v1/predict; the versions that answered."""
+    """Every packaged row through /v1/predict, a request each (the rollout counts its evidence
+    in requests); the versions that answered."""
     served: set[str] = set()
-    for start in range(0, len(ROWS), 50):
+    for row in ROWS:
         answer = httpx.post(
             f"{base}/v1/predict",
-            json={"instances": ROWS[start : start + 50]},
+            json={"features": row},
             headers={"Authorization": f"Bearer {API_KEY}"},
         )
         assert answer.status_code == 200, answer.text
@@ -84,7 +85,7 @@ def test_a_shadow_version_is_promoted_when_it_holds_and_ended_when_it_does_not(
         _wait_for(lambda: scoring_in_shadow("2"), "the server to score version 2 in shadow")
         verdict = rollout()
         assert verdict["action"] == "hold", verdict
-        assert "0 of 100 live rows" in verdict["reason"]
+        assert "0 of 100 live requests" in verdict["reason"]
 
         assert _predict_everything(base) == {"1"}  # clients get the served version only
         verdict = rollout()
@@ -93,7 +94,7 @@ def test_a_shadow_version_is_promoted_when_it_holds_and_ended_when_it_does_not(
             "version": "2",
             "reason": verdict["reason"],
         }
-        assert "agreement 1.000 over 150 live rows" in verdict["reason"]
+        assert "agreement 1.000 over 150 live rows of 150 requests" in verdict["reason"]
         record, _ = registry.alias("production")
         assert (record.version, record.history, record.shadow) == ("2", ["1"], None)
         _wait_for(
@@ -107,7 +108,7 @@ def test_a_shadow_version_is_promoted_when_it_holds_and_ended_when_it_does_not(
         assert _predict_everything(base) == {"2"}
         verdict = rollout()
         assert verdict["action"] == "rollback", verdict
-        assert "below 0.9 over 150 live rows" in verdict["reason"]
+        assert "below 0.9 over 150 live rows of 150 requests" in verdict["reason"]
         record, _ = registry.alias("production")
         assert (record.version, record.history, record.shadow) == ("2", ["1"], None)
         _wait_for(lambda: not scoring_in_shadow("3"), "the server to stop scoring version 3")
