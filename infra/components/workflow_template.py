@@ -27,7 +27,12 @@ from infra.components.scheduling import (
     GPU_TOLERATIONS,
 )
 from infra.components.workloads import common
-from infra.components.workloads.models import ModelSpec
+from infra.components.workloads.models import (
+    CPU_TRAINING_RESOURCES,
+    TREE_CANDIDATES,
+    ModelSpec,
+    trains_on_gpus,
+)
 from infra.components.workloads.settings_env import settings_env
 from infra.components.workloads.training import JOB_TTL_SECONDS, TrainingArgs, trainer_settings
 from infra.contracts import (
@@ -88,15 +93,17 @@ def trainer_env(args: TrainingArgs, model: ModelSpec) -> list[k8s.core.v1.EnvVar
 def _container(
     args: TrainingArgs, model: ModelSpec, command: list[str], *, gpus: bool
 ) -> dict[str, pulumi.Input[Any]]:
+    gpus = gpus and trains_on_gpus(model)
     limits = {GPU_RESOURCE: str(args.gpus_per_node)} if gpus else {}
     if gpus and args.efa:
         limits[EFA_RESOURCE] = "1"
+    pod = args.resources if trains_on_gpus(model) else CPU_TRAINING_RESOURCES
     return {
         "image": args.image,
         "imagePullPolicy": "IfNotPresent",
         "command": command,
         "env": trainer_env(args, model),
-        "resources": common.resources(args.resources, extra_limits=limits),
+        "resources": common.resources(pod, extra_limits=limits),
         "securityContext": common.container_security_context(),
         "volumeMounts": [
             common.tmp_mount(),
@@ -106,20 +113,23 @@ def _container(
 
 
 def _pod_template(
-    name: str, container: dict[str, pulumi.Input[Any]], retry_policy: dict[str, Any]
+    name: str,
+    model: ModelSpec,
+    container: dict[str, pulumi.Input[Any]],
+    retry_policy: dict[str, Any],
 ) -> dict[str, Any]:
     # A pending pod that tolerates the taint and selects the GPU pool is what scales that pool
     # up from zero (the autoscaler reads both from the node group); nothing else lands there.
-    return {
-        "name": name,
-        "nodeSelector": GPU_NODE_SELECTOR,
-        "tolerations": GPU_TOLERATIONS,
-        "retryStrategy": retry_policy,
-        "container": container,
-    }
+    # A CPU-trained family's steps stay on the system nodes.
+    placement: dict[str, Any] = (
+        {"nodeSelector": GPU_NODE_SELECTOR, "tolerations": GPU_TOLERATIONS}
+        if trains_on_gpus(model)
+        else {}
+    )
+    return {"name": name, **placement, "retryStrategy": retry_policy, "container": container}
 
 
-def _candidate_command(args: TrainingArgs) -> list[str]:
+def _candidate_command(args: TrainingArgs, model: ModelSpec) -> list[str]:
     step = [
         "pipeline",
         "candidate",
@@ -130,7 +140,7 @@ def _candidate_command(args: TrainingArgs) -> list[str]:
         "--epochs",
         f"{{{{workflow.parameters.{PIPELINE_EPOCHS_PARAMETER}}}}}",
     ]
-    if args.gpus_per_node == 1:
+    if args.gpus_per_node == 1 or not trains_on_gpus(model):
         return [*_APP, *step[1:]]
     # Several GPUs in the pod: one process each, rank 0 logs (DDP within the node).
     return [
@@ -157,6 +167,7 @@ def _templates(
     errors_only = {"limit": str(settings.retry_limit), "retryPolicy": "OnError", "backoff": backoff}
     prepare = _pod_template(
         "prepare",
+        model,
         _container(
             args,
             model,
@@ -169,7 +180,10 @@ def _templates(
         "parameters": [{"name": "run-id", "valueFrom": {"path": RUN_ID_FILE, "default": ""}}]
     }
     candidate = _pod_template(
-        "candidate", _container(args, model, _candidate_command(args), gpus=True), transient
+        "candidate",
+        model,
+        _container(args, model, _candidate_command(args, model), gpus=True),
+        transient,
     )
     candidate["inputs"] = {"parameters": [{"name": "run-id"}, {"name": "candidate"}]}
     finish = [
@@ -178,6 +192,7 @@ def _templates(
     ]
     abandon = _pod_template(
         "abandon",
+        model,
         _container(
             args,
             model,
@@ -209,6 +224,7 @@ def _finish(
     ]
     finish = _pod_template(
         name,
+        model,
         _container(args, model, command + (["--promote"] if promote else []), gpus=False),
         retry_policy,
     )
@@ -272,7 +288,9 @@ def retrain_pipeline_spec(
             "parameters": [
                 {
                     "name": PIPELINE_CANDIDATES_PARAMETER,
-                    "value": json.dumps(settings.candidates),
+                    "value": json.dumps(
+                        settings.candidates if trains_on_gpus(model) else list(TREE_CANDIDATES)
+                    ),
                     "description": 'JSON list of "HIDDEN:LR" candidates, one GPU pod each',
                 },
                 {

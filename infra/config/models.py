@@ -26,15 +26,16 @@ class RolloutConfig(ConfigModel):
     rollout (the new version scores the same requests beside the served one); a CronJob
     every 5 minutes completes it once the two agree on enough requests for long enough, or
     rolls it back. shadow needs monitoring. Default shadow."""
-    hold_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    """Minutes a shadow rollout runs before it may complete (MLOPS_ROLLOUT_HOLD_SECONDS).
-    Default 30."""
+    hold_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """Minutes a shadow rollout runs before it may complete (MLOPS_ROLLOUT_HOLD_SECONDS), at
+    most a day: the rollout's own timeout is a day, and ShadowRolloutUndecided pages after
+    two. Default 30."""
     min_agreement: float = Field(default=0.9, ge=0.0, le=1.0)
     """Share of shadowed requests on which the two versions must predict the same class for
     the rollout to complete; below it, it is rolled back. Default 0.9."""
     min_comparisons: int = Field(default=500, ge=1)
-    """Shadowed requests needed before a decision; fewer: the rollout keeps waiting.
-    Default 500."""
+    """Shadowed requests (not rows: one batch counts once) needed before a decision; fewer:
+    the rollout keeps waiting, and is rolled back after a day. Default 500."""
 
     @field_validator("min_agreement", "min_comparisons")
     @classmethod

@@ -21,9 +21,10 @@ from tests.infra.graph import Graph
 
 STACKS = ["dev", "prod", "local"]
 CLUSTER_STACKS = ["dev", "prod"]
-# What each stack file lists, with the prefix each model trains on: the local stack lists
-# none, so it serves iris-classifier on the app's default dataset.
-LISTED = {model: f"datasets/{model}/" for model in ("iris-classifier", "wine-classifier")}
+# What each stack file lists, with the prefix each model trains on (iris-classifier keeps the
+# prefix its data has always had): the local stack lists none, so it serves iris-classifier
+# on the app's default dataset.
+LISTED = {"iris-classifier": "datasets/iris/", "wine-classifier": "datasets/wine-classifier/"}
 DATASETS = {
     "dev": LISTED,
     "prod": LISTED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_each_model_is_served_by_its_own_deployment_with_its_own_env(stack: Grap
         env = _env(container)
         assert env["MLOPS_MODEL_NAME"] == model
         assert env["MLOPS_MODEL_ALIAS"] == config.get("alias", "production")
-        assert env["MLOPS_DATASET_PREFIX"] == f"datasets/{model}/"
+        assert env["MLOPS_DATASET_PREFIX"] == config.get("datasetPrefix", f"datasets/{model}/")
         # The one image: only the settings tell two models' servers apart.
         first = stack.manifest("Deployment", contracts.model_server(listed[0]["name"]))
         assert container["image"] == pod_spec(first)["containers"][0]["image"]
@@ -100,7 +101,7 @@ def test_each_models_training_pods_get_that_models_settings(stack: Graph) -> Non
         expected = {
             "MLOPS_MODEL_NAME": model,
             "MLOPS_MODEL_ALIAS": config.get("alias", "production"),
-            "MLOPS_DATASET_PREFIX": f"datasets/{model}/",
+            "MLOPS_DATASET_PREFIX": config.get("datasetPrefix", f"datasets/{model}/"),
             "MLOPS_MODEL_FAMILY": config["family"],
             "MLOPS_ROLLOUT_MODE": config.get("rollout", {}).get("mode", "shadow"),
             # `data upload` in its pods seeds its own example data, not iris for every model.
@@ -264,3 +265,34 @@ def test_a_shadow_rollout_without_monitoring_is_refused(tmp_path: Path) -> None:
     (problem,) = raised.value.problems
     assert "app.models wine-classifier roll out in shadow" in problem
     assert "set rollout.mode: direct on them or enable monitoring" in problem
+
+
+def test_tree_models_train_on_one_cpu_pod_and_mlps_under_torchrun_on_gpus(stack: Graph) -> None:
+    from app.training.candidates import GRADIENT_BOOSTING_GRID
+    from infra.components.workloads.models import TREE_CANDIDATES
+
+    for config in models_config(stack.stack):
+        model, trees = config["name"], config["family"] == "gradient_boosting"
+        job = stack.manifest("CronJob", contracts.retrain_cronjob(model))["spec"]["jobTemplate"]
+        pod = job["spec"]["template"]["spec"]
+        (trainer,) = pod["containers"]
+        limits = trainer["resources"]["limits"]
+        if trees:
+            # torchrun would start one process per GPU, which the family refuses.
+            assert [trainer["command"], trainer["args"]] == [["python"], ["-m", "app", "retrain"]]
+            assert job["spec"]["completions"] == 1
+            assert "nvidia.com/gpu" not in limits and "nodeSelector" not in pod
+        else:
+            assert trainer["command"] == ["torchrun"]
+            assert "nvidia.com/gpu" in limits and pod["nodeSelector"]
+        template = stack.manifest("WorkflowTemplate", contracts.retrain_pipeline(model))["spec"]
+        steps = {t["name"]: t for t in template["templates"] if "container" in t}
+        candidate = steps["candidate"]
+        assert ("nvidia.com/gpu" in candidate["container"]["resources"]["limits"]) is not trees
+        assert ("nodeSelector" in candidate) is not trees
+        assert (candidate["container"]["command"][0] == "torchrun") is False or not trees
+        defaults = {p["name"]: p["value"] for p in template["arguments"]["parameters"]}
+        if trees:
+            # The family's own grid, the app's: leaves:shrinkage, not the MLP's units:rate.
+            expected = [f"{c.hidden}:{c.learning_rate:g}" for c in GRADIENT_BOOSTING_GRID]
+            assert json.loads(defaults["candidates"]) == list(TREE_CANDIDATES) == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from infra.components.workloads.common import PodResources
 from infra.contracts import PROMETHEUS_URL
 
 
@@ -43,6 +44,26 @@ class ModelSpec:
     """The example data set `data upload` seeds (MLOPS_PACKAGED_DATASET); None: the app's."""
     rollout: Rollout
     """How its promotions roll out."""
+
+
+# The default candidates of a tree model's pipeline: the app's own grid for the family
+# (app/training/candidates.py GRADIENT_BOOSTING_GRID, max leaf nodes:shrinkage); the stack's
+# `workflows.candidates` is the MLP's (hidden units:learning rate).
+TREE_CANDIDATES = ("4:0.05", "8:0.05", "8:0.02")
+
+
+CPU_TRAINING_RESOURCES = PodResources(
+    cpu_request="500m", memory_request="1Gi", cpu_limit="2", memory_limit="2Gi"
+)
+"""A CPU-trained family's training pod (scikit-learn on a few thousand rows, one process): it
+fits beside the serving pods on a system node; the GPU pool's sizing would not."""
+
+
+def trains_on_gpus(model: ModelSpec) -> bool:
+    """Whether the model's training runs on the GPU pool under torchrun. Gradient-boosted
+    trees train on one CPU, on the system nodes: torchrun would start one process per GPU,
+    which the family refuses, and each would hold a GPU it does not use."""
+    return model.family == "mlp"
 
 
 def model_settings(model: ModelSpec) -> dict[str, str]:

@@ -30,7 +30,12 @@ from infra.components.scheduling import (
 from infra.components.workloads import common
 from infra.components.workloads.harvest import HarvestJob, declare_harvest
 from infra.components.workloads.model_jobs import ModelJobs, declare_model_jobs
-from infra.components.workloads.models import ModelSpec, training_settings
+from infra.components.workloads.models import (
+    CPU_TRAINING_RESOURCES,
+    ModelSpec,
+    training_settings,
+    trains_on_gpus,
+)
 from infra.components.workloads.network_policies import (
     allow_from,
     allow_monitoring,
@@ -203,10 +208,12 @@ class Training(pulumi.ComponentResource):
         subdomain: pulumi.Input[str],
         labels: dict[str, str],
     ) -> k8s.batch.v1.JobSpecArgs:
+        on_gpus = trains_on_gpus(model)
+        nodes = args.nodes if on_gpus else 1
         return k8s.batch.v1.JobSpecArgs(
             completion_mode="Indexed",
-            completions=args.nodes,
-            parallelism=args.nodes,
+            completions=nodes,
+            parallelism=nodes,
             backoff_limit=args.backoff_limit,
             active_deadline_seconds=args.active_deadline_seconds,
             ttl_seconds_after_finished=JOB_TTL_SECONDS,
@@ -219,9 +226,10 @@ class Training(pulumi.ComponentResource):
                     automount_service_account_token=False,
                     security_context=common.pod_security_context(),
                     # A pending pod that tolerates the taint and requests a GPU is what scales
-                    # the GPU pool up from zero; nothing else can land there.
-                    node_selector=GPU_NODE_SELECTOR,
-                    tolerations=[_toleration(t) for t in GPU_TOLERATIONS],
+                    # the GPU pool up from zero; nothing else can land there. A CPU-trained
+                    # family stays on the system nodes.
+                    node_selector=GPU_NODE_SELECTOR if on_gpus else None,
+                    tolerations=[_toleration(t) for t in GPU_TOLERATIONS] if on_gpus else None,
                     containers=[_trainer_container(args, model)],
                     volumes=[
                         common.tmp_volume("10Gi"),
@@ -337,12 +345,13 @@ def _trainer_container(args: TrainingArgs, model: ModelSpec) -> k8s.core.v1.Cont
         # Libraries cache under $HOME; the root filesystem is read-only.
         k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
     ]
+    on_gpus = trains_on_gpus(model)
     return k8s.core.v1.ContainerArgs(
         name=NAME,
         image=args.image,
         image_pull_policy="IfNotPresent",
-        command=["torchrun"],
-        args=torchrun_args(args.nodes, args.gpus_per_node),
+        command=["torchrun"] if on_gpus else ["python"],
+        args=torchrun_args(args.nodes, args.gpus_per_node) if on_gpus else ["-m", "app", "retrain"],
         env=[
             *settings_env(trainer_settings(args, model)),
             *launcher_env,
@@ -355,7 +364,9 @@ def _trainer_container(args: TrainingArgs, model: ModelSpec) -> k8s.core.v1.Cont
                 name=METRICS_PORT_NAME, container_port=TRAINING_METRICS_PORT, protocol="TCP"
             ),
         ],
-        resources=common.resources(args.resources, extra_limits=_device_limits(args)),
+        resources=common.resources(args.resources, extra_limits=_device_limits(args))
+        if on_gpus
+        else common.resources(CPU_TRAINING_RESOURCES),
         security_context=common.container_security_context(),
         volume_mounts=[
             common.tmp_mount(),

@@ -61,8 +61,11 @@ def test_boxes_summarise_key_resources_from_the_inputs(syntheses: dict[str, Synt
     assert "3 NAT gateways" in network
     assert "S3 bucket models (versioned, SSE-KMS" in dev
     # New data announced to each model's retrain trigger: the notification, its queue, its DLQ.
-    for model in ("iris-classifier", "wine-classifier"):
-        assert f"notifies SQS of s3:ObjectCreated:* under datasets/{model}/" in dev
+    for model, prefix in (
+        ("iris-classifier", "datasets/iris/"),
+        ("wine-classifier", "datasets/wine-classifier/"),
+    ):
+        assert f"notifies SQS of s3:ObjectCreated:* under {prefix}" in dev
         queue = rf"SQS queue dataset-events-{model}-queue \(SSE-SQS, DLQ after \d+ receives\)"
         assert re.search(queue, dev), model
         assert f"SQS queue dataset-events-{model}-dlq (SSE-SQS, dead letters)" in dev
