@@ -139,9 +139,7 @@ def _too_long(name: str, kind: str, derived: str, limit: int, longest: int) -> s
 def default_models() -> list[ModelConfig]:
     """A stack that lists no models serves one, on the app's default dataset (what every stack
     did before models were listed, and what `make up` seeds)."""
-    return [
-        ModelConfig(name=DEFAULT_MODEL, dataset_prefix=DATASET_PREFIX, packaged_dataset="iris")
-    ]
+    return [ModelConfig(name=DEFAULT_MODEL, dataset_prefix=DATASET_PREFIX, packaged_dataset="iris")]
 
 
 def check_models(models: list[ModelConfig]) -> list[ModelConfig]:

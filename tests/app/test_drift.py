@@ -79,9 +79,7 @@ def test_the_window_holds_exactly_the_last_inputs_across_wraparounds() -> None:
     # the last `window` rows, binned afresh.
     rng = np.random.default_rng(7)
     training = rng.normal(size=(500, 2))
-    references = {
-        name: build_reference(training[:, i]) for i, name in enumerate(("left", "right"))
-    }
+    references = {name: build_reference(training[:, i]) for i, name in enumerate(("left", "right"))}
     monitor = DriftMonitor(references, window=37)
     seen: list[np.ndarray] = []
     for size in (5, 30, 1, 80, 36, 37, 3):

@@ -220,9 +220,7 @@ def test_first_model_seeds_data_and_starts_one_training_job(runner: Runner) -> N
 def test_a_model_without_data_or_example_stops_the_deploy_naming_its_prefix(
     runner: Runner,
 ) -> None:
-    result = runner.script(
-        "first-model.sh", "bucket", "churn", "production", "datasets/churn/", ""
-    )
+    result = runner.script("first-model.sh", "bucket", "churn", "production", "datasets/churn/", "")
     assert result.returncode == 1
     assert "no training data under s3://bucket/datasets/churn/" in result.stderr
     assert not runner.calls("python")
