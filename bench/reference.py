@@ -13,11 +13,12 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.readiness import wait_until_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV = ROOT / ".cache" / "bench" / "venv"
@@ -81,26 +82,12 @@ def mlflow_model_server(
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for_ping(port, server, timeout)
+        wait_until_ok(f"http://127.0.0.1:{port}/ping", timeout, server)
         ready = time.perf_counter() - spawned
         yield ReferenceServer(port, _serving_process(server.pid), round(ready, 2))
     finally:
         _stop(server)
         log.close()
-
-
-def _wait_for_ping(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the reference server exited with {server.returncode}; see its log")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"the reference server was not ready within {timeout:.0f} s")
 
 
 def _serving_process(pid: int) -> int:

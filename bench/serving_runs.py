@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import uvloop
 from app.capture import layout
 from bench import process_stats, profile
 from bench.loadgen import closed_phase, free_port, open_phase, request
+from bench.readiness import wait_until_ok
 from bench.reference import bench_tool, mlflow_model_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def _model_server_run(
         stderr=log,
     )  # fmt: skip
     try:
-        _wait_ready(port, "/readyz", 30)
+        wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, server)
         results: dict[str, Any] = {"ready_s": round(time.perf_counter() - spawned, 2)}
         results.update(_phases(args, server.pid, port, key, "/v1/predict", _bodies(args.batch)))
         if args.profile_seconds > 0:
@@ -198,18 +198,6 @@ def _reference_run(
             )
         )  # fmt: skip
     return results
-
-
-def _wait_ready(port: int, path: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise SystemExit(f"server not ready within {timeout} s")
 
 
 # -- the summary: medians of the runs and their range -----------------------------------------
