@@ -1,8 +1,9 @@
-"""POST /v1/predict's direct path (a JSON body parsed and validated in one step, no dependency
-solving) answers exactly as the declared FastAPI route does, for good and bad bodies alike.
+"""POST /v1/predict's lane (app.serving.lane: a JSON body parsed and validated in one step,
+answered without the framework's request path) answers exactly as the declared FastAPI route
+does, for good and bad bodies alike.
 
 A body sent as `application/json; charset=utf-8` takes the declared route; the same bytes as
-`application/json` take the direct one.
+`application/json` take the lane.
 """
 
 from __future__ import annotations
