@@ -77,7 +77,10 @@ class ModelJobs:
     model: ModelSpec
     """The model scored and rolled out."""
     tracking_uri: str | None
-    """The tracking server, where the stack runs one: the rollout decision records there."""
+    """The tracking server, where the stack runs one. An image with the tracking client
+    mirrors each rollout decision to MLflow's alias; the serving image these jobs run has
+    none, so there the decision moves the bucket's alias alone and MLflow's follows at the
+    next promote or rollback (app/rollout_command.py)."""
 
 
 def declare_model_jobs(name: str, jobs: ModelJobs, opts: pulumi.ResourceOptions) -> None:
