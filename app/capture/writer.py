@@ -1,11 +1,16 @@
 """Uploads captures off the request path: a bounded in-memory buffer drained by a thread.
 
-A request only appends to the buffer (a lock and a deque append). The thread turns what is
-queued into JSON lines, and uploads one gzip object per stream and hour once `flush_records`
-are waiting, once the oldest has waited `flush_seconds`, and when the writer closes (the
-app's shutdown). Everything held in memory, queued or encoded, counts against
-`max_records`; beyond it new records are dropped and counted, so a slow or unreachable
-bucket costs captures, never a prediction or the pod's memory.
+A request encodes its records as JSON lines (microseconds a row) and appends them to the
+buffer (a lock and a deque append). The thread compresses and uploads one gzip object per
+stream and hour once `flush_records` are waiting, once the oldest has waited
+`flush_seconds`, and when the writer closes (the app's shutdown). Everything held in memory
+counts against `max_records`; beyond it new records are dropped and counted, so a slow or
+unreachable bucket costs captures, never a prediction or the pod's memory.
+
+Why the request encodes and not the thread: the thread would hold the interpreter lock for
+a whole round of records, and a request that let go of the lock meanwhile (onnxruntime does,
+to infer) waited for the switch interval (5 ms) to get it back: at saturation that cost the
+server twice the encoding itself. zlib and the upload let go of the lock while they work.
 """
 
 from __future__ import annotations
@@ -41,9 +46,7 @@ class CaptureLimits:
     flush_seconds: float = 60.0
     """Upload once the oldest waiting record is this old."""
     poll_seconds: float = 0.1
-    """How often the thread encodes what was queued. Often, so that each round is short: the
-    thread holds the interpreter lock while it encodes, and a long round makes requests wait
-    for it in steps of the 5 ms switch interval."""
+    """How often the thread takes what was queued and checks whether an upload is due."""
     close_seconds: float = 10.0
     """How long shutdown waits for the last upload (the pod's grace period is 30 s)."""
 
@@ -67,9 +70,9 @@ class PredictionBatch:
     probabilities: Sequence[Sequence[float]]
     predicted: Sequence[int]
 
-    def json_lines(self, model_name: str) -> list[str]:
-        """The records as JSON lines (the text `layout.json_lines(self.records(...))` gives,
-        built faster)."""
+    def json_lines(self, model_name: str) -> list[bytes]:
+        """The records as JSON lines (the values `layout.json_lines(self.records(...))`
+        writes, written faster)."""
         return layout.prediction_lines(
             model_name,
             self.model_version,
@@ -98,8 +101,8 @@ class PredictionBatch:
         ]
 
 
-_Entry = tuple[float, Stream, PredictionBatch | LabelRecord, int]
-"""(time, stream, what the caller gave, how many records it makes)."""
+_Entry = tuple[float, Stream, list[bytes]]
+"""(time, stream, the records as JSON lines)."""
 
 
 class CaptureWriter:
@@ -137,23 +140,36 @@ class CaptureWriter:
         rate = self.sample_rate
         if rate < 1.0 and random.random() >= rate:  # noqa: S311 - sampling, not secrecy
             return
-        self._submit((batch.time, "predictions", batch, len(batch.ids)))
+        self._submit(
+            batch.time, "predictions", len(batch.ids), lambda: batch.json_lines(self.model_name)
+        )
 
     def capture_label(self, record: LabelRecord, at: float) -> None:
-        self._submit((at, "labels", record, 1))
+        self._submit(at, "labels", 1, lambda: layout.json_lines([record]))
 
-    def _submit(self, entry: _Entry) -> None:
-        count = entry[3]
+    def _submit(
+        self, at: float, stream: Stream, records: int, encode: Callable[[], list[bytes]]
+    ) -> None:
+        # Full (the bucket is slow or away): drop before spending anything on encoding.
+        if self._held + records > self.limits.max_records:
+            metrics.CAPTURE_DROPPED.labels(stream=stream, reason="queue_full").inc(records)
+            return
+        try:
+            lines = encode()
+        except Exception:  # a record that cannot be written must not fail the request
+            log.exception("capture record not encodable; dropped", extra={"stream": stream})
+            metrics.CAPTURE_DROPPED.labels(stream=stream, reason="encode_failed").inc(records)
+            return
         with self._lock:
-            if self._held + count <= self.limits.max_records:
-                self._queue.append(entry)
-                self._held += count
+            if self._held + records <= self.limits.max_records:
+                self._queue.append((at, stream, lines))
+                self._held += records
                 return
-        metrics.CAPTURE_DROPPED.labels(stream=entry[1], reason="queue_full").inc(count)
+        metrics.CAPTURE_DROPPED.labels(stream=stream, reason="queue_full").inc(records)
 
     @property
     def held(self) -> int:
-        """Records in memory, queued or encoded and not yet uploaded."""
+        """Records in memory: queued, or waiting for their upload."""
         return self._held
 
     # The thread.
@@ -175,15 +191,15 @@ class CaptureWriter:
             )
 
     def _run(self) -> None:
-        buffers: dict[tuple[Stream, datetime], list[str]] = defaultdict(list)
+        buffers: dict[tuple[Stream, datetime], list[bytes]] = defaultdict(list)
         oldest: float | None = None
         while True:
             stopping = self._stop.wait(self.limits.poll_seconds)
             taken = self._take()
             if taken and oldest is None:
                 oldest = time.monotonic()
-            for entry in taken:
-                self._encode(entry, buffers)
+            for at, stream, lines in taken:
+                buffers[(stream, _hour(at))].extend(lines)
             waiting = sum(len(lines) for lines in buffers.values())
             metrics.CAPTURE_QUEUE.set(self._held)
             due = oldest is not None and (
@@ -204,22 +220,7 @@ class CaptureWriter:
             self._queue.clear()
         return taken
 
-    def _encode(self, entry: _Entry, buffers: dict[tuple[Stream, datetime], list[str]]) -> None:
-        at, stream, item, count = entry
-        try:
-            if isinstance(item, PredictionBatch):
-                lines = item.json_lines(self.model_name)
-            else:
-                lines = layout.json_lines([item])
-        except Exception:  # a record that cannot be written must not stop the thread
-            log.exception("capture record not encodable; dropped", extra={"stream": stream})
-            metrics.CAPTURE_DROPPED.labels(stream=stream, reason="encode_failed").inc(count)
-            with self._lock:
-                self._held -= count
-            return
-        buffers[(stream, _hour(at))].extend(lines)
-
-    def _flush(self, buffers: dict[tuple[Stream, datetime], list[str]]) -> None:
+    def _flush(self, buffers: dict[tuple[Stream, datetime], list[bytes]]) -> None:
         for (stream, hour), lines in buffers.items():
             self._seq += 1
             key = layout.object_key(self.model_name, stream, hour, self._writer, self._seq)

@@ -3,6 +3,8 @@ request path; a slow or unreachable bucket costs captures (counted), never a pre
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from app import metrics
 from app.capture import layout
+from app.capture.layout import PredictionRecord
 from app.capture.writer import CaptureLimits, CaptureWriter, PredictionBatch
 from app.serving.api import create_app
 from tests.app.conftest import API_KEY, MemoryRegistry, MemoryStore, make_settings, memory_capture
@@ -199,7 +202,7 @@ def test_a_record_that_cannot_be_written_is_dropped_and_the_writer_goes_on(
         (('a "quoted" %s name', "100%"), ("ünïcode", "back\\slash")),
     ],
 )
-def test_prediction_lines_are_exactly_the_records_as_json(
+def test_prediction_lines_hold_exactly_the_records(
     features: tuple[str, str], classes: tuple[str, str]
 ) -> None:
     batch = PredictionBatch(
@@ -212,6 +215,13 @@ def test_prediction_lines_are_exactly_the_records_as_json(
         probabilities=[[0.9812345504760742, 0.0187654495239258], [1e-05, 0.99999]],
         predicted=[0, 1],
     )
-    assert batch.json_lines("iris-classifier") == layout.json_lines(
-        batch.records("iris-classifier")
-    )
+    lines = batch.json_lines("iris-classifier")
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
+    # The same records, every float bit for bit (-0.0 included), in the same field order.
+    read = [json.loads(line) for line in lines]
+    assert read == batch.records("iris-classifier")
+    assert [list(record) for record in read] == [list(PredictionRecord.__annotations__)] * 2
+    for record, row in zip(read, batch.rows, strict=True):
+        assert [math.copysign(1, value) for value in record["inputs"].values()] == [
+            math.copysign(1, value) for value in row
+        ]
