@@ -247,6 +247,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.load_api_keys()  # fail fast with exit 2, before binding a port
     settings.load_prediction_id_key()
     settings.require_bucket()
+    # A line per request: gathered and written together (app.logs.BatchedLineHandler).
+    configure_logging(settings.log_level, batched=True)
     run(
         create_app(settings=settings),
         host=args.host or settings.host,

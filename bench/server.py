@@ -83,7 +83,7 @@ def main() -> None:
             "prediction_id_key": secrets.token_urlsafe(32),
         }
     )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, batched=True)
     capture = CaptureWriter(
         directory_put(args.capture_dir or Path(tempfile.mkdtemp(prefix="captures-"))),
         "iris-classifier",

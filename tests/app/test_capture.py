@@ -225,3 +225,12 @@ def test_prediction_lines_hold_exactly_the_records(
         assert [math.copysign(1, value) for value in record["inputs"].values()] == [
             math.copysign(1, value) for value in row
         ]
+
+
+def test_record_times_are_utc_with_milliseconds_across_second_boundaries() -> None:
+    # The date part is shared within a second (cached): the next second must not reuse it.
+    assert layout.iso_time(1_764_549_325.123) == "2025-12-01T00:35:25.123Z"
+    assert layout.iso_time(1_764_549_325.9994) == "2025-12-01T00:35:25.999Z"
+    assert layout.iso_time(1_764_549_326.0) == "2025-12-01T00:35:26.000Z"
+    assert layout.iso_time(1_764_633_599.5) == "2025-12-01T23:59:59.500Z"
+    assert layout.iso_time(1_764_633_600.25) == "2025-12-02T00:00:00.250Z"

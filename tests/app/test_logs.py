@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import time
 from collections.abc import Iterator
 
 import botocore.exceptions
 import pytest
 
 from app.aws import s3_client
-from app.logs import CREDENTIAL_LOGGERS, configure_logging
+from app.logs import CREDENTIAL_LOGGERS, BatchedLineHandler, configure_logging
 from app.settings import Settings
 from tests.ports import free_port
 
@@ -52,3 +54,81 @@ def test_debug_logs_of_a_signed_s3_call_hold_no_credentials(
         ("session token", SESSION_TOKEN),
     ]:
         assert secret not in logged, f"the {name} was logged"
+
+
+class _Stream(io.StringIO):
+    """A stream that counts its writes: each is a system call on a real stderr."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def _batched(stream: _Stream, **options: float) -> logging.Logger:
+    handler = BatchedLineHandler(stream, **options)  # type: ignore[arg-type]
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(f"tests.batched.{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def _close(logger: logging.Logger) -> None:
+    for handler in logger.handlers:
+        handler.close()
+
+
+def test_batched_lines_are_written_together_within_the_flush_interval() -> None:
+    stream = _Stream()
+    logger = _batched(stream, flush_seconds=0.2)
+    try:
+        for n in range(50):
+            logger.info("request %d", n)
+        assert stream.getvalue() == "", "a line was written at once"
+        deadline = time.monotonic() + 5
+        while not stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stream.getvalue().splitlines() == [f"INFO request {n}" for n in range(50)]
+        assert stream.writes == 1
+    finally:
+        _close(logger)
+
+
+def test_a_warning_is_written_at_once_after_the_lines_before_it() -> None:
+    stream = _Stream()
+    logger = _batched(stream, flush_seconds=3600)
+    try:
+        logger.info("served")
+        logger.warning("capture upload failed")
+        assert stream.getvalue().splitlines() == ["INFO served", "WARNING capture upload failed"]
+    finally:
+        _close(logger)
+
+
+def test_lines_are_written_once_enough_wait_and_the_rest_at_close() -> None:
+    stream = _Stream()
+    logger = _batched(stream, flush_seconds=3600, max_pending_chars=100)
+    logger.info("x" * 120)
+    assert stream.getvalue() == "INFO " + "x" * 120 + "\n"
+    logger.info("last")
+    _close(logger)
+    assert stream.getvalue().endswith("INFO last\n")
+    (handler,) = logger.handlers
+    assert isinstance(handler, BatchedLineHandler)
+    handler._flusher.join(5)  # pyright: ignore[reportPrivateUsage] - the thread must end
+    assert not handler._flusher.is_alive()  # pyright: ignore[reportPrivateUsage]
+
+
+def test_the_model_server_batches_its_log_lines_and_other_commands_do_not(
+    restored_logging: None,
+) -> None:
+    configure_logging("INFO", batched=True)
+    assert isinstance(logging.getLogger().handlers[0], BatchedLineHandler)
+    configure_logging("INFO")
+    (handler,) = logging.getLogger().handlers
+    assert not isinstance(handler, BatchedLineHandler)
