@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any, Literal, TypedDict
 
 import pydantic_core
@@ -107,22 +108,29 @@ def prediction_lines(
     them pays for it. A non-finite value raises ValueError, as json.dumps(allow_nan=False)
     does (the serializer would write a bare NaN, which JSON has not).
     """
+    rows = list(answered)
+    values = chain.from_iterable(
+        chain(inputs, probabilities) for _, inputs, probabilities, _ in rows
+    )
+    if not all(map(math.isfinite, values)):
+        raise ValueError(f"predictions {rows[0][0]}...: a value is not a finite number")
     stamp = iso_time(at)
-    lines: list[bytes] = []
-    for prediction_id, inputs, probabilities, predicted in answered:
-        if not all(map(math.isfinite, inputs)) or not all(map(math.isfinite, probabilities)):
-            raise ValueError(f"prediction {prediction_id}: a value is not a finite number")
-        record: PredictionRecord = {
-            "prediction_id": prediction_id,
-            "time": stamp,
-            "model_name": model_name,
-            "model_version": model_version,
-            "inputs": dict(zip(feature_names, inputs, strict=True)),
-            "predicted_class": class_names[predicted],
-            "probabilities": dict(zip(class_names, probabilities, strict=True)),
-        }
-        lines.append(pydantic_core.to_json(record) + b"\n")
-    return lines
+    to_json = pydantic_core.to_json
+    return [
+        to_json(
+            {
+                "prediction_id": prediction_id,
+                "time": stamp,
+                "model_name": model_name,
+                "model_version": model_version,
+                "inputs": dict(zip(feature_names, inputs, strict=True)),
+                "predicted_class": class_names[predicted],
+                "probabilities": dict(zip(class_names, probabilities, strict=True)),
+            }
+        )
+        + b"\n"
+        for prediction_id, inputs, probabilities, predicted in rows
+    ]
 
 
 def compress(lines: Iterable[bytes]) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -132,3 +133,23 @@ def test_the_model_server_batches_its_log_lines_and_other_commands_do_not(
     configure_logging("INFO")
     (handler,) = logging.getLogger().handlers
     assert not isinstance(handler, BatchedLineHandler)
+
+
+def test_every_line_is_one_json_object_whatever_its_fields_hold(
+    restored_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO")
+    log = logging.getLogger("app.tests")
+    log.info("plain", extra={"route": "/v1/predict", "ids": ["a", "b"], "latency_ms": 1.5})
+    log.info("non-ascii", extra={"label": "ünïcode"})
+    log.info("lone surrogate", extra={"key": "bad\udc80key"})  # a client's undecodable byte
+    log.info("object", extra={"error": ValueError("boom")})
+    lines = capsys.readouterr().err.splitlines()
+    assert all(line.isascii() for line in lines)
+    records = [json.loads(line) for line in lines]
+    assert [r["message"] for r in records] == ["plain", "non-ascii", "lone surrogate", "object"]
+    assert records[0]["ids"] == ["a", "b"] and records[0]["latency_ms"] == 1.5
+    assert records[1]["label"] == "ünïcode"
+    assert records[2]["key"] == "bad\udc80key"
+    assert records[3]["error"] == "boom"
+    assert {"time", "level", "name"} <= records[0].keys()
