@@ -63,7 +63,7 @@ class PredictLane:
             await self.app(scope, _replay(message, receive), send)
             return
         scope["route"] = self.route
-        payload = answer(checked, state, model, scope.setdefault("state", {}))
+        payload = await answer(checked, state, model, scope.setdefault("state", {}))
         await send(
             {
                 "type": "http.response.start",

@@ -26,6 +26,7 @@ from app.errors import (
     ModelNotReadyError,
 )
 from app.registry import ModelMetadata, S3ModelRegistry
+from app.serving.coalescing import InferenceCoalescer
 from app.serving.schemas import Readiness
 from app.serving.shadow import ShadowScorer, retire
 
@@ -56,6 +57,8 @@ class LoadedModel:
         self.class_names = tuple(meta.class_names)
         self.feature_count = len(meta.feature_names)
         self.drift = DriftMonitor(meta.reference, drift_window)
+        # Through `predict` at call time (not a bound method kept now): tests replace it.
+        self._coalescer = InferenceCoalescer(lambda rows: self.predict(rows))
         # The labelled children, resolved once: `labels()` per prediction takes a lock and
         # formats the label values every time.
         self.prediction_counters = (
@@ -70,6 +73,11 @@ class LoadedModel:
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (rows, classes)."""
         return self.session.class_probabilities(rows)
+
+    async def infer(self, rows: np.ndarray) -> np.ndarray:
+        """`predict`, in one call with the other requests of this event loop turn (the
+        request path: app.serving.coalescing says why)."""
+        return await self._coalescer.probabilities(rows)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class ShadowScorer:
             model_version=candidate.version, stage="predict"
         )
 
-    def compare(self, rows: np.ndarray, served_choice: np.ndarray) -> None:
+    async def compare(self, rows: np.ndarray, served_choice: np.ndarray) -> None:
         """Score `rows` (as the served version took them) and count agreement with
         `served_choice` (its class indices). Never raises: a failure is counted and logged."""
         if self.problem is not None:
@@ -67,7 +67,7 @@ class ShadowScorer:
             return
         try:
             x = rows if self._columns is None else rows[:, self._columns]
-            chosen = self._candidate.predict(x).argmax(axis=1)
+            chosen = (await self._candidate.infer(x)).argmax(axis=1)
         except Exception as exc:  # the candidate's defect must never reach the client
             self._errors.inc(len(rows))
             log.warning(

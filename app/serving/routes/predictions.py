@@ -44,7 +44,7 @@ async def predict(body: PredictRequest, request: Request, model: ServedModel) ->
     check = checked_rows(body, model, state.max_batch_size)
     # The request log line (app.serving.middleware) reads what was served from here.
     record: dict[str, object] = request.scope.setdefault("state", {})
-    return Response(answer(check, state, model, record), media_type="application/json")
+    return Response(await answer(check, state, model, record), media_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -68,20 +68,20 @@ def checked_rows(body: PredictRequest, model: LoadedModel, max_rows: int) -> Che
     return CheckedRows(rows, x)
 
 
-def answer(
+async def answer(
     checked: CheckedRows, state: ServingState, model: LoadedModel, record: dict[str, object]
 ) -> bytes:
     """The predictions of `model` for checked rows, as the response's JSON body; counted,
     observed for drift, scored in shadow and queued for capture. `record` gets what the
     request log line says was served."""
     rows, x = checked.rows, checked.x
-    probabilities = model.predict(x)
+    probabilities = await model.infer(x)
     model.drift.observe(x)
     now = time.time()
     choice = probabilities.argmax(axis=1)
     shadow = state.holder.shadow
     if shadow is not None and shadow.served is model:
-        shadow.compare(x, choice)
+        await shadow.compare(x, choice)
     # tolist() is typed as Any: name what it holds (a cast costs nothing at run time).
     predicted = cast(list[int], choice.tolist())
     answers = cast(list[list[float]], probabilities.tolist())

@@ -72,6 +72,17 @@ def test_onnx_graph_answers_predict_proba_on_every_row(
     assert worst < 1e-5, f"the ONNX graph differs from scikit-learn by up to {worst:.2e}"
 
 
+def test_rows_scored_together_get_bit_for_bit_what_each_gets_alone(
+    record: TrainingRecord, wine: Dataset
+) -> None:
+    """The server scores the rows of concurrent requests in one call
+    (app.serving.coalescing): that must change no answer."""
+    session = model_checks.open_session(record.artifact, record.metadata, "wine model", "test")
+    rows = np.asarray(wine.features, dtype=np.float32)
+    alone = np.concatenate([session.class_probabilities(rows[i : i + 1]) for i in range(len(rows))])
+    assert np.array_equal(session.class_probabilities(rows), alone)
+
+
 def test_metadata_passes_the_registry_checks_and_names_the_probabilities_output(
     record: TrainingRecord,
 ) -> None:
