@@ -25,20 +25,24 @@ Infer = Callable[[np.ndarray], np.ndarray]
 
 
 class InferenceCoalescer:
-    """Coalesces the `infer` calls of the requests of one event loop turn into one."""
+    """Coalesces the `infer` calls of the requests of one event loop turn into one (one
+    coalescer per model: every request of a turn passes the same `infer`)."""
 
-    def __init__(self, infer: Infer) -> None:
-        self._infer = infer
+    def __init__(self) -> None:
         self._waiting: list[tuple[np.ndarray, asyncio.Future[np.ndarray]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Held only while a call is due: a model keeping its coalescer must not be kept
+        # alive by it (a reference cycle).
+        self._infer: Infer | None = None
 
-    async def probabilities(self, rows: np.ndarray) -> np.ndarray:
+    async def probabilities(self, infer: Infer, rows: np.ndarray) -> np.ndarray:
         loop = asyncio.get_running_loop()
         if self._waiting and loop is not self._loop:
             # Another event loop's requests are waiting (only tests run two): no mixing.
-            return self._infer(rows)
+            return infer(rows)
         if not self._waiting:
             self._loop = loop
+            self._infer = infer
             loop.call_soon(self._infer_waiting)
         answer: asyncio.Future[np.ndarray] = loop.create_future()
         self._waiting.append((rows, answer))
@@ -46,7 +50,9 @@ class InferenceCoalescer:
 
     def _infer_waiting(self) -> None:
         waiting, self._waiting = self._waiting, []
-        if len(waiting) > 1 and self._answered_together(waiting):
+        infer, self._infer = self._infer, None
+        assert infer is not None, "a call is due only after a request set what to call"
+        if len(waiting) > 1 and self._answered_together(infer, waiting):
             return
         # One request, or a joint call that failed: each gets its own answer or error, as
         # a direct call gives it.
@@ -54,15 +60,16 @@ class InferenceCoalescer:
             if answer.done():  # a cancelled request
                 continue
             try:
-                answer.set_result(self._infer(rows))
+                answer.set_result(infer(rows))
             except Exception as exc:
                 answer.set_exception(exc)
 
+    @staticmethod
     def _answered_together(
-        self, waiting: list[tuple[np.ndarray, asyncio.Future[np.ndarray]]]
+        infer: Infer, waiting: list[tuple[np.ndarray, asyncio.Future[np.ndarray]]]
     ) -> bool:
         try:
-            probabilities = self._infer(np.concatenate([rows for rows, _ in waiting]))
+            probabilities = infer(np.concatenate([rows for rows, _ in waiting]))
         except Exception:
             return False
         start = 0

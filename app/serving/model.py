@@ -57,8 +57,7 @@ class LoadedModel:
         self.class_names = tuple(meta.class_names)
         self.feature_count = len(meta.feature_names)
         self.drift = DriftMonitor(meta.reference, drift_window)
-        # Through `predict` at call time (not a bound method kept now): tests replace it.
-        self._coalescer = InferenceCoalescer(lambda rows: self.predict(rows))
+        self._coalescer = InferenceCoalescer()
         # The labelled children, resolved once: `labels()` per prediction takes a lock and
         # formats the label values every time.
         self.prediction_counters = (
@@ -77,7 +76,7 @@ class LoadedModel:
     async def infer(self, rows: np.ndarray) -> np.ndarray:
         """`predict`, in one call with the other requests of this event loop turn (the
         request path: app.serving.coalescing says why)."""
-        return await self._coalescer.probabilities(rows)
+        return await self._coalescer.probabilities(self.predict, rows)
 
 
 @dataclass(frozen=True)

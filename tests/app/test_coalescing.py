@@ -38,13 +38,13 @@ def _rows(*firsts: float) -> np.ndarray:
 
 def test_requests_of_one_turn_share_one_call_and_get_their_own_rows() -> None:
     spy = Spy()
-    coalescer = InferenceCoalescer(spy)
+    coalescer = InferenceCoalescer()
 
     async def main() -> tuple[np.ndarray, ...]:
         return await asyncio.gather(
-            coalescer.probabilities(_rows(1)),
-            coalescer.probabilities(_rows(2, 3)),
-            coalescer.probabilities(_rows(4)),
+            coalescer.probabilities(spy, _rows(1)),
+            coalescer.probabilities(spy, _rows(2, 3)),
+            coalescer.probabilities(spy, _rows(4)),
         )
 
     answers = asyncio.run(main())
@@ -54,11 +54,11 @@ def test_requests_of_one_turn_share_one_call_and_get_their_own_rows() -> None:
 
 def test_a_lone_request_is_inferred_alone_and_the_next_turn_starts_anew() -> None:
     spy = Spy()
-    coalescer = InferenceCoalescer(spy)
+    coalescer = InferenceCoalescer()
 
     async def main() -> None:
-        await coalescer.probabilities(_rows(1))
-        await coalescer.probabilities(_rows(2))
+        await coalescer.probabilities(spy, _rows(1))
+        await coalescer.probabilities(spy, _rows(2))
 
     asyncio.run(main())
     assert spy.calls == [[1], [2]]
@@ -66,13 +66,13 @@ def test_a_lone_request_is_inferred_alone_and_the_next_turn_starts_anew() -> Non
 
 def test_when_the_joint_call_fails_each_request_gets_its_own_answer_or_error() -> None:
     spy = Spy(fail_when=2)
-    coalescer = InferenceCoalescer(spy)
+    coalescer = InferenceCoalescer()
 
     async def main() -> tuple[Any, ...]:
         return await asyncio.gather(
-            coalescer.probabilities(_rows(1)),
-            coalescer.probabilities(_rows(2)),
-            coalescer.probabilities(_rows(3)),
+            coalescer.probabilities(spy, _rows(1)),
+            coalescer.probabilities(spy, _rows(2)),
+            coalescer.probabilities(spy, _rows(3)),
             return_exceptions=True,
         )
 
@@ -84,11 +84,11 @@ def test_when_the_joint_call_fails_each_request_gets_its_own_answer_or_error() -
 
 def test_a_cancelled_request_does_not_stop_the_others() -> None:
     spy = Spy()
-    coalescer = InferenceCoalescer(spy)
+    coalescer = InferenceCoalescer()
 
     async def main() -> np.ndarray:
-        gone = asyncio.ensure_future(coalescer.probabilities(_rows(1)))
-        kept = asyncio.ensure_future(coalescer.probabilities(_rows(2)))
+        gone = asyncio.ensure_future(coalescer.probabilities(spy, _rows(1)))
+        kept = asyncio.ensure_future(coalescer.probabilities(spy, _rows(2)))
         await asyncio.sleep(0)  # both wait for the call
         gone.cancel()
         return await kept
