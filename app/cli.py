@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import AppError, ConfigError, InvalidRegistryEntryError, ModelNotFoundError
-from app.logs import configure_logging
+from app.logs import configure_logging, flush_logs
 from app.settings import MODEL_NAME_PATTERN, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -249,11 +249,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_bucket()
     # A line per request: gathered and written together (app.logs.BatchedLineHandler).
     configure_logging(settings.log_level, batched=True)
-    run(
-        create_app(settings=settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-    )
+    try:
+        run(
+            create_app(settings=settings),
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+        )
+    finally:
+        flush_logs()  # before a traceback or error printed to stderr directly
     return 0
 
 
@@ -688,8 +691,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings)
     except (ConfigError, ModelNotFoundError) as exc:
         # An unknown version or alias is a bad argument, like a bad setting: exit 2.
+        flush_logs()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except AppError as exc:
+        flush_logs()
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ import threading
 from typing import Any, TextIO
 
 import pydantic_core
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.json import JsonEncoder, JsonFormatter
 
 # At DEBUG the AWS SDK logs every request it signs: access key id, session token and
 # signature included. These loggers stay at WARNING whatever MLOPS_LOG_LEVEL says.
@@ -28,23 +28,36 @@ def configure_logging(level: str = "INFO", *, batched: bool = False) -> None:
         )
     )
     root = logging.getLogger()
-    for replaced in root.handlers:
-        replaced.close()
-    root.handlers[:] = [handler]
+    replaced, root.handlers[:] = root.handlers[:], [handler]
+    for old in replaced:
+        if isinstance(old, BatchedLineHandler):  # its thread stops, what it holds is written
+            old.close()
     root.setLevel(level)
     for name in CREDENTIAL_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# What python-json-logger writes for values JSON has no type for (an exception as
+# "ValueError: boom", e.g.); anything it does not know either, as str().
+_LIBRARY_DEFAULT = JsonEncoder().default
+
+
+def flush_logs() -> None:
+    """Write what the root handlers hold: before printing to stderr directly, so that the
+    lines come out in the order they were made."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def _compact_json(data: dict[str, Any], **_: Any) -> str:
     """A log record's fields as compact JSON, ASCII only, by pydantic's serializer: in a
     third of the time of json.dumps through the formatter's encoder (the model server writes
     a line per request). Values it cannot write (a lone surrogate, e.g.) go through
-    json.dumps; anything neither knows is written as str()."""
+    json.dumps."""
     try:
-        return pydantic_core.to_json(data, fallback=str, ensure_ascii=True).decode()
+        return pydantic_core.to_json(data, fallback=_LIBRARY_DEFAULT, ensure_ascii=True).decode()
     except pydantic_core.PydanticSerializationError:
-        return json.dumps(data, default=str)
+        return json.dumps(data, default=_LIBRARY_DEFAULT)
 
 
 class BatchedLineHandler(logging.StreamHandler[TextIO]):
@@ -79,7 +92,11 @@ class BatchedLineHandler(logging.StreamHandler[TextIO]):
             return
         self._pending.append(line)
         self._pending_chars += len(line)
-        if record.levelno >= logging.WARNING or self._pending_chars >= self.max_pending_chars:
+        if (
+            record.levelno >= logging.WARNING
+            or self._pending_chars >= self.max_pending_chars
+            or self._stopping.is_set()  # closed, yet still in use: nothing flushes later
+        ):
             self.flush()
 
     def flush(self) -> None:

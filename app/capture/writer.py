@@ -59,7 +59,7 @@ class CaptureLimits:
 
 @dataclass(frozen=True, slots=True)
 class PredictionBatch:
-    """One request's answered rows, as the route has them; records are built by the thread."""
+    """One request's answered rows, as the route has them: `json_lines` writes the records."""
 
     time: float
     model_version: str

@@ -84,11 +84,14 @@ def _server(api: Any, host: str, port: int, limits: ServerLimits) -> Server:
             max_buffer_size=limits.max_head_bytes,
         ),
         # Granian's records go to the root logger (app.logs' JSON handler); no access log:
-        # the metrics middleware counts every request.
+        # the metrics middleware counts every request. Incremental: a full configuration
+        # would first close every handler the process has, the app's own included.
         log_dictconfig={
             "version": 1,
-            "disable_existing_loggers": False,
-            "loggers": {"_granian": {"handlers": [], "propagate": True}},
+            "incremental": True,
+            "formatters": {},
+            "handlers": {},
+            "loggers": {"_granian": {"propagate": True}},
         },
         log_level=LogLevels(logging.getLevelName(logging.getLogger().level).lower()),
         log_access=False,
@@ -111,7 +114,7 @@ def run(api: Any, host: str, port: int, limits: ServerLimits = MODEL_SERVER_LIMI
 
     One worker, on uvloop: see docs/app.md, Benchmark.
     """
-    # What is built by now (the modules, the app: most of the heap) lives as long as the
+    # The modules and the app, built by now, are most of the heap and live as long as the
     # process: out of the collector's way, so that its full collections, which would walk
     # all of it (40 ms measured: the slowest requests' wait), stay short.
     gc.collect()

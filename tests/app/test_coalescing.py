@@ -36,6 +36,11 @@ def _rows(*firsts: float) -> np.ndarray:
     return np.array([[first, 0.0] for first in firsts], dtype=np.float32)
 
 
+def _run(work: Any) -> Any:
+    """`asyncio.run` with a bound: an answer never given fails the test, not hangs it."""
+    return asyncio.run(asyncio.wait_for(work, 5))
+
+
 def test_requests_of_one_turn_share_one_call_and_get_their_own_rows() -> None:
     spy = Spy()
     coalescer = InferenceCoalescer()
@@ -47,7 +52,7 @@ def test_requests_of_one_turn_share_one_call_and_get_their_own_rows() -> None:
             coalescer.probabilities(spy, _rows(4)),
         )
 
-    answers = asyncio.run(main())
+    answers = _run(main())
     assert spy.calls == [[1, 2, 3, 4]]
     assert [a[:, 0].tolist() for a in answers] == [[10], [20, 30], [40]]
 
@@ -60,7 +65,7 @@ def test_a_lone_request_is_inferred_alone_and_the_next_turn_starts_anew() -> Non
         await coalescer.probabilities(spy, _rows(1))
         await coalescer.probabilities(spy, _rows(2))
 
-    asyncio.run(main())
+    _run(main())
     assert spy.calls == [[1], [2]]
 
 
@@ -76,7 +81,7 @@ def test_when_the_joint_call_fails_each_request_gets_its_own_answer_or_error() -
             return_exceptions=True,
         )
 
-    first, second, third = asyncio.run(main())
+    first, second, third = _run(main())
     assert spy.calls == [[1, 2, 3], [1], [2], [3]]
     assert first[:, 0].tolist() == [10] and third[:, 0].tolist() == [30]
     assert isinstance(second, RuntimeError) and "row 2 cannot" in str(second)
@@ -93,7 +98,63 @@ def test_a_cancelled_request_does_not_stop_the_others() -> None:
         gone.cancel()
         return await kept
 
-    assert asyncio.run(main())[:, 0].tolist() == [20]
+    assert _run(main())[:, 0].tolist() == [20]
+    assert spy.calls == [[1, 2]]
+
+
+def test_a_cancelled_request_does_not_stop_the_others_when_each_is_called_alone() -> None:
+    spy = Spy(fail_when=3)  # the joint call fails: each request is then called on its own
+    coalescer = InferenceCoalescer()
+
+    async def main() -> np.ndarray:
+        gone = asyncio.ensure_future(coalescer.probabilities(spy, _rows(1)))
+        kept = asyncio.ensure_future(coalescer.probabilities(spy, _rows(2)))
+        failing = asyncio.ensure_future(coalescer.probabilities(spy, _rows(3)))
+        await asyncio.sleep(0)
+        gone.cancel()
+        with pytest.raises(RuntimeError):
+            await failing
+        return await kept
+
+    assert _run(main())[:, 0].tolist() == [20]
+    assert spy.calls == [[1, 2, 3], [2], [3]]
+
+
+def test_a_joint_call_holds_at_most_max_rows_and_a_request_is_never_split() -> None:
+    spy = Spy()
+    coalescer = InferenceCoalescer(max_rows=4)
+
+    async def main() -> tuple[np.ndarray, ...]:
+        return await asyncio.gather(
+            coalescer.probabilities(spy, _rows(1, 2)),
+            coalescer.probabilities(spy, _rows(3, 4)),
+            coalescer.probabilities(spy, _rows(5)),  # a fifth row: the next call
+            coalescer.probabilities(spy, _rows(6, 7, 8, 9, 10)),  # more than max alone
+        )
+
+    answers = _run(main())
+    assert spy.calls == [[1, 2, 3, 4], [5], [6, 7, 8, 9, 10]]
+    assert [a[:, 0].tolist() for a in answers] == [[10, 20], [30, 40], [50], [60, 70, 80, 90, 100]]
+
+
+def test_a_model_that_answers_the_wrong_number_of_rows_is_called_for_each_request() -> None:
+    calls: list[int] = []
+
+    def first_row_only(rows: np.ndarray) -> np.ndarray:
+        calls.append(len(rows))
+        return rows[:1, :1] * 10
+
+    coalescer = InferenceCoalescer()
+
+    async def main() -> tuple[np.ndarray, ...]:
+        return await asyncio.gather(
+            coalescer.probabilities(first_row_only, _rows(1)),
+            coalescer.probabilities(first_row_only, _rows(2)),
+        )
+
+    first, second = _run(main())
+    assert calls == [2, 1, 1]
+    assert (first[:, 0].tolist(), second[:, 0].tolist()) == ([10], [20])
 
 
 def test_coalesced_rows_get_bit_for_bit_what_each_request_gets_alone(
@@ -181,7 +242,7 @@ def test_concurrent_requests_through_the_api_share_a_call_and_each_gets_its_own_
             alone = [await _post(api, body) for body in bodies]
             return together, alone
 
-    together, alone = asyncio.run(main())
+    together, alone = _run(main())
     assert calls == [4, 1, 2, 1], "the three requests at once should share one call"
     for joint, single in zip(together, alone, strict=True):
         assert [p["probabilities"] for p in joint["predictions"]] == [

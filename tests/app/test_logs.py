@@ -13,6 +13,7 @@ import pytest
 
 from app.aws import s3_client
 from app.logs import CREDENTIAL_LOGGERS, BatchedLineHandler, configure_logging
+from app.serving.server import MODEL_SERVER_LIMITS, _server  # pyright: ignore[reportPrivateUsage]
 from app.settings import Settings
 from tests.ports import free_port
 
@@ -84,18 +85,30 @@ def _close(logger: logging.Logger) -> None:
         handler.close()
 
 
-def test_batched_lines_are_written_together_within_the_flush_interval() -> None:
+def test_batched_lines_wait_and_go_out_in_one_write() -> None:
     stream = _Stream()
-    logger = _batched(stream, flush_seconds=0.2)
+    logger = _batched(stream, flush_seconds=3600)
     try:
         for n in range(50):
             logger.info("request %d", n)
         assert stream.getvalue() == "", "a line was written at once"
+        (handler,) = logger.handlers
+        handler.flush()
+        assert stream.getvalue().splitlines() == [f"INFO request {n}" for n in range(50)]
+        assert stream.writes == 1
+    finally:
+        _close(logger)
+
+
+def test_batched_lines_are_written_within_the_flush_interval_without_more_logging() -> None:
+    stream = _Stream()
+    logger = _batched(stream, flush_seconds=0.1)
+    try:
+        logger.info("the last request for a while")
         deadline = time.monotonic() + 5
         while not stream.getvalue() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert stream.getvalue().splitlines() == [f"INFO request {n}" for n in range(50)]
-        assert stream.writes == 1
+        assert stream.getvalue() == "INFO the last request for a while\n"
     finally:
         _close(logger)
 
@@ -151,5 +164,34 @@ def test_every_line_is_one_json_object_whatever_its_fields_hold(
     assert records[0]["ids"] == ["a", "b"] and records[0]["latency_ms"] == 1.5
     assert records[1]["label"] == "ünïcode"
     assert records[2]["key"] == "bad\udc80key"
-    assert records[3]["error"] == "boom"
+    assert records[3]["error"] == "ValueError: boom", "as python-json-logger writes it"
     assert {"time", "level", "name"} <= records[0].keys()
+
+
+def test_the_http_server_leaves_the_apps_log_handler_working(restored_logging: None) -> None:
+    """Granian configures its logging when its server is built: that must not close the
+    handler the app installed (its lines would wait for the next WARNING, and be lost at
+    exit)."""
+    configure_logging("INFO", batched=True)
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, BatchedLineHandler)
+    stream = _Stream()
+    handler.setStream(stream)  # pyright: ignore[reportArgumentType] - a text stream
+    _server(object(), "127.0.0.1", free_port(), MODEL_SERVER_LIMITS)
+    assert logging.getLogger().handlers == [handler]
+    for n in range(2):
+        logging.getLogger("app.requests").info(f"request {n}")
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert '"message":"request 1"' in stream.getvalue(), "not written within 5 s"
+    assert stream.writes == 1, "a write per line: the handler was closed"
+    assert logging.getLogger("_granian").propagate, "the server's records reach the app's handler"
+
+
+def test_a_closed_batched_handler_still_in_use_writes_at_once() -> None:
+    stream = _Stream()
+    logger = _batched(stream, flush_seconds=3600)
+    _close(logger)
+    logger.info("after close")
+    assert stream.getvalue() == "INFO after close\n"

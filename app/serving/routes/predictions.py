@@ -93,7 +93,7 @@ async def answer(
         for cls, count in Counter(predicted).items():
             model.prediction_counters[cls].inc(count)
     names = model.class_names
-    # Queued for the capture writer's thread, which builds the records: nothing here waits.
+    # Written as JSON lines and queued for the capture writer's thread, which uploads them.
     state.capture.capture_predictions(
         PredictionBatch(
             time=now,
