@@ -1,8 +1,8 @@
 """CPU cost of capturing a prediction, per record, measured as thread CPU time.
 
-What a prediction pays on the request path (a signed prediction id instead of a uuid4) and
-what the capture writer's thread spends encoding and compressing each record: it holds the
-interpreter lock meanwhile, so at saturation that time comes out of the server's requests.
+What a prediction pays on the request path: a signed prediction id (instead of a uuid4) and
+its records written as JSON lines; and what the capture writer's thread spends compressing
+each record (zlib lets go of the interpreter lock, but on a 2-core pod it is the same CPU).
 Thread CPU time, not wall time: other load on a shared machine changes it little, unlike the
 throughput `bench.loadgen` measures (run that with `--capture-sample-rate 0` and `1` for the
 end-to-end cost). docs/app.md, Captures: what they cost.
