@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -46,7 +47,8 @@ def flush_logs() -> None:
     """Write what the root handlers hold: before printing to stderr directly, so that the
     lines come out in the order they were made."""
     for handler in logging.getLogger().handlers:
-        handler.flush()
+        if isinstance(handler, BatchedLineHandler):  # the only ones that hold lines back
+            handler.flush()
 
 
 def _compact_json(data: dict[str, Any], **_: Any) -> str:
@@ -109,7 +111,8 @@ class BatchedLineHandler(logging.StreamHandler[TextIO]):
                     self.stream.write(text)
                 except (OSError, ValueError):  # stderr closed or gone: nowhere to say so
                     return
-            super().flush()
+            with contextlib.suppress(OSError, ValueError):
+                super().flush()
 
     def close(self) -> None:
         self._stopping.set()

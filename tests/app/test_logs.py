@@ -12,7 +12,7 @@ import botocore.exceptions
 import pytest
 
 from app.aws import s3_client
-from app.logs import CREDENTIAL_LOGGERS, BatchedLineHandler, configure_logging
+from app.logs import CREDENTIAL_LOGGERS, BatchedLineHandler, configure_logging, flush_logs
 from app.serving.server import MODEL_SERVER_LIMITS, _server  # pyright: ignore[reportPrivateUsage]
 from app.settings import Settings
 from tests.ports import free_port
@@ -195,3 +195,24 @@ def test_a_closed_batched_handler_still_in_use_writes_at_once() -> None:
     _close(logger)
     logger.info("after close")
     assert stream.getvalue() == "INFO after close\n"
+
+
+def test_pending_lines_on_a_closed_stderr_never_turn_an_error_exit_into_a_crash(
+    restored_logging: None,
+) -> None:
+    closed = io.TextIOWrapper(io.BytesIO())  # a file, whose flush() refuses once closed
+    closed.close()
+    configure_logging("INFO", batched=True)
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, BatchedLineHandler)
+    handler.setStream(closed)
+    logging.getLogger("app").info("pending")
+    flush_logs()  # what the CLI does before it prints an error: the line cannot be written
+    flush_logs()  # nothing pending: only the stream's own flush, which fails too
+    handler.close()
+    # A command's plain handler (nothing held back) on a closed stream: left alone.
+    configure_logging("INFO")
+    (plain,) = logging.getLogger().handlers
+    assert isinstance(plain, logging.StreamHandler)
+    plain.setStream(closed)
+    flush_logs()
