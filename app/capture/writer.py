@@ -27,7 +27,7 @@ from typing import Any
 
 from app import metrics
 from app.capture import layout
-from app.capture.layout import LabelRecord, PredictionRecord, Stream
+from app.capture.layout import LabelRecord, Stream
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ class PredictionBatch:
     predicted: Sequence[int]
 
     def json_lines(self, model_name: str) -> list[bytes]:
-        """The records as JSON lines (the values `layout.json_lines(self.records(...))`
-        writes, written faster)."""
+        """The request's `PredictionRecord`s as JSON lines (layout.prediction_lines)."""
         return layout.prediction_lines(
             model_name,
             self.model_version,
@@ -81,24 +80,6 @@ class PredictionBatch:
             self.class_names,
             zip(self.ids, self.rows, self.probabilities, self.predicted, strict=True),
         )
-
-    def records(self, model_name: str) -> list[PredictionRecord]:
-        """The records, as dicts: what each JSON line holds."""
-        stamp = layout.iso_time(self.time)
-        return [
-            PredictionRecord(
-                prediction_id=pid,
-                time=stamp,
-                model_name=model_name,
-                model_version=self.model_version,
-                inputs=dict(zip(self.feature_names, row, strict=True)),
-                predicted_class=self.class_names[cls],
-                probabilities=dict(zip(self.class_names, probs, strict=True)),
-            )
-            for pid, row, probs, cls in zip(
-                self.ids, self.rows, self.probabilities, self.predicted, strict=True
-            )
-        ]
 
 
 _Entry = tuple[float, Stream, list[bytes]]

@@ -219,7 +219,28 @@ def test_prediction_lines_hold_exactly_the_records(
     assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
     # The same records, every float bit for bit (-0.0 included), in the same field order.
     read = [json.loads(line) for line in lines]
-    assert read == batch.records("iris-classifier")
+    first, second = features
+    setosa, versicolor = classes
+    assert read == [
+        {
+            "prediction_id": "p1.7.0.a.b.c",
+            "time": "2025-12-01T00:35:25.123Z",
+            "model_name": "iris-classifier",
+            "model_version": "7",
+            "inputs": {first: 5.1, second: -0.0},
+            "predicted_class": setosa,
+            "probabilities": {setosa: 0.9812345504760742, versicolor: 0.0187654495239258},
+        },
+        {
+            "prediction_id": "p1.7.1.a.b.d",
+            "time": "2025-12-01T00:35:25.123Z",
+            "model_name": "iris-classifier",
+            "model_version": "7",
+            "inputs": {first: 1e-300, second: 3},
+            "predicted_class": versicolor,
+            "probabilities": {setosa: 1e-05, versicolor: 0.99999},
+        },
+    ]
     assert [list(record) for record in read] == [list(PredictionRecord.__annotations__)] * 2
     for record, row in zip(read, batch.rows, strict=True):
         assert [math.copysign(1, value) for value in record["inputs"].values()] == [
