@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from app.dataset import Dataset, DatasetVersion
     from app.registry import ModelMetadata
     from app.tracking.registry import TrackedModelRegistry, VersionRow
+    from app.training.candidates import TrainConfig
     from app.training.evaluation import PromotionPolicy
-    from app.training.train import TrainConfig
 
 log = logging.getLogger("app")
 DESCRIPTION = "Train, register, serve and retrain the model; manage its versions and data."
@@ -54,7 +54,7 @@ def _alias(text: str) -> str:
 
 def _grid(text: str) -> tuple[object, ...]:
     """`16:0.01,32:0.003` → candidates (hidden units : learning rate)."""
-    from app.training.train import Candidate
+    from app.training.candidates import Candidate
 
     candidates: list[Candidate] = []
     for item in text.split(","):
@@ -393,7 +393,7 @@ def cmd_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     """The training pipeline's steps, one process each (a workflow runs them as pods)."""
     from app.tracking import pipeline_runs
     from app.training import pipeline, steps
-    from app.training.train import Candidate
+    from app.training.candidates import Candidate
 
     registry = _tracked_registry(settings)
     if args.pipeline_command == "prepare":
@@ -406,7 +406,12 @@ def cmd_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     if args.pipeline_command == "candidate":
         hidden, rate = args.candidate
         logged = steps.candidate(
-            registry, parent, Candidate(hidden, rate), args.epochs, pipeline.DEFAULT_FOLDS
+            registry,
+            parent,
+            Candidate(hidden, rate),
+            args.epochs,
+            pipeline.DEFAULT_FOLDS,
+            settings.model_family,
         )
         if logged is not None:  # the primary rank under torchrun, or a single process
             _print({"run_id": logged.run_id, "parent_run_id": parent.run_id})

@@ -29,7 +29,6 @@ import socket
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RATES = (1000, 2000, 3000)
 
 

@@ -29,7 +29,7 @@ def feature_matrix(
     width = len(feature_names)
     ordered: list[Sequence[float]] = []
     for i, row in enumerate(rows):
-        where = f"body.{field}" if field == "features" else f"body.{field}.{i}"
+        where = _row_loc(field, i)
         if isinstance(row, Mapping):
             ordered.append(_in_feature_order(row, feature_names, where))
         elif len(row) != width:
@@ -44,12 +44,16 @@ def feature_matrix(
         x = np.asarray(ordered, dtype=np.float32)
     if not np.isfinite(x).all():
         row, column = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
-        where = f"body.{field}" if field == "features" else f"body.{field}.{row}"
-        where = f"{where}.{feature_names[column]}"
+        where = f"{_row_loc(field, row)}.{feature_names[column]}"
         raise InvalidInputError(
             f"{where}: features must fit in float32 (no values beyond ±3.4e38)", loc=where
         )
     return ordered, x
+
+
+def _row_loc(field: str, index: int) -> str:
+    """Where row `index` is in the body: `features` holds one row, `instances` a list."""
+    return f"body.{field}" if field == "features" else f"body.{field}.{index}"
 
 
 def _in_feature_order(row: Mapping[str, float], names: Sequence[str], where: str) -> list[float]:

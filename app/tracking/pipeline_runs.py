@@ -30,6 +30,7 @@ from app.tracking.connection import tracking_errors
 from app.tracking.runs import (
     ARTIFACT_FILE,
     CODE_VERSION_TAG,
+    FAMILY_TAG,
     METADATA_FILE,
     MODEL_DIR,
     SHA256_TAG,
@@ -45,7 +46,6 @@ from app.training.candidates import candidate_label
 DATASET_URI_TAG = "dataset_uri"
 DATASET_NAME_TAG = "dataset_name"
 DATASET_SHA_TAG = "dataset_sha256"
-FAMILY_TAG = "model_family"
 """What the training fits: a retraining on the same data is skipped only for the same one."""
 OBJECTS_TAG = "dataset_objects"
 MANIFEST_ARTIFACT = "data/manifest.json"

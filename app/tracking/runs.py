@@ -44,6 +44,7 @@ ARTIFACT_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 SHA256_TAG = "artifact_sha256"
 CODE_VERSION_TAG = "mlflow.source.git.commit"
+FAMILY_TAG = "model_family"
 """MLflow's own tag for the commit, which its UI shows as the run's source version."""
 
 
@@ -142,7 +143,7 @@ def find_run_on_data(
         for tag in FINAL_TAGS:
             runs = client.search_runs(
                 [found.experiment_id],
-                f"tags.dataset_sha256 = '{digest}' and tags.model_family = '{family}' "
+                f"tags.dataset_sha256 = '{digest}' and tags.{FAMILY_TAG} = '{family}' "
                 f"and tags.{tag} != ''",
                 max_results=1,
                 order_by=["attributes.start_time DESC"],
@@ -172,7 +173,7 @@ def _run_tags(record: TrainingRecord) -> dict[str, str]:
         "mlflow.source.name": "python -m app train",
         "mlflow.source.type": "JOB",
         "dataset_sha256": record.dataset.digest,
-        "model_family": record.metadata.signature.family,
+        FAMILY_TAG: record.metadata.signature.family,
         SHA256_TAG: record.artifact_sha256,
         **{f"env.{name}": value for name, value in record.environment.items()},
     }

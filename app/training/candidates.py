@@ -55,12 +55,6 @@ DEFAULT_GRIDS: dict[Family, tuple[Candidate, ...]] = {
     "mlp": MLP_GRID,
     "gradient_boosting": GRADIENT_BOOSTING_GRID,
 }
-DEFAULT_GRID = MLP_GRID
-"""The MLP's grid, the default family's."""
-
-
-def default_grid(family: Family) -> tuple[Candidate, ...]:
-    return DEFAULT_GRIDS[family]
 
 
 def candidate_params(family: Family, candidate: Candidate) -> dict[str, float]:
@@ -81,7 +75,7 @@ class TrainConfig:
     epochs: int = 300
     """Full-batch epochs (mlp) or boosting stages (gradient_boosting) per candidate."""
     grid: tuple[Candidate, ...] = ()
-    """The candidates; empty: the family's default grid (`default_grid`)."""
+    """The candidates; empty: the family's default grid (`DEFAULT_GRIDS`)."""
     seed: int = 0
     folds: int = 5
     """Stratified cross-validation folds (each class needs at least this many rows)."""
@@ -91,7 +85,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not self.grid:
             # Frozen: the default is filled in once, here, so `grid` is never empty after.
-            object.__setattr__(self, "grid", default_grid(self.family))
+            object.__setattr__(self, "grid", DEFAULT_GRIDS[self.family])
         # A tree needs two leaves to split at all; scikit-learn would refuse max_leaf_nodes=1
         # only once the first fold trains (or once the workflow's pod runs).
         if self.family == "gradient_boosting":

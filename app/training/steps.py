@@ -107,12 +107,10 @@ def candidate(
     chosen: Candidate,
     epochs: int,
     folds: int,
-    family: Family | None = None,
+    family: Family,
 ) -> LoggedRun | None:
-    """Train one candidate of `family` (default: MLOPS_MODEL_FAMILY, as a workflow step's
-    pod has it) on the parent's rows (minus the held-out ones) and log it as a child run;
-    None on every rank but the primary one under torchrun."""
-    family = family or load_settings().model_family
+    """Train one candidate of `family` on the parent's rows (minus the held-out ones) and
+    log it as a child run; None on every rank but the primary one under torchrun."""
     # Before the data is read: a candidate the family cannot train fails at once.
     single = TrainConfig(
         epochs=epochs, grid=(chosen,), seed=parent.seed, folds=folds, family=family

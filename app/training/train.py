@@ -27,7 +27,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from app.dataset import Dataset
 from app.training.candidates import (
-    DEFAULT_GRID,
     Candidate,
     CandidateScore,
     Distributed,
@@ -35,25 +34,9 @@ from app.training.candidates import (
     TrainResult,
     best_score,
     distributed_from_env,
-    reference_inputs,
     stratified_folds,
 )
 from app.training.model import build_classifier
-
-# The shared types were defined here before the tree family arrived; importers of
-# `app.training.train` keep working.
-__all__ = [
-    "DEFAULT_GRID",
-    "Candidate",
-    "CandidateScore",
-    "Distributed",
-    "TrainConfig",
-    "TrainResult",
-    "distributed_from_env",
-    "reference_inputs",
-    "stratified_folds",
-    "train_candidates",
-]
 
 
 def _device(env: Distributed) -> torch.device:

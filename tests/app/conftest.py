@@ -19,8 +19,8 @@ from app.errors import AliasNotFoundError, ModelNotFoundError
 from app.registry import AliasRecord, ModelMetadata, S3ModelRegistry
 from app.serving.api import create_app
 from app.settings import Settings
+from app.training.candidates import Candidate, TrainConfig
 from app.training.pipeline import train_to_artifact
-from app.training.train import Candidate, TrainConfig
 
 API_KEY = "test-key-0123456789abcdef"
 PREDICTION_ID_KEY = "test-prediction-id-key-0123456789abcdef"

@@ -19,8 +19,8 @@ from app.tracking.connection import connect
 from app.tracking.registry import TrackedModelRegistry
 from app.tracking.runs import TrainingRecord, log_training
 from app.training import pipeline
+from app.training.candidates import Candidate, TrainConfig
 from app.training.pipeline import train_to_artifact
-from app.training.train import Candidate, TrainConfig
 from tests.conftest import EmbeddedAws, model_bucket
 
 API_KEY = "integration-key-0123456789"

@@ -29,7 +29,7 @@ from app.registry import S3ModelRegistry
 from app.tracking.registry import TrackedModelRegistry
 from app.tracking.runs import LoggedRun, TrainingRecord, log_training
 from app.training import pipeline
-from app.training.train import Candidate, TrainConfig
+from app.training.candidates import Candidate, TrainConfig
 from devtools import mlflow_server
 from tests.conftest import EmbeddedAws
 from tests.integration.conftest import API_KEY, error_line, run_cli, serve, tracked_registry

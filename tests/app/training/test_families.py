@@ -4,6 +4,8 @@ MLOPS_MODEL_FAMILY and MLOPS_PACKAGED_DATASET choose them from the command line.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -113,3 +115,11 @@ def test_a_pipeline_step_rereads_the_packaged_data_set_its_run_recorded() -> Non
     changed = DatasetVersion("wine", steps.packaged_uri("wine"), "0" * 64, {})
     with pytest.raises(DatasetError, match="run the training again"):
         steps.recorded_data(registry, changed)
+
+
+def test_reading_a_grid_for_trees_loads_no_pytorch() -> None:
+    """A tree training's command line (`--grid`, `pipeline candidate`) must not pay for
+    PyTorch's import: the families module promises it."""
+    code = "import sys; from app import cli; cli._grid('8:0.05'); sys.exit('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], check=False, timeout=120)
+    assert done.returncode == 0, "parsing a grid imported torch"
