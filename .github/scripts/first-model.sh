@@ -22,12 +22,15 @@ exists() { # exists KEY: 0 when present, 1 when absent (404), fails on any other
 }
 
 has_data() { # has_data PREFIX: 0 when any object lies under it
-  local count
+  local count errors
+  errors=$(mktemp)
+  # The count alone on stdout: a warning the CLI prints on stderr must not read as data.
   if ! count=$(aws s3api list-objects-v2 --bucket "$bucket" --prefix "$1" --max-items 1 \
-    --query 'length(Contents || `[]`)' --output text 2>&1); then
-    echo "::error::cannot list s3://$bucket/$1: $count" >&2
+    --query 'length(Contents || `[]`)' --output text 2>"$errors"); then
+    echo "::error::cannot list s3://$bucket/$1: $(cat "$errors")" >&2
     exit 1
   fi
+  rm -f "$errors"
   [ "$count" != "0" ]
 }
 

@@ -278,6 +278,14 @@ def test_first_model_keeps_an_uploaded_dataset(runner: Runner) -> None:
     assert len([c for c in runner.calls("kubectl") if "create job" in c]) == 1
 
 
+def test_first_model_seeds_an_empty_prefix_whatever_the_cli_warns_about(runner: Runner) -> None:
+    result = runner.script(
+        "first-model.sh", "b", "m", "production", FAKE_DATASET="missing-with-warning"
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(runner.calls("python")) == 1, "an empty prefix read as holding data"
+
+
 def test_first_model_does_nothing_once_a_model_is_promoted(runner: Runner) -> None:
     result = runner.script("first-model.sh", "b", "m", "production", FAKE_ALIAS="exists")
     assert result.returncode == 0, result.stderr
