@@ -101,8 +101,9 @@ def _declare_cluster(stack: _Stack) -> _Cluster:
     pulumi.export("trainingRoleArn", training_role.role_arn)
     pulumi.export("gpuNodePoolName", capacity.gpu_pool_name)
     pulumi.export("containerLogGroup", stack.log_store.container_log_group.name)
-    # What the serving pods load: every model, and the first one alone under the names the
-    # deploy job reads to seed a first model (it seeds that one only).
+    # What the serving pods load: every model (the deploy job seeds each one's first
+    # training from it), and the first listed alone, as modelName/modelAlias, for people and
+    # one-model scripts.
     first = config.app.models[0]
     pulumi.export(
         "models",

@@ -34,7 +34,7 @@ from infra.components.workloads.models import (
     trains_on_gpus,
 )
 from infra.components.workloads.settings_env import settings_env
-from infra.components.workloads.training import JOB_TTL_SECONDS, TrainingArgs, trainer_settings
+from infra.components.workloads.training import TrainingArgs, trainer_settings
 from infra.contracts import (
     PIPELINE_CANDIDATES_PARAMETER,
     PIPELINE_EPOCHS_PARAMETER,
@@ -329,7 +329,7 @@ def retrain_pipeline_spec(
         # Succeeded pods go at once; a failed one stays (logs, describe) until its workflow
         # is deleted with everything it owns.
         "podGC": {"strategy": "OnPodSuccess"},
-        "ttlStrategy": {"secondsAfterCompletion": JOB_TTL_SECONDS},
+        "ttlStrategy": {"secondsAfterCompletion": common.JOB_TTL_SECONDS},
         "templates": _templates(args, model, settings),
     }
 

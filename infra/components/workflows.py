@@ -78,9 +78,6 @@ class WorkflowsArgs:
 
 
 class Workflows(pulumi.ComponentResource):
-    template_names: dict[str, pulumi.Output[str]]
-    """Each model's WorkflowTemplate."""
-
     def __init__(
         self, name: str, args: WorkflowsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
@@ -108,7 +105,6 @@ class Workflows(pulumi.ComponentResource):
             self._setup_monitor(name, args, args.monitoring_namespace, child)
         # The chart brings the CRDs: each template waits for the release, and for the account
         # its pods report as. One template and one schedule per model.
-        self.template_names: dict[str, pulumi.Output[str]] = {}
         for model in args.training.models:
             template_name = retrain_pipeline(model.name)
             template = k8s.apiextensions.CustomResource(
@@ -136,11 +132,7 @@ class Workflows(pulumi.ComponentResource):
                     child, pulumi.ResourceOptions(depends_on=[template])
                 ),
             )
-            # Known once the template exists, so a dependent waits for it.
-            self.template_names[model.name] = template.id.apply(
-                lambda _, known=template_name: known
-            )
-        self.register_outputs({"templateNames": self.template_names})
+        self.register_outputs({})
 
     @staticmethod
     def _setup_executor(

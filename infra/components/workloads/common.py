@@ -31,13 +31,16 @@ class PodResources:
     """The container is OOM-killed above it."""
 
 
+JOB_TTL_SECONDS = 3 * 24 * 3600
+"""How long a finished Job (and its pods' logs) is kept: a weekend's failures can still be
+read on Monday."""
+
+
 def labels(name: str, component: str, model: str | None = None) -> dict[str, str]:
     """Recommended labels; `name` + `component` (+ the model, for one model's workload) also
     serve as the pod selector."""
     return {
-        NAME_LABEL: name,
-        COMPONENT_LABEL: component,
-        **({MODEL_LABEL: model} if model is not None else {}),
+        **selector(name, component, model),
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "pulumi",
     }

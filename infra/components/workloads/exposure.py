@@ -28,7 +28,8 @@ PLAIN_HTTP_ACCEPTED = "mlops-platform/plain-http-accepted"
 so a reviewer and the guardrails see the decision on the resource itself."""
 ANYWHERE = "0.0.0.0/0"
 LOAD_BALANCER = f"{MODEL_SERVER}-nlb"
-"""The load balancers' `app.kubernetes.io/name` (one per model, `model-server-<model>-nlb`)."""
+"""The load balancers' `app.kubernetes.io/name`, the same for every model; each model's
+Service is named `contracts.model_load_balancer(model)`."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.scheduling import SYSTEM_NODE_SELECTOR
 from infra.components.workloads import common
-from infra.components.workloads.models import ModelSpec, model_settings
+from infra.components.workloads.model_jobs import ModelPodJob, job_container, job_template
+from infra.components.workloads.models import model_settings
 from infra.components.workloads.network_policies import egress_dns_and_https, network_policy
 from infra.components.workloads.settings_env import settings_env
 from infra.contracts import HARVEST_CRONJOB, harvest_cronjob
@@ -28,26 +28,14 @@ RESOURCES = common.PodResources(
 )
 # A day of captures is read in seconds to minutes; one stuck on S3 must not hold the schedule.
 ACTIVE_DEADLINE_SECONDS = 1800
-JOB_TTL_SECONDS = 3 * 24 * 3600
 
 
 @dataclass(frozen=True, kw_only=True)
-class HarvestJob:
-    """What the harvest CronJob is built from (the Training component passes its own)."""
-
-    namespace: pulumi.Input[str]
-    """The training namespace."""
-    image: pulumi.Input[str]
-    """The training image (it carries `python -m app`)."""
-    service_account: pulumi.Input[str]
-    """The trainer's IRSA ServiceAccount."""
-    bucket: pulumi.Input[str]
-    """Model bucket name."""
-    region: str
-    """Region of the model bucket."""
-    model: ModelSpec
-    """The model whose captures are harvested (`captures/<model>/`) into its dataset
+class HarvestJob(ModelPodJob):
+    """What the harvest CronJob is built from (the Training component passes its own;
+    `image`: the training image). It harvests `captures/<model>/` into the model's dataset
     (`<prefix>captured/date=YYYY-MM-DD.csv`)."""
+
     schedule: str
     """Cron schedule."""
     time_zone: str
@@ -69,18 +57,7 @@ def declare_harvest(resource_name: str, job: HarvestJob, opts: pulumi.ResourceOp
             starting_deadline_seconds=3600,
             successful_jobs_history_limit=3,
             failed_jobs_history_limit=3,
-            job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                spec=k8s.batch.v1.JobSpecArgs(
-                    backoff_limit=2,
-                    active_deadline_seconds=ACTIVE_DEADLINE_SECONDS,
-                    ttl_seconds_after_finished=JOB_TTL_SECONDS,
-                    template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                        spec=_pod_spec(job),
-                    ),
-                ),
-            ),
+            job_template=job_template(job, labels, _container(job), ACTIVE_DEADLINE_SECONDS, 2),
         ),
         opts=opts,
     )
@@ -95,34 +72,8 @@ def declare_harvest(resource_name: str, job: HarvestJob, opts: pulumi.ResourceOp
     )
 
 
-def _pod_spec(job: HarvestJob) -> k8s.core.v1.PodSpecArgs:
-    return k8s.core.v1.PodSpecArgs(
-        restart_policy="Never",
-        service_account_name=job.service_account,
-        automount_service_account_token=False,
-        security_context=common.pod_security_context(),
-        node_selector=SYSTEM_NODE_SELECTOR,
-        containers=[
-            k8s.core.v1.ContainerArgs(
-                name=NAME,
-                image=job.image,
-                image_pull_policy="IfNotPresent",
-                command=["python", "-m", "app", "data", "harvest"],
-                env=[
-                    *settings_env(
-                        {
-                            "bucket": job.bucket,
-                            "aws_region": job.region,
-                            **model_settings(job.model),
-                        }
-                    ),
-                    # Libraries cache under $HOME; the root filesystem is read-only.
-                    k8s.core.v1.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
-                ],
-                resources=common.resources(RESOURCES),
-                security_context=common.container_security_context(),
-                volume_mounts=[common.tmp_mount()],
-            )
-        ],
-        volumes=[common.tmp_volume()],
+def _container(job: HarvestJob) -> k8s.core.v1.ContainerArgs:
+    env = settings_env(
+        {"bucket": job.bucket, "aws_region": job.region, **model_settings(job.model)}
     )
+    return job_container(job, NAME, ["python", "-m", "app", "data", "harvest"], env, RESOURCES)

@@ -55,19 +55,18 @@ ROLLOUT_SCHEDULE = "*/5 * * * *"
 # A decision takes seconds; one still running at the next tick is stuck, not slow.
 ROLLOUT_DEADLINE_SECONDS = 240
 SCORE_DEADLINE_SECONDS = 4 * 3600
-JOB_TTL_SECONDS = 3 * 24 * 3600
 # A suspended CronJob never runs; it still needs a valid schedule.
 NEVER = "0 0 1 1 *"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ModelJobs:
-    """What one model's batch-scoring and rollout CronJobs are built from."""
+class ModelPodJob:
+    """What every Job of one model that runs the app on the system nodes needs."""
 
     namespace: pulumi.Input[str]
     """The training namespace."""
     image: pulumi.Input[str]
-    """The serving image (it carries `python -m app score` and `models rollout`)."""
+    """The image that carries `python -m app`."""
     service_account: pulumi.Input[str]
     """The trainer's IRSA ServiceAccount."""
     bucket: pulumi.Input[str]
@@ -75,7 +74,14 @@ class ModelJobs:
     region: str
     """Region of the model bucket."""
     model: ModelSpec
-    """The model scored and rolled out."""
+    """The model the Job works for."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelJobs(ModelPodJob):
+    """What one model's batch-scoring and rollout CronJobs are built from (`image`: the
+    serving image, which carries `python -m app score` and `models rollout`)."""
+
     tracking_uri: str | None
     """The tracking server, where the stack runs one. An image with the tracking client
     mirrors each rollout decision to MLflow's alias; the serving image these jobs run has
@@ -99,7 +105,7 @@ def _batch_score(name: str, jobs: ModelJobs, opts: pulumi.ResourceOptions) -> No
         ),
     ]
     command = ["python", "-m", "app", "score", "--input", f"$({SCORE_INPUT_ENV})"]
-    container = _container(jobs, BATCH_SCORE_CRONJOB, command, env, SCORE_RESOURCES)
+    container = job_container(jobs, BATCH_SCORE_CRONJOB, command, env, SCORE_RESOURCES)
     _cronjob(
         name,
         jobs,
@@ -108,7 +114,7 @@ def _batch_score(name: str, jobs: ModelJobs, opts: pulumi.ResourceOptions) -> No
         k8s.batch.v1.CronJobSpecArgs(
             schedule=NEVER,
             suspend=True,
-            job_template=_job_template(jobs, labels, container, SCORE_DEADLINE_SECONDS, 1),
+            job_template=job_template(jobs, labels, container, SCORE_DEADLINE_SECONDS, 1),
         ),
         opts,
     )
@@ -135,7 +141,7 @@ def _rollout(name: str, jobs: ModelJobs, opts: pulumi.ResourceOptions) -> None:
             **tracking,
         }
     )
-    container = _container(
+    container = job_container(
         jobs, ROLLOUT_CRONJOB, ["python", "-m", "app", "models", "rollout"], env, ROLLOUT_RESOURCES
     )
     _cronjob(
@@ -151,7 +157,7 @@ def _rollout(name: str, jobs: ModelJobs, opts: pulumi.ResourceOptions) -> None:
             successful_jobs_history_limit=1,
             failed_jobs_history_limit=3,
             # A failed decision is retried by the next tick, not by the Job.
-            job_template=_job_template(jobs, labels, container, ROLLOUT_DEADLINE_SECONDS, 0),
+            job_template=job_template(jobs, labels, container, ROLLOUT_DEADLINE_SECONDS, 0),
         ),
         opts,
     )
@@ -190,8 +196,8 @@ def _cronjob(
     )
 
 
-def _job_template(
-    jobs: ModelJobs,
+def job_template(
+    jobs: ModelPodJob,
     labels: dict[str, str],
     container: k8s.core.v1.ContainerArgs,
     deadline_seconds: int,
@@ -202,7 +208,7 @@ def _job_template(
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=backoff_limit,
             active_deadline_seconds=deadline_seconds,
-            ttl_seconds_after_finished=JOB_TTL_SECONDS,
+            ttl_seconds_after_finished=common.JOB_TTL_SECONDS,
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                 spec=k8s.core.v1.PodSpecArgs(
@@ -219,8 +225,8 @@ def _job_template(
     )
 
 
-def _container(
-    jobs: ModelJobs,
+def job_container(
+    jobs: ModelPodJob,
     name: str,
     command: list[str],
     env: list[k8s.core.v1.EnvVarArgs],

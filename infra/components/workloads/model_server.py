@@ -65,14 +65,15 @@ def declare_model_server(
     account: k8s.core.v1.ServiceAccount,
     secrets: Secrets,
     opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.Service:
-    """Everything one model serves with; returns its ClusterIP Service."""
+) -> None:
+    """Everything one model serves with: Deployment, ClusterIP Service, load balancer (per
+    the exposure), NetworkPolicy, autoscaling."""
     model_name = model.spec.name
     object_name = model_server(model_name)
     labels = common.labels(MODEL_SERVER, COMPONENT, model_name)
     selector = common.selector(MODEL_SERVER, COMPONENT, model_name)
     deployment = _deployment(name, args, model, account, secrets, opts)
-    service = k8s.core.v1.Service(
+    k8s.core.v1.Service(
         f"{name}-service",
         metadata=common.metadata(object_name, args.namespace, labels),
         spec=k8s.core.v1.ServiceSpecArgs(
@@ -107,7 +108,6 @@ def declare_model_server(
         object_name=object_name,
     )
     _autoscaling(name, args, model, deployment, opts)
-    return service
 
 
 def _deployment(

@@ -51,9 +51,6 @@ class ServingArgs:
 
 
 class Serving(pulumi.ComponentResource):
-    service_names: pulumi.Output[dict[str, str]]
-    """Each model's ClusterIP Service."""
-
     def __init__(
         self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
@@ -67,19 +64,11 @@ class Serving(pulumi.ComponentResource):
         )
         keys = api_keys_secret(name, args.namespace, args.api_keys, labels, child)
         id_key = prediction_id_key_secret(name, args.namespace, labels, self, child)
-        services = {
-            model.spec.name: declare_model_server(
+        for model in args.models:
+            declare_model_server(
                 f"{name}-{model.spec.name}", args, model, account, (keys, id_key), child
             )
-            for model in args.models
-        }
-        self.service_names = pulumi.Output.all(
-            **{
-                model: service.metadata.apply(lambda m: m.name or "")
-                for model, service in services.items()
-            }
-        ).apply(lambda names: {str(model): str(n) for model, n in names.items()})
-        self.register_outputs({"serviceNames": self.service_names})
+        self.register_outputs({})
 
 
 __all__ = ["NAME", "Serving", "ServingArgs"]

@@ -60,7 +60,6 @@ COMPONENT = "training"
 RENDEZVOUS_PORT = 29500
 # The primary rank keeps /metrics up a minute after the run, so the final values get scraped.
 METRICS_LINGER_SECONDS = 60
-JOB_TTL_SECONDS = 3 * 24 * 3600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,7 +215,7 @@ class Training(pulumi.ComponentResource):
             parallelism=nodes,
             backoff_limit=args.backoff_limit,
             active_deadline_seconds=args.active_deadline_seconds,
-            ttl_seconds_after_finished=JOB_TTL_SECONDS,
+            ttl_seconds_after_finished=common.JOB_TTL_SECONDS,
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                 spec=k8s.core.v1.PodSpecArgs(
