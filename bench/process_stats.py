@@ -9,10 +9,15 @@ _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command's closing parenthesis (the command may hold
+    spaces): index 0 is field 3 (state), 1 the parent pid, 11 utime, 12 stime."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time the process has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    # After the command's closing parenthesis: state is field 3, utime 14 and stime 15.
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
 
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import process_stats
 from bench.readiness import wait_until_ok
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,13 +93,13 @@ def mlflow_model_server(
 
 def _serving_process(pid: int) -> int:
     """The child that serves (mlflow execs uvicorn in a child), or `pid` itself."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
+            parent = int(process_stats.stat_fields(int(entry.name))[1])
+        except OSError:  # gone meanwhile
             continue
-        if int(fields[1]) == pid:
-            return int(stat.parent.name)
+        if parent == pid:
+            return int(entry.name)
     return pid
 
 
