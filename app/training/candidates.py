@@ -142,6 +142,28 @@ def best_score(scores: list[CandidateScore]) -> CandidateScore:
     return max(scores, key=lambda score: (score.holdout_accuracy, -score.holdout_loss))
 
 
+def samples_trained(rows: int, config: TrainConfig) -> float:
+    """Rows seen over the whole grid: each candidate on (folds - 1) / folds of the rows per
+    fold, then the best once on all of them, `epochs` times each."""
+    return rows * config.epochs * (len(config.grid) * (config.folds - 1) / config.folds + 1)
+
+
+def selection_metrics(
+    best: CandidateScore, final_loss: float, rows: int, folds: int
+) -> dict[str, float]:
+    """What every family's run records about the selection and the exported model."""
+    return {
+        "accuracy": best.holdout_accuracy,
+        "holdout_loss": best.holdout_loss,
+        "train_loss": final_loss,
+        # Cross-validation holds every training row out once; the exported model trains on
+        # all of them. (Rows held out for the champion comparison are not among them.)
+        "cv_rows": float(rows),
+        "train_rows": float(rows),
+        "folds": float(folds),
+    }
+
+
 @dataclass(frozen=True)
 class Distributed:
     rank: int

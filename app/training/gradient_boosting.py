@@ -37,6 +37,8 @@ from app.training.candidates import (
     TrainConfig,
     TrainResult,
     best_score,
+    samples_trained,
+    selection_metrics,
     stratified_folds,
 )
 
@@ -123,19 +125,12 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
     model, losses = _fit(best.candidate, config, data.features, data.labels)
     duration = time.perf_counter() - start
     rows = len(data.labels)
-    samples = rows * config.epochs * (len(config.grid) * (config.folds - 1) / config.folds + 1)
+    samples = samples_trained(rows, config)
     return TrainResult(
         family="gradient_boosting",
         model=model,
         candidate=best.candidate,
-        metrics={
-            "accuracy": best.holdout_accuracy,
-            "holdout_loss": best.holdout_loss,
-            "train_loss": losses[-1],
-            "cv_rows": float(rows),
-            "train_rows": float(rows),
-            "folds": float(config.folds),
-        },
+        metrics=selection_metrics(best, losses[-1], rows, config.folds),
         scores=scores,
         loss_history=losses,
         samples_per_second=samples / duration if duration > 0 else 0.0,

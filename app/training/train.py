@@ -34,6 +34,8 @@ from app.training.candidates import (
     TrainResult,
     best_score,
     distributed_from_env,
+    samples_trained,
+    selection_metrics,
     stratified_folds,
 )
 from app.training.model import build_classifier
@@ -140,25 +142,17 @@ def train_candidates(data: Dataset, config: TrainConfig) -> TrainResult:
     start = time.perf_counter()
     scores = [_cross_validate(c, config, (x, y), folds, env, device) for c in config.grid]
     best = best_score(scores)
-    accuracy, holdout_loss, candidate = best.holdout_accuracy, best.holdout_loss, best.candidate
     stats = (x.mean(dim=0), x.std(dim=0))
-    model, losses = _train_one(candidate, config, (x, y), stats, len(data.class_names), env, device)
+    model, losses = _train_one(
+        best.candidate, config, (x, y), stats, len(data.class_names), env, device
+    )
     duration = time.perf_counter() - start
-    samples = len(y) * config.epochs * (len(config.grid) * (config.folds - 1) / config.folds + 1)
+    samples = samples_trained(len(y), config)
     return TrainResult(
         family="mlp",
         model=model,
-        candidate=candidate,
-        metrics={
-            "accuracy": accuracy,
-            "holdout_loss": holdout_loss,
-            "train_loss": losses[-1],
-            # Cross-validation holds every training row out once; the exported model trains
-            # on all of them. (Rows held out for the champion comparison are not among them.)
-            "cv_rows": float(len(y)),
-            "train_rows": float(len(y)),
-            "folds": float(config.folds),
-        },
+        candidate=best.candidate,
+        metrics=selection_metrics(best, losses[-1], len(y), config.folds),
         scores=scores,
         loss_history=losses,
         samples_per_second=samples / duration if duration > 0 else 0.0,
