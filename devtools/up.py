@@ -20,7 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.dataset import packaged_dataset_bytes
@@ -141,23 +142,31 @@ def _deploy(stack: str, env: dict[str, str]) -> dict[str, str]:
     return values
 
 
+@contextmanager
+def _serving(python: str, env: dict[str, str], port: int) -> Iterator[str]:
+    """`python -m app serve` on 127.0.0.1:`port` with `env`, until the block ends; its URL
+    once ready."""
+    server = subprocess.Popen([python, "-m", "app", "serve"], cwd=PROJECT_ROOT, env=env)  # noqa: S603
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 def _run_app_loop(stack: str, python: str, app_env: dict[str, str]) -> None:
     """Seed, train, register and promote, then serve the model and verify the whole stack."""
     step("seed the training data", [python, "-m", "app", "data", "upload"], app_env)
     step("train, register and promote", [python, "-m", "app", "train", "--promote"], app_env)
     print(f"==> start the model server on 127.0.0.1:{APP_PORT}", flush=True)
     started = time.perf_counter()
-    server = subprocess.Popen([python, "-m", "app", "serve"], cwd=PROJECT_ROOT, env=app_env)  # noqa: S603
-    try:
-        url = f"http://127.0.0.1:{APP_PORT}"
-        _wait_ready(url, server)
+    with _serving(python, app_env, APP_PORT) as url:
         print(f"    ready in {time.perf_counter() - started:.1f}s", flush=True)
         verify = [python, "-m", "infra_tools", "verify", "--stack", stack]
         app = ["--app-url", url, "--api-key-env", "MLOPS_UP_API_KEY"]
         step("verify", [*verify, "--state", str(STATE_FILE), *app], app_env)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def serve_second_model(python: str, app_env: dict[str, str]) -> dict[str, object]:
@@ -170,10 +179,7 @@ def serve_second_model(python: str, app_env: dict[str, str]) -> dict[str, object
     train = [python, "-m", "app", "train", "--promote"]
     step(f"train, register and promote {name} (gradient-boosted trees)", train, env)
     print(f"==> serve {name} on 127.0.0.1:{port}, beside the first", flush=True)
-    server = subprocess.Popen([python, "-m", "app", "serve"], cwd=PROJECT_ROOT, env=env)  # noqa: S603
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, server)
+    with _serving(python, env, port) as url:
         request = urllib.request.Request(  # noqa: S310 - a loopback URL of our own
             f"{url}/v1/predict",
             data=json.dumps({"features": WINE_ROW}).encode(),
@@ -184,9 +190,6 @@ def serve_second_model(python: str, app_env: dict[str, str]) -> dict[str, object
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             answer: dict[str, object] = json.loads(response.read())
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
     print(f"    {name} answered: {json.dumps(answer)[:200]}", flush=True)
     return answer
 
