@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.registry import ModelMetadata
-from app.serving.state import serving_state
+from app.serving.state import ServingState
 
 ROW_SCHEMA = "ModelRow"
 
@@ -28,8 +28,9 @@ def follow_the_signature(api: FastAPI) -> Callable[[], dict[str, Any]]:
     def openapi() -> dict[str, Any]:
         if not generic:
             generic.update(FastAPI.openapi(api))
-        state = getattr(api.state, "serving", None)
-        model = serving_state(api).holder.current if state is not None else None
+        # Before the lifespan has built the state (a document asked for at import), none.
+        state: ServingState | None = getattr(api.state, "serving", None)
+        model = state.holder.current if state is not None else None
         if model is None:
             return generic
         key = (model.meta.model_name, model.version)
