@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import re
 import secrets
 import socket
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import chain
 from typing import Any, Literal, TypedDict
 
 import pydantic_core
+
+from app import json_pieces
 
 CAPTURES_PREFIX = "captures"
 Stream = Literal["predictions", "labels"]
@@ -104,33 +105,58 @@ def prediction_lines(
     class index) of one request made at `at`.
 
     The records `json_lines` writes (the same values; pydantic's serializer writes some
-    numbers differently, e.g. 1e-05 as 0.00001), in half its time: the request that made
-    them pays for it. A non-finite value raises ValueError, as json.dumps(allow_nan=False)
-    does (the serializer would write a bare NaN, which JSON has not).
+    numbers differently, e.g. 1e-05 as 0.00001), written in pieces (app.json_pieces) in a
+    fourth of its time: the request that made them pays for it. A non-finite value, or a row
+    of the wrong width, raises ValueError.
     """
     rows = list(answered)
-    values = chain.from_iterable(
-        chain(inputs, probabilities) for _, inputs, probabilities, _ in rows
-    )
-    if not all(map(math.isfinite, values)):
-        raise ValueError(f"predictions {rows[0][0]}...: a value is not a finite number")
-    stamp = iso_time(at)
-    to_json = pydantic_core.to_json
-    return [
-        to_json(
-            {
-                "prediction_id": prediction_id,
-                "time": stamp,
-                "model_name": model_name,
-                "model_version": model_version,
-                "inputs": dict(zip(feature_names, inputs, strict=True)),
-                "predicted_class": class_names[predicted],
-                "probabilities": dict(zip(class_names, probabilities, strict=True)),
-            }
+    template = _record_template(model_name, model_version, tuple(feature_names), tuple(class_names))
+    width, classes = len(feature_names), len(class_names)
+    if not all(len(inputs) == width and len(probs) == classes for _, inputs, probs, _ in rows):
+        raise ValueError(
+            f"predictions {rows[0][0]}...: a row does not have {width} inputs and {classes} "
+            "probabilities"
         )
-        + b"\n"
-        for prediction_id, inputs, probabilities, predicted in rows
+    try:
+        numbers = json_pieces.number_rows([[*inputs, *probs] for _, inputs, probs, _ in rows])
+    except ValueError as error:
+        raise ValueError(f"predictions {rows[0][0]}...: {error}") from None
+    ids = json_pieces.string_bodies([prediction_id for prediction_id, _, _, _ in rows])
+    stamp = iso_time(at).encode()
+    line, class_json = template.line, template.class_json
+    return [
+        line % (prediction_id, stamp, *values[:width], class_json[predicted], *values[width:])
+        for prediction_id, values, (_, _, _, predicted) in zip(ids, numbers, rows, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class _RecordTemplate:
+    line: bytes
+    """A `PredictionRecord`'s line with %s for the id, time, inputs, predicted class and
+    probabilities, in field order; the rest is written once."""
+    class_json: tuple[bytes, ...]
+
+
+@lru_cache(maxsize=8)
+def _record_template(
+    model_name: str,
+    model_version: str,
+    feature_names: tuple[str, ...],
+    class_names: tuple[str, ...],
+) -> _RecordTemplate:
+    text = json_pieces.template_text
+
+    def numbers(names: tuple[str, ...]) -> bytes:
+        return b"{" + b",".join(text(name) + b":%s" for name in names) + b"}"
+
+    line = (
+        b'{"prediction_id":"%s","time":"%s","model_name":' + text(model_name)
+        + b',"model_version":' + text(model_version)
+        + b',"inputs":' + numbers(feature_names)
+        + b',"predicted_class":%s,"probabilities":' + numbers(class_names) + b"}\n"
+    )  # fmt: skip
+    return _RecordTemplate(line, tuple(pydantic_core.to_json(name) for name in class_names))
 
 
 def compress(lines: Iterable[bytes]) -> bytes:

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -131,3 +132,13 @@ def test_two_authorization_headers_are_refused_whichever_holds_the_key(
         )
         assert response.status_code == 401
         assert "more than one Authorization header" in response.json()["error"]["message"]
+
+
+def test_a_model_answering_non_finite_probabilities_is_a_server_error_not_bad_json(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JSON has no NaN: an answer holding one would be unreadable to every client.
+    model = client.app.state.serving.holder.current  # type: ignore[attr-defined]
+    monkeypatch.setattr(model, "predict", lambda rows: np.full((len(rows), 3), np.nan))
+    with pytest.raises(ValueError, match="not a finite number"):
+        client.post("/v1/predict", json={"features": SETOSA})
