@@ -51,7 +51,7 @@ def directory_put(root: Path) -> Put:
     return put
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
@@ -71,7 +71,11 @@ def main() -> None:
     parser.add_argument(
         "--capture-dir", type=Path, help="where captures are written (default: a temp directory)"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     # INFO, as in a pod: the request log lines are part of what a prediction costs.
     settings = Settings.model_validate(
         {

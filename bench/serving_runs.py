@@ -78,6 +78,18 @@ def _measured(pid: int, phase: Coroutine[Any, Any, dict[str, float]]) -> dict[st
     return {**result, "server_cpu_us_per_request": round(used * 1e6 / requests, 1)}
 
 
+def server_arguments(
+    args: argparse.Namespace, model_dir: Path, port: int, key: str, captures: Path
+) -> list[str]:
+    """bench.server's command line. The key joined to its option: a random key may start
+    with "-", and would then be read as an option of its own (the server exits with 2)."""
+    return [
+        "--model-dir", str(model_dir), "--port", str(port), f"--api-key={key}",
+        "--request-log-sample-rate", str(args.request_log_sample_rate),
+        "--capture-sample-rate", str(args.capture_sample_rate), "--capture-dir", str(captures),
+    ]  # fmt: skip
+
+
 def _model_server_run(
     args: argparse.Namespace, model_dir: Path, workdir: Path, number: int
 ) -> dict[str, Any]:
@@ -86,9 +98,8 @@ def _model_server_run(
     log = (workdir / f"server-{number}.log").open("wb")
     spawned = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.server", "--model-dir", str(model_dir), "--port", str(port),
-         "--api-key", key, "--request-log-sample-rate", str(args.request_log_sample_rate),
-         "--capture-sample-rate", str(args.capture_sample_rate), "--capture-dir", str(captures)],
+        [sys.executable, "-m", "bench.server",
+         *server_arguments(args, model_dir, port, key, captures)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         # The server's JSON log lines go to a file, as a pod's go to its log file.
         stderr=log,
