@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import socket
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,12 +160,38 @@ def _record_template(
     return _RecordTemplate(line, tuple(pydantic_core.to_json(name) for name in class_names))
 
 
+class ObjectBody:
+    """One object's body, built as its records arrive: gzip-compressed JSON lines.
+
+    The writer's thread adds each round of records as it takes them, so compressing an object
+    is spread over its rounds. Compressed all at once at flush, 5,000 records were a burst of
+    10 to 35 ms of CPU on a two-core pod, and the requests answered meanwhile were the slowest.
+    """
+
+    def __init__(self) -> None:
+        # Level 1: half the CPU of zlib's default 6 for objects under a tenth larger
+        # (measured on prediction records: 4.1x against 4.5x). wbits 31: a gzip stream.
+        self._compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+        self._parts: list[bytes] = []
+        self.records = 0
+
+    def add(self, lines: Sequence[bytes]) -> None:
+        # One call per round, not per record: zlib lets go of the interpreter lock on every
+        # call, and getting it back costs the thread up to the 5 ms switch interval.
+        self._parts.append(self._compressor.compress(b"".join(lines)))
+        self.records += len(lines)
+
+    def finish(self) -> bytes:
+        """The whole body; add nothing after this."""
+        self._parts.append(self._compressor.flush())
+        return b"".join(self._parts)
+
+
 def compress(lines: Iterable[bytes]) -> bytes:
-    """Lines as one object body."""
-    # Level 1: half the CPU of zlib's default 6 for objects under a tenth larger (measured on
-    # prediction records: 4.1x against 4.5x). zlib lets go of the interpreter lock while it
-    # compresses, but on a two-core pod the CPU is still the requests'.
-    return gzip.compress(b"".join(lines), compresslevel=1)
+    """Lines as one object body, at once."""
+    body = ObjectBody()
+    body.add(list(lines))
+    return body.finish()
 
 
 def decode(body: bytes) -> Iterator[dict[str, Any]]:

@@ -172,24 +172,27 @@ class CaptureWriter:
             )
 
     def _run(self) -> None:
-        buffers: dict[tuple[Stream, datetime], list[bytes]] = defaultdict(list)
+        bodies: dict[tuple[Stream, datetime], layout.ObjectBody] = {}
         oldest: float | None = None
         while True:
             stopping = self._stop.wait(self.limits.poll_seconds)
             taken = self._take()
             if taken and oldest is None:
                 oldest = time.monotonic()
+            rounds: dict[tuple[Stream, datetime], list[bytes]] = defaultdict(list)
             for at, stream, lines in taken:
-                buffers[(stream, _hour(at))].extend(lines)
-            waiting = sum(len(lines) for lines in buffers.values())
+                rounds[(stream, _hour(at))].extend(lines)
+            for where, lines in rounds.items():
+                bodies.setdefault(where, layout.ObjectBody()).add(lines)
+            waiting = sum(body.records for body in bodies.values())
             metrics.CAPTURE_QUEUE.set(self._held)
             due = oldest is not None and (
                 waiting >= self.limits.flush_records
                 or time.monotonic() - oldest >= self.limits.flush_seconds
             )
-            if due or (stopping and buffers):
-                self._flush(buffers)
-                buffers.clear()
+            if due or (stopping and bodies):
+                self._flush(bodies)
+                bodies.clear()
                 oldest = None
                 metrics.CAPTURE_QUEUE.set(self._held)
             if stopping:
@@ -201,31 +204,32 @@ class CaptureWriter:
             self._queue.clear()
         return taken
 
-    def _flush(self, buffers: dict[tuple[Stream, datetime], list[bytes]]) -> None:
-        for (stream, hour), lines in buffers.items():
+    def _flush(self, bodies: dict[tuple[Stream, datetime], layout.ObjectBody]) -> None:
+        for (stream, hour), body in bodies.items():
             self._seq += 1
             key = layout.object_key(self.model_name, stream, hour, self._writer, self._seq)
             started = time.perf_counter()
+            records = body.records
             try:
-                self._put(key, layout.compress(lines))
+                self._put(key, body.finish())
             except Exception as exc:  # any failure of the store costs these records only
                 metrics.CAPTURE_FLUSHES.labels(outcome="failed").inc()
-                metrics.CAPTURE_DROPPED.labels(stream=stream, reason="write_failed").inc(len(lines))
+                metrics.CAPTURE_DROPPED.labels(stream=stream, reason="write_failed").inc(records)
                 log.warning(
                     "capture upload failed; records dropped",
                     extra={
                         "key": key,
-                        "records": len(lines),
+                        "records": records,
                         "error": f"{type(exc).__name__}: {exc}",
                     },
                 )
             else:
                 metrics.CAPTURE_FLUSHES.labels(outcome="ok").inc()
-                metrics.CAPTURE_WRITTEN.labels(stream=stream).inc(len(lines))
+                metrics.CAPTURE_WRITTEN.labels(stream=stream).inc(records)
             finally:
                 metrics.CAPTURE_FLUSH_DURATION.observe(time.perf_counter() - started)
                 with self._lock:
-                    self._held -= len(lines)
+                    self._held -= records
 
 
 def _hour(at: float) -> datetime:

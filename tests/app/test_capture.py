@@ -3,6 +3,7 @@ request path; a slow or unreachable bucket costs captures (counted), never a pre
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -255,3 +256,14 @@ def test_record_times_are_utc_with_milliseconds_across_second_boundaries() -> No
     assert layout.iso_time(1_764_549_326.0) == "2025-12-01T00:35:26.000Z"
     assert layout.iso_time(1_764_633_599.5) == "2025-12-01T23:59:59.500Z"
     assert layout.iso_time(1_764_633_600.25) == "2025-12-02T00:00:00.250Z"
+
+
+def test_an_object_built_round_by_round_holds_every_line_in_order() -> None:
+    rounds = [[b'{"n":%d}\n' % n for n in range(start, start + 50)] for start in range(0, 500, 50)]
+    body = layout.ObjectBody()
+    for lines in rounds:
+        body.add(lines)
+    assert body.records == 500
+    written = body.finish()
+    assert gzip.decompress(written) == b"".join(line for lines in rounds for line in lines)
+    assert [record["n"] for record in layout.decode(written)] == list(range(500))
