@@ -22,20 +22,29 @@ _NUMBER_ARRAY_BYTES = b"0123456789.eE+-,[]"
 
 def number_rows(rows: Sequence[Sequence[float]]) -> list[list[bytes]]:
     """Each row's values as JSON numbers, in order; ValueError when one is not a finite
-    number (JSON has no NaN or infinity, and the serializer would write them as null)."""
+    number (the serializer would write NaN or Infinity, which JSON has not)."""
     if not rows:
         return []
     written = pydantic_core.to_json(rows)
     if written.translate(None, _NUMBER_ARRAY_BYTES):
         raise ValueError("a value is not a finite number")
-    return [row.split(b",") if row else [] for row in written[2:-2].split(b"],[")]
+    pieces = [row.split(b",") if row else [] for row in written[2:-2].split(b"],[")]
+    # Only numbers and brackets got through: a value that is itself a list would still split
+    # into the wrong rows, and must not pass for numbers.
+    if list(map(len, pieces)) != list(map(len, rows)):
+        raise ValueError("a value is not a number")
+    return pieces
 
 
 def string_bodies(strings: Sequence[str]) -> list[bytes]:
     """Each string as JSON, without its quotes: what goes between `"` and `"`."""
     if not strings:
         return []
-    return pydantic_core.to_json(strings)[2:-2].split(b'","')
+    written = pydantic_core.to_json(strings)
+    bodies = written[2:-2].split(b'","')
+    if written[:2] != b'["' or len(bodies) != len(strings):
+        raise ValueError("a value is not a string")
+    return bodies
 
 
 def template_text(value: str) -> bytes:

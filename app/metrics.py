@@ -94,7 +94,7 @@ CAPTURE_FLUSHES = Counter(
 )
 CAPTURE_FLUSH_DURATION = Histogram(
     "mlops_capture_flush_duration_seconds",
-    "Time to encode and upload one capture object.",
+    "Time to finish and upload one capture object (its records are compressed as they arrive).",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
     registry=REGISTRY,
 )

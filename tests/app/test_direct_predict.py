@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.serving.schemas import PredictRequest, PredictResponse
+from app import json_pieces
+from app.serving.routes.predictions import predict_response_json
+from app.serving.schemas import Prediction, PredictRequest, PredictResponse
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 NAMED = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
@@ -140,5 +142,45 @@ def test_a_model_answering_non_finite_probabilities_is_a_server_error_not_bad_js
     # JSON has no NaN: an answer holding one would be unreadable to every client.
     model = client.app.state.serving.holder.current  # type: ignore[attr-defined]
     monkeypatch.setattr(model, "predict", lambda rows: np.full((len(rows), 3), np.nan))
+    counted = [counter._value.get() for counter in model.prediction_counters]
     with pytest.raises(ValueError, match="not a finite number"):
         client.post("/v1/predict", json={"features": SETOSA})
+    # Refused before anything was counted as a prediction.
+    assert [counter._value.get() for counter in model.prediction_counters] == counted
+
+
+@pytest.mark.parametrize(
+    ("model_name", "version", "classes"),
+    [
+        ("iris-classifier", "7", ("setosa", "versicolor", "virginica")),
+        ("a%b", "7%s", ("100%", 'say "hi"', "back\\slash", "ünï", '","')),
+    ],
+)
+def test_the_answer_written_in_pieces_is_the_response_models_json_for_any_names(
+    model_name: str, version: str, classes: tuple[str, ...]
+) -> None:
+    # Names come from the model's metadata: whatever they hold, the bytes must be those of
+    # the response model, and no "%" may be doubled or eaten by the template.
+    ids = [f"p1.{version}.{i}.x.y.z" for i in range(3)]
+    predicted = [0, len(classes) - 1, 1]
+    probabilities = [
+        [1 / len(classes)] * len(classes),
+        [0.0] * (len(classes) - 1) + [1.0],
+        [1e-300, 0.99999, *[-0.0] * (len(classes) - 2)],
+    ]
+    written = predict_response_json(
+        model_name, version, classes, ids, predicted, json_pieces.number_rows(probabilities)
+    )
+    expected = PredictResponse(
+        model_name=model_name,
+        model_version=version,
+        predictions=[
+            Prediction(
+                prediction_id=prediction_id,
+                predicted_class=classes[cls],
+                probabilities=dict(zip(classes, probs, strict=True)),
+            )
+            for prediction_id, cls, probs in zip(ids, predicted, probabilities, strict=True)
+        ],
+    )
+    assert written == expected.model_dump_json().encode()

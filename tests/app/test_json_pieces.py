@@ -27,6 +27,18 @@ def test_a_value_that_is_not_a_finite_number_is_refused(bad: object) -> None:
         json_pieces.number_rows([[1.0], [2.0, bad]])  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize("nested", [[[[1.0], [2.0]]], [[1.0, (2.0, 3.0)], [4.0]]])
+def test_a_value_that_is_itself_a_list_is_refused_not_split_into_rows(nested: object) -> None:
+    with pytest.raises(ValueError, match="not a number"):
+        json_pieces.number_rows(nested)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [[None, "a"], ["a", None], ["a", 1, "b"]])
+def test_a_value_that_is_not_a_string_is_refused(bad: list[object]) -> None:
+    with pytest.raises(ValueError, match="not a string"):
+        json_pieces.string_bodies(bad)  # type: ignore[arg-type]
+
+
 def test_string_bodies_are_each_string_as_json_between_its_quotes() -> None:
     bodies = json_pieces.string_bodies(AWKWARD_STRINGS)
     assert [b'"' + body + b'"' for body in bodies] == [

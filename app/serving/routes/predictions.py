@@ -87,6 +87,9 @@ async def answer(
     # tolist() is typed as Any: name what it holds (a cast costs nothing at run time).
     predicted = cast(list[int], choice.tolist())
     answers = cast(list[list[float]], probabilities.tolist())
+    # Written now, before anything is counted: a model answering NaN fails the request here
+    # (a 500; JSON has no NaN), with no ids issued and nothing captured.
+    numbers = json_pieces.number_rows(answers)
     ids = state.prediction_ids.issue_many(model.version, predicted, now)
     # One increment per class, not per row: each takes the counter's lock.
     if len(predicted) == 1:
@@ -111,20 +114,33 @@ async def answer(
     # For the request log line (app.serving.middleware): what was served, never inputs.
     record["model_version"] = model.version
     record["prediction_ids"] = ids
-    # PredictResponse's JSON, written from plain values in pieces (app.json_pieces): the
-    # same bytes as building the models and dumping them (tests/app/test_direct_predict.py),
-    # a ninth of the time for a batch. These values come from the model, not the client:
-    # validating them again would cost more than the inference itself.
-    template = _answer_template(model.meta.model_name, model.version, names)
-    numbers = json_pieces.number_rows(answers)
-    quoted_ids = json_pieces.string_bodies(ids)
+    return predict_response_json(
+        model.meta.model_name, model.version, names, ids, predicted, numbers
+    )
+
+
+def predict_response_json(
+    model_name: str,
+    model_version: str,
+    class_names: tuple[str, ...],
+    ids: Sequence[str],
+    predicted: Sequence[int],
+    probabilities: Sequence[Sequence[bytes]],
+) -> bytes:
+    """`PredictResponse`'s JSON, written in pieces (app.json_pieces) from the probabilities as
+    `json_pieces.number_rows` wrote them: the same bytes as building the models and dumping
+    them, a ninth of the time for a batch. These values come from the model, not the client:
+    validating them again would cost more than the inference itself."""
+    template = _answer_template(model_name, model_version, class_names)
     prediction, class_json = template.prediction, template.class_json
     return b"".join(
         (
             template.head,
             b",".join(
                 prediction % (prediction_id, class_json[cls], *probs)
-                for prediction_id, cls, probs in zip(quoted_ids, predicted, numbers, strict=True)
+                for prediction_id, cls, probs in zip(
+                    json_pieces.string_bodies(ids), predicted, probabilities, strict=True
+                )
             ),
             b"]}",
         )
@@ -134,7 +150,7 @@ async def answer(
 @dataclass(frozen=True)
 class _AnswerTemplate:
     head: bytes
-    """`PredictResponse` up to its first prediction."""
+    """`PredictResponse` up to its first prediction, as is (not a %-template)."""
     prediction: bytes
     """A `Prediction` with %s for the id, the class and each probability."""
     class_json: tuple[bytes, ...]
@@ -142,14 +158,14 @@ class _AnswerTemplate:
 
 @lru_cache(maxsize=8)
 def _answer_template(model_name: str, version: str, names: tuple[str, ...]) -> _AnswerTemplate:
-    text = json_pieces.template_text
-    probabilities = b",".join(text(name) + b":%s" for name in names)
+    to_json = pydantic_core.to_json
+    probabilities = b",".join(json_pieces.template_text(name) + b":%s" for name in names)
     return _AnswerTemplate(
-        head=b'{"model_name":' + text(model_name) + b',"model_version":' + text(version)
+        head=b'{"model_name":' + to_json(model_name) + b',"model_version":' + to_json(version)
         + b',"predictions":[',
         prediction=b'{"prediction_id":"%s","predicted_class":%s,"probabilities":{'
         + probabilities + b"}}",
-        class_json=tuple(pydantic_core.to_json(name) for name in names),
+        class_json=tuple(to_json(name) for name in names),
     )  # fmt: skip
 
 
