@@ -11,6 +11,7 @@ saturated phases (py-spy, bench.profile); and the server's resident memory while
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -21,7 +22,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ BATCH_ROW = [6.1, 2.8, 4.7, 1.2]
 
 def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    model_dir = args.model_dir or _train(workdir / "model")
+    model_dir = args.model_dir or train_model(workdir / "model")
     runs: list[dict[str, Any]] = []
     for number in range(1, args.runs + 1):
         print(f"run {number} of {args.runs}: the model server", file=sys.stderr, flush=True)
@@ -55,7 +57,7 @@ def main(args: argparse.Namespace) -> None:
     print(json.dumps(report["summary"], indent=2))
 
 
-def _train(model_dir: Path) -> Path:
+def train_model(model_dir: Path) -> Path:
     subprocess.run(
         [sys.executable, "-m", "app", "train", "--data", "packaged", "--output", str(model_dir),
          "--epochs", "100"],
@@ -64,12 +66,12 @@ def _train(model_dir: Path) -> Path:
     return model_dir
 
 
-def _bodies(batch: int) -> tuple[bytes, bytes]:
+def bodies(batch: int) -> tuple[bytes, bytes]:
     single = json.dumps({"features": SINGLE_ROW}).encode()
     return single, json.dumps({"instances": [BATCH_ROW] * batch}).encode()
 
 
-def _measured(pid: int, phase: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
+def measured(pid: int, phase: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
     """The phase's figures and the server's CPU time per request while it ran."""
     before = process_stats.cpu_seconds(pid)
     result = uvloop.run(phase)
@@ -90,32 +92,51 @@ def server_arguments(
     ]  # fmt: skip
 
 
+@contextlib.contextmanager
+def model_server(
+    args: argparse.Namespace, model_dir: Path, captures: Path, log_path: Path, root: Path = ROOT
+) -> Iterator[ModelServer]:
+    """bench.server of the checkout at `root` on a free port, with a random API key, ready;
+    stopped (SIGTERM, which uploads what its capture writer holds) on leaving."""
+    key, port = secrets.token_urlsafe(24), free_port()
+    spawned = time.perf_counter()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.server",
+             *server_arguments(args, model_dir, port, key, captures)],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+            # The server's JSON log lines go to a file, as a pod's go to its log file.
+            stderr=log,
+        )  # fmt: skip
+        try:
+            wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, process)
+            yield ModelServer(process, port, key, round(time.perf_counter() - spawned, 2))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class ModelServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    key: str
+    ready_s: float
+    """Process start to /readyz 200."""
+
+
 def _model_server_run(
     args: argparse.Namespace, model_dir: Path, workdir: Path, number: int
 ) -> dict[str, Any]:
-    key, port = secrets.token_urlsafe(24), free_port()
     captures = workdir / f"captures-{number}"
-    log = (workdir / f"server-{number}.log").open("wb")
-    spawned = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.server",
-         *server_arguments(args, model_dir, port, key, captures)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        # The server's JSON log lines go to a file, as a pod's go to its log file.
-        stderr=log,
-    )  # fmt: skip
-    try:
-        wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, server)
-        results: dict[str, Any] = {"ready_s": round(time.perf_counter() - spawned, 2)}
-        results.update(_phases(args, server.pid, port, key, "/v1/predict", _bodies(args.batch)))
+    with model_server(args, model_dir, captures, workdir / f"server-{number}.log") as server:
+        pid, port, key = server.process.pid, server.port, server.key
+        results: dict[str, Any] = {"ready_s": server.ready_s}
+        results.update(_phases(args, pid, port, key, "/v1/predict", bodies(args.batch)))
         if args.profile_seconds > 0:
-            results["profile"] = _profiles(args, server.pid, port, key)
+            results["profile"] = _profiles(args, pid, port, key)
         if args.predictions > 0:
-            results["memory"] = _memory(args, server.pid, port, key)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+            results["memory"] = _memory(args, pid, port, key)
     # Counted after the server stopped: its shutdown uploads what its capture writer held.
     results["captured_records"] = sum(
         sum(1 for _ in layout.decode(path.read_bytes())) for path in captures.rglob("*.jsonl.gz")
@@ -133,9 +154,9 @@ def _phases(
     results: dict[str, Any] = {}
     if open_loop:
         for rate in args.rate:
-            results[f"open_{rate:g}"] = _measured(pid, open_phase(port, single, rate, args))
-    results["single"] = _measured(pid, closed_phase(port, single, args))
-    batched = _measured(pid, closed_phase(port, batch, args))
+            results[f"open_{rate:g}"] = measured(pid, open_phase(port, single, rate, args))
+    results["single"] = measured(pid, closed_phase(port, single, args))
+    batched = measured(pid, closed_phase(port, batch, args))
     batched["rows_per_s"] = round(batched["req_per_s"] * args.batch)
     results[f"batch_{args.batch}"] = batched
     return results
@@ -144,7 +165,7 @@ def _phases(
 def _profiles(args: argparse.Namespace, pid: int, port: int, key: str) -> dict[str, Any]:
     """Where the server's time goes at saturation, single input and batch."""
     py_spy = bench_tool("py-spy")
-    single, batch = (request(port, key, body) for body in _bodies(args.batch))
+    single, batch = (request(port, key, body) for body in bodies(args.batch))
     phase = argparse.Namespace(
         requests=10**9, seconds=args.profile_seconds, concurrency=args.concurrency
     )
@@ -160,7 +181,7 @@ def _profiles(args: argparse.Namespace, pid: int, port: int, key: str) -> dict[s
 def _memory(args: argparse.Namespace, pid: int, port: int, key: str) -> dict[str, float]:
     """Resident memory while the server answers `args.predictions` predictions in batches:
     at start, after a tenth of them (warm: caches and windows full) and at the end."""
-    _, batch_body = _bodies(args.batch)
+    _, batch_body = bodies(args.batch)
     batch = request(port, key, batch_body)
     requests = math.ceil(args.predictions / args.batch)
     tenth = argparse.Namespace(requests=requests // 10, seconds=3600, concurrency=args.concurrency)
