@@ -92,6 +92,15 @@ def server_arguments(
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ModelServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    key: str
+    ready_s: float
+    """Process start to /readyz 200."""
+
+
 @contextlib.contextmanager
 def model_server(
     args: argparse.Namespace, model_dir: Path, captures: Path, log_path: Path, root: Path = ROOT
@@ -109,20 +118,18 @@ def model_server(
             stderr=log,
         )  # fmt: skip
         try:
-            wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, process)
+            try:
+                wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, process)
+            except SystemExit as failed:
+                raise SystemExit(f"{failed}; its log: {log_path}") from None
             yield ModelServer(process, port, key, round(time.perf_counter() - spawned, 2))
         finally:
             process.terminate()
-            process.wait(timeout=30)
-
-
-@dataclass(frozen=True)
-class ModelServer:
-    process: subprocess.Popen[bytes]
-    port: int
-    key: str
-    ready_s: float
-    """Process start to /readyz 200."""
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # never leave a server behind
+                process.kill()
+                process.wait()
 
 
 def _model_server_run(
