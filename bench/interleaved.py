@@ -167,7 +167,8 @@ def _without_failures(label: str, phase: str, figures: dict[str, float]) -> None
     if failed or unsent:
         raise SystemExit(
             f"{label}: {failed} failed and {unsent} unsent requests in the {phase} phase; "
-            "its server log (above) says why, or lower --rate if it cannot keep up"
+            "its log in the directory named at the start says why, or lower --rate if it "
+            "cannot keep up"
         )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import time
 from pathlib import Path
@@ -87,6 +88,8 @@ def _stats(latencies: list[float], errors: list[str], elapsed: float) -> dict[st
     latencies.sort()
 
     def pct(p: float) -> float:
+        if not latencies:  # every request failed: the errors count says so
+            return math.nan
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import interleaved
+from bench import interleaved, loadgen
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,3 +145,19 @@ def test_two_checkouts_are_served_at_once_each_from_its_own_code(tmp_path: Path)
         assert len(rounds) == 2
         assert all(r["single_req_per_s"] > 0 and r["batch_rows_per_s"] > 0 for r in rounds)
     assert json.loads(finished.stdout) == written["summary"]
+
+
+def test_a_phase_with_failed_or_unsent_requests_stops_the_run_naming_where() -> None:
+    with pytest.raises(
+        SystemExit, match=r"\.\./previous: 3 failed and 0 unsent requests in the batch"
+    ):
+        interleaved._without_failures("../previous", "batch", {"errors": 3.0, "p99_ms": 9.0})
+    with pytest.raises(SystemExit, match="0 failed and 12 unsent requests in the open loop"):
+        interleaved._without_failures("now", "open loop", {"errors": 0.0, "unsent": 12.0})
+    interleaved._without_failures("now", "single", {"errors": 0.0, "unsent": 0.0})
+
+
+def test_a_phase_where_every_request_failed_still_has_figures() -> None:
+    figures = loadgen._stats([], ["HTTP 401"], elapsed=1.0)
+    assert (figures["requests"], figures["errors"]) == (0, 1)
+    assert math.isnan(figures["p99_ms"])
