@@ -4,6 +4,8 @@
 
 A DIR is a checkout of this project, for instance the previous release beside this one:
 `git worktree add ../previous <commit>`, then `python -m bench.interleaved ../previous .`.
+Every server runs on the Python environment running this command, with its own checkout's
+code first on the path: a release whose dependencies differ from these is not comparable here.
 
 Why not `make bench` once per release: this machine's speed drifts by tens of percent from
 one day to the next, and within an hour by more than a change worth measuring, so two releases

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import process_stats
-from bench.readiness import wait_until_ok
+from bench.readiness import stop, wait_until_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_VENV = ROOT / ".cache" / "bench" / "venv"
@@ -59,7 +59,8 @@ def mlflow_model_server(
         check=True,
         capture_output=True,
     )
-    log = (workdir / "reference-server.log").open("wb")
+    log_path = workdir / "reference-server.log"
+    log = log_path.open("wb")
     spawned = time.perf_counter()
     server = subprocess.Popen(
         [
@@ -83,7 +84,7 @@ def mlflow_model_server(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_until_ok(f"http://127.0.0.1:{port}/ping", timeout, server)
+        wait_until_ok(f"http://127.0.0.1:{port}/ping", timeout, server, log_path)
         ready = time.perf_counter() - spawned
         yield ReferenceServer(port, _serving_process(server.pid), round(ready, 2))
     finally:
@@ -105,12 +106,7 @@ def _serving_process(pid: int) -> int:
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
     child = _serving_process(server.pid)
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    stop(server)
     if child != server.pid:
         with suppress(ProcessLookupError):
             os.kill(child, signal.SIGTERM)

@@ -32,7 +32,7 @@ import uvloop
 from app.capture import layout
 from bench import process_stats, profile
 from bench.loadgen import closed_phase, free_port, open_phase, request
-from bench.readiness import wait_until_ok
+from bench.readiness import stop, wait_until_ok
 from bench.reference import bench_tool, mlflow_model_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,18 +118,10 @@ def model_server(
             stderr=log,
         )  # fmt: skip
         try:
-            try:
-                wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, process)
-            except SystemExit as failed:
-                raise SystemExit(f"{failed}; its log: {log_path}") from None
+            wait_until_ok(f"http://127.0.0.1:{port}/readyz", 30, process, log_path)
             yield ModelServer(process, port, key, round(time.perf_counter() - spawned, 2))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # never leave a server behind
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def _model_server_run(
