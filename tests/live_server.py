@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from bench.readiness import stop
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Far above every bound the servers are configured with (seconds): reaching it means the
 # server did not act, not that it was slow.
@@ -46,12 +48,7 @@ def server_process(
         _wait_ready(process, port, ready_path, log)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=GIVE_UP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, GIVE_UP_SECONDS)
         if not keep:
             log.unlink(missing_ok=True)
 
